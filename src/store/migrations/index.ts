@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import type { StoreDialect } from '../store-types.js';
+import { foundation } from './001-foundation.js';
+
+/**
+ * Every migration, in order. Listed explicitly (not read from the file system) so the built package and the test
+ * runner see the same set. Append new ones at the end with the next number; never edit a released one.
+ */
+export function migrations(dialect: StoreDialect): Record<string, Migration> {
+  return {
+    '001-foundation': foundation(dialect),
+  };
+}

@@ -1,0 +1,53 @@
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { LiaisonError, errorMessage } from '../../core/errors.js';
+import type { LiaisonDatabase, Store } from '../store-types.js';
+
+const SQLITE_HEADER = 'SQLite format 3\u0000';
+
+/** Opens (creating when absent) the embedded SQLite store at `file`. */
+export function openSqliteStore(file: string): Store {
+  const absolute = path.resolve(file);
+  refuseForeignFile(absolute);
+  mkdirSync(path.dirname(absolute), { recursive: true });
+  let database: Database.Database;
+  try {
+    database = new Database(absolute);
+    // WAL lets readers (e.g. `liaison runs list`) work while a run writes; NORMAL sync is safe with WAL.
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+  } catch (error) {
+    throw new LiaisonError('store_unreachable', `cannot open the SQLite store ${absolute}: ${errorMessage(error)}`, { cause: error });
+  }
+  const db = new Kysely<LiaisonDatabase>({ dialect: new SqliteDialect({ database }) });
+  return {
+    dialect: 'sqlite',
+    location: `sqlite:${absolute}`,
+    db,
+    close: () => db.destroy(),
+  };
+}
+
+/** A non-empty file that is not SQLite is someone else's data: refuse rather than overwrite it. */
+function refuseForeignFile(file: string): void {
+  if (!existsSync(file)) return;
+  const stats = statSync(file);
+  if (stats.isDirectory()) {
+    throw new LiaisonError('not_a_store', `${file} is a directory, not a Liaison store; name a file with --db sqlite:PATH`);
+  }
+  if (stats.size === 0) return;
+  const header = Buffer.alloc(16);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.toString('latin1') !== SQLITE_HEADER) {
+    throw new LiaisonError('not_a_store', `${file} is not a Liaison store (not an SQLite database); name another file with --db sqlite:PATH`);
+  }
+}
