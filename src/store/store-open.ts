@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { LiaisonError, errorMessage } from '../core/errors.js';
 import { migrations } from './migrations/index.js';
 import { openPostgresStore } from './postgres/postgres-store.js';
@@ -43,8 +43,7 @@ async function connect(url: string): Promise<Store> {
 
 /** A database with tables but no Liaison marker belongs to something else: refuse to touch it. */
 async function ensureLiaisonStore(store: Store): Promise<void> {
-  const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
-  const names = new Set(tables.map((table) => table.name));
+  const names = new Set(await tableNames(store));
   if (names.size === 0) return;
   if (!names.has('liaison_meta')) {
     throw new LiaisonError('not_a_store', `${store.location} holds tables but is not a Liaison store; name an empty database or another file with --db`);
@@ -53,6 +52,16 @@ async function ensureLiaisonStore(store: Store): Promise<void> {
   if (marker?.value !== STORE_MARKER) {
     throw new LiaisonError('not_a_store', `${store.location} is not a Liaison store (no store marker); name another store with --db`);
   }
+}
+
+/** Tables of this store only (PostgreSQL: the current schema, not every schema the introspector would list). */
+export async function tableNames(store: Store): Promise<string[]> {
+  const query =
+    store.dialect === 'postgres'
+      ? sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`
+      : sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`;
+  const result = await query.execute(store.db);
+  return result.rows.map((row) => row.name);
 }
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -68,6 +77,8 @@ async function migrate(store: Store): Promise<void> {
     provider: new StaticMigrationProvider(migrations(store.dialect)),
     migrationTableName: 'liaison_migration',
     migrationLockTableName: 'liaison_migration_lock',
+    // Kysely looks for its tables across all schemas unless told which one is ours.
+    ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -38,5 +38,7 @@ export interface Store {
   /** Where the store lives, safe to print (no password). */
   readonly location: string;
   readonly db: Kysely<LiaisonDatabase>;
+  /** PostgreSQL: the schema holding Liaison's tables. */
+  readonly schema?: string;
   close(): Promise<void>;
 }

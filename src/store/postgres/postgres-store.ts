@@ -27,10 +27,12 @@ export async function openPostgresStore(url: string): Promise<Store> {
   // An idle client error must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   const location = redactUrl(parsed, schema);
+  let currentSchema: string;
   try {
     const client = await pool.connect();
     try {
       if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      currentSchema = (await client.query<{ name: string }>('select current_schema() as name')).rows[0]?.name ?? 'public';
     } finally {
       client.release();
     }
@@ -39,7 +41,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
     throw new LiaisonError('store_unreachable', `cannot reach the PostgreSQL store ${location}: ${errorMessage(error)}; check the server is running and the URL`, { cause: error });
   }
   const db = new Kysely<LiaisonDatabase>({ dialect: new PostgresDialect({ pool }) });
-  return { dialect: 'postgres', location, db, close: () => db.destroy() };
+  return { dialect: 'postgres', location, db, schema: currentSchema, close: () => db.destroy() };
 }
 
 function redactUrl(parsed: URL, schema: string | null): string {
