@@ -1,7 +1,194 @@
+/**
+ * The Dynamics 365 / Dataverse driver: Web API v9.x over HTTPS, Entra ID tokens through msal-node.
+ *
+ * @example
+ * const driver = createDynamicsDriver({ kind: 'dynamics', url: 'https://org.crm4.dynamics.com', apiVersion: '9.2',
+ *   auth: { mode: 'client-secret', tenant, clientId, clientSecret } });
+ * for await (const page of driver.query({ object: 'contact', fields: ['lastname'] })) { … }
+ */
 import { LiaisonError } from '../../core/errors.js';
-import type { ConnectionSettings, CrmDriver } from '../driver.js';
+import type { ConnectionSettings, ConnectionTestResult, CrmDriver, DeletedRequest, DeletedResult, DriverCapabilities, QueryRequest, RecordPage, WriteItem, WriteOutcome, WriteRequest } from '../driver.js';
+import type { ObjectMetadata, ObjectSummary } from '../metadata.js';
+import { requireHttpsUrl } from '../http/tls.js';
+import { createTokenProvider } from './dynamics-auth.js';
+import { MAX_BATCH_REQUESTS } from './dynamics-batch.js';
+import { DataverseClient } from './dynamics-client.js';
+import { httpFailure } from './dynamics-errors.js';
+import { HttpTransport } from './dynamics-http.js';
+import { OPTION_SET_CASTS, toObjectMetadata, toObjectSummary } from './dynamics-metadata.js';
+import { encodeQuery, MAX_PAGE_SIZE, stringLiteral } from './dynamics-odata.js';
+import { pageSizeOf, streamQuery, trackChanges } from './dynamics-query.js';
+import { writeBatch } from './dynamics-write.js';
 
-// Placeholder until the Dynamics driver lands (issue 4): accounts can be stored, not yet tested.
-export function createDynamicsDriver(_settings: ConnectionSettings): CrmDriver {
-  throw new LiaisonError('not_supported', 'the Dynamics 365 driver is not built yet');
+type Json = Record<string, unknown>;
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const ENTITY_SELECT = 'LogicalName,EntitySetName,DisplayName,DisplayCollectionName,IsCustomEntity,PrimaryIdAttribute,PrimaryNameAttribute';
+const LOGICAL_NAME = /^[a-z][a-z0-9_]*$/;
+
+const CAPABILITIES: DriverCapabilities = {
+  batchWrite: true,
+  maxBatchSize: MAX_BATCH_REQUESTS,
+  bulkWrite: false,
+  upsertByExternalId: true,
+  changeTracking: true,
+  queryIncludesDeleted: false,
+  maxPageSize: MAX_PAGE_SIZE,
+  maxIdsPerQuery: 150,
+};
+
+/** Table names are logical names (lower case); anything else cannot name a table and is refused before any call. */
+function logicalName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  if (!LOGICAL_NAME.test(lower)) throw new LiaisonError('object_not_found', `"${name}" is not a Dataverse table logical name`);
+  return lower;
+}
+
+function rows(body: Json): Json[] {
+  return Array.isArray(body.value) ? (body.value as Json[]) : [];
+}
+
+class DynamicsDriver implements CrmDriver {
+  readonly kind = 'dynamics' as const;
+  readonly capabilities = CAPABILITIES;
+  private readonly transport: HttpTransport;
+  private readonly client: DataverseClient;
+  private readonly metadata = new Map<string, ObjectMetadata>();
+  private readonly entitySets = new Map<string, string>();
+
+  constructor(private readonly settings: ConnectionSettings) {
+    requireHttpsUrl(settings.url, 'Dataverse org URL');
+    if (settings.auth.authorityUrl) requireHttpsUrl(settings.auth.authorityUrl, 'authority URL');
+    this.transport = new HttpTransport(settings.caFile, settings.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.client = new DataverseClient(settings.url, settings.apiVersion, this.transport, createTokenProvider(settings, this.transport));
+  }
+
+  get apiCalls(): number {
+    return this.transport.calls;
+  }
+
+  async testConnection(): Promise<ConnectionTestResult> {
+    const response = await this.client.send({ method: 'GET', path: 'WhoAmI', idempotent: true, what: 'WhoAmI' });
+    if (response.status === 404) {
+      throw new LiaisonError('unsupported_version', `${this.client.origin} does not serve Web API v${this.settings.apiVersion}; use --api-version 9.2`, {
+        details: { status: 404, apiVersion: this.settings.apiVersion },
+      });
+    }
+    if (response.status !== 200) throw httpFailure(response.status, response.body, 'WhoAmI');
+    let who: Json;
+    try {
+      who = JSON.parse(response.body) as Json;
+    } catch (error) {
+      throw new LiaisonError('crm_error', 'Dataverse answered WhoAmI with unreadable JSON', { cause: error });
+    }
+    if (typeof who.UserId !== 'string') throw new LiaisonError('crm_error', 'WhoAmI answered without a UserId');
+    return {
+      ok: true,
+      identity: who.UserId,
+      instanceUrl: this.client.origin,
+      apiVersion: this.settings.apiVersion,
+      // Dataverse publishes no list of Web API versions; the one that answered is the one we know works.
+      availableVersions: [this.settings.apiVersion],
+      apiCalls: this.apiCalls,
+    };
+  }
+
+  async listObjects(): Promise<ObjectSummary[]> {
+    const { body } = await this.client.json({ method: 'GET', path: `EntityDefinitions?${encodeQuery([['$select', ENTITY_SELECT]])}`, idempotent: true, what: 'listing tables' });
+    const out: ObjectSummary[] = [];
+    for (const def of rows(body)) {
+      if (typeof def.LogicalName === 'string' && typeof def.EntitySetName === 'string') this.entitySets.set(def.LogicalName, def.EntitySetName);
+      out.push(toObjectSummary(def));
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private entityPath(name: string): string {
+    return `EntityDefinitions(LogicalName=${stringLiteral(logicalName(name))})`;
+  }
+
+  async describeObject(name: string): Promise<ObjectMetadata> {
+    const base = this.entityPath(name);
+    const get = (path: string, what: string): Promise<{ body: Json }> => this.client.json({ method: 'GET', path, idempotent: true, what });
+    const defResponse = await this.client.send({ method: 'GET', path: `${base}?${encodeQuery([['$select', ENTITY_SELECT]])}`, idempotent: true, what: `describing ${name}` });
+    if (defResponse.status === 404) {
+      throw new LiaisonError('object_not_found', `Dataverse has no table "${name}"; see 'liaison crm objects' for the names`, { details: { object: name } });
+    }
+    if (defResponse.status !== 200) throw httpFailure(defResponse.status, defResponse.body, `describing ${name}`);
+    const def = JSON.parse(defResponse.body) as Json;
+    const what = `describing ${name}`;
+    const [attributes, keys, ...optionRows] = await Promise.all([
+      get(`${base}/Attributes`, what),
+      get(`${base}/Keys?${encodeQuery([['$select', 'KeyAttributes']])}`, what),
+      ...OPTION_SET_CASTS.map((cast) =>
+        get(`${base}/Attributes/Microsoft.Dynamics.CRM.${cast}?${encodeQuery([['$select', 'LogicalName,DefaultFormValue'], ['$expand', 'OptionSet,GlobalOptionSet']])}`, what)),
+    ]);
+    const keyLists = rows(keys.body).map((k) => (Array.isArray(k.KeyAttributes) ? k.KeyAttributes.filter((a): a is string => typeof a === 'string') : []));
+    const meta = toObjectMetadata(def, rows(attributes.body), optionRows.flatMap((r) => rows(r.body)), keyLists);
+    this.metadata.set(meta.name, meta);
+    if (meta.collectionName) this.entitySets.set(meta.name, meta.collectionName);
+    return meta;
+  }
+
+  private async meta(name: string): Promise<ObjectMetadata> {
+    return this.metadata.get(logicalName(name)) ?? this.describeObject(name);
+  }
+
+  async *query(request: QueryRequest): AsyncIterable<RecordPage> {
+    const meta = await this.meta(request.object);
+    if (request.includeDeleted) {
+      throw new LiaisonError('not_supported', 'Dataverse cannot return deleted rows in a query; read deletions with change tracking (readDeleted)');
+    }
+    yield* streamQuery(this.client, meta, request);
+  }
+
+  async readDeleted(request: DeletedRequest): Promise<DeletedResult> {
+    const meta = await this.meta(request.object);
+    const pageSize = pageSizeOf(undefined);
+    if (request.cursor) {
+      const round = trackChanges(this.client, meta, this.client.url(request.cursor), pageSize, request.signal);
+      return { records: round.deleted, nextCursor: round.deltaLink };
+    }
+    // No cursor: the first tracking query only sets the baseline; deletions before it cannot be known.
+    const start = `${meta.collectionName ?? meta.name}?${encodeQuery([['$select', meta.idField]])}`;
+    const round = trackChanges(this.client, meta, start, pageSize, request.signal);
+    async function* baseline(): AsyncGenerator<never> {
+      for await (const ignored of round.deleted) void ignored; // a fresh baseline has no deletions to report
+    }
+    return { records: baseline(), earliestDateAvailable: new Date().toISOString(), nextCursor: round.deltaLink };
+  }
+
+  async writeBatch(request: WriteRequest, items: WriteItem[]): Promise<WriteOutcome[]> {
+    const meta = await this.meta(request.object);
+    await this.resolveTargets(meta, items);
+    return writeBatch(this.client, meta, request, items, {
+      entitySet: (target) => {
+        const set = this.entitySets.get(target);
+        if (!set) throw new LiaisonError('invalid_input', `unknown lookup target table "${target}"`);
+        return set;
+      },
+    });
+  }
+
+  /** Entity set names of the lookup targets these items write, fetched once per table. */
+  private async resolveTargets(meta: ObjectMetadata, items: WriteItem[]): Promise<void> {
+    const needed = new Set<string>();
+    for (const field of meta.fields) {
+      if (field.type !== 'reference' || !items.some((item) => Object.keys(item.values).some((k) => k.toLowerCase() === field.name))) continue;
+      for (const target of field.referenceTo ?? []) if (!this.entitySets.has(target)) needed.add(target);
+    }
+    for (const target of needed) {
+      const { body } = await this.client.json({ method: 'GET', path: `${this.entityPath(target)}?${encodeQuery([['$select', 'EntitySetName']])}`, idempotent: true, what: `resolving table ${target}` });
+      if (typeof body.EntitySetName === 'string') this.entitySets.set(target, body.EntitySetName);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+/** Builds the Dataverse driver; no network call happens until the first method call. */
+export function createDynamicsDriver(settings: ConnectionSettings): CrmDriver {
+  return new DynamicsDriver(settings);
 }
