@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import path from 'node:path';
-import { runDemo } from '../../demo/demo-run.js';
 import { globalOptions } from '../cli-context.js';
 import { printJson, printTable } from '../cli-output.js';
 
@@ -12,6 +11,7 @@ export function demoCommand(): Command {
     .action(async (options: { dir: string; records: number }, command: Command) => {
       const json = globalOptions(command).json === true;
       const started = Date.now();
+      const { runDemo } = await import('../../demo/demo-run.js'); // loaded on use, like the sandboxes it starts
       const result = await runDemo({
         dir: path.resolve(options.dir),
         records: options.records,

@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { startSandbox } from '../../sandbox/index.js';
 import { globalOptions } from '../cli-context.js';
 import { printJson } from '../cli-output.js';
 
@@ -26,6 +25,8 @@ export function sandboxCommands(): Command {
     .option('--data <dir>', 'directory for the CA, keys and data (default: a new temporary directory)')
     .option('--token-ttl <seconds>', 'access token lifetime', integer('--token-ttl'))
     .action(async (options: StartOptions, command: Command) => {
+      // Loaded on use: the sandboxes (and their certificate tooling) stay out of every other command's start-up.
+      const { startSandbox } = await import('../../sandbox/index.js');
       const handle = await startSandbox(options.crm, {
         port: options.port,
         host: options.host,
