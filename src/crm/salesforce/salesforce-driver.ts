@@ -1,7 +1,150 @@
 import { LiaisonError } from '../../core/errors.js';
-import type { ConnectionSettings, CrmDriver } from '../driver.js';
+import type { ConnectionSettings, ConnectionTestResult, CrmDriver, DriverCapabilities, QueryRequest, RecordPage } from '../driver.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../http/retry.js';
+import { requireHttpsUrl } from '../http/tls.js';
+import type { ObjectMetadata, ObjectSummary } from '../metadata.js';
+import { SalesforceSession } from './salesforce-auth.js';
+import { bulkWrite, type BulkOptions } from './salesforce-bulk.js';
+import { MAX_COLLECTION_SIZE, writeCollection } from './salesforce-collections.js';
+import { readDeleted } from './salesforce-deleted.js';
+import { mapDescribe, mapGlobal, type GlobalEntry } from './salesforce-describe.js';
+import { SalesforceHttp } from './salesforce-http.js';
+import { compileQuery, MAX_IDS_PER_QUERY, runCompiled, type QueryContext } from './salesforce-query.js';
+import { runSliced, type SliceOptions } from './salesforce-query-slices.js';
 
-// Placeholder until the Salesforce driver lands (issue 3): accounts can be stored, not yet tested.
-export function createSalesforceDriver(_settings: ConnectionSettings): CrmDriver {
-  throw new LiaisonError('not_supported', 'the Salesforce driver is not built yet');
+/** Knobs for tests and benchmarks; production uses the defaults. */
+export interface SalesforceDriverOptions {
+  retry?: RetryPolicy;
+  bulk?: Partial<BulkOptions>;
+  /** Parallel slices for large unordered queries (1 turns slicing off). */
+  slices?: Partial<SliceOptions>;
+}
+
+const CAPABILITIES: DriverCapabilities = {
+  batchWrite: true,
+  maxBatchSize: MAX_COLLECTION_SIZE,
+  bulkWrite: true,
+  upsertByExternalId: true,
+  changeTracking: false,
+  queryIncludesDeleted: true,
+  maxPageSize: 2000,
+  maxIdsPerQuery: MAX_IDS_PER_QUERY,
+};
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+/**
+ * The Salesforce driver: REST API for discovery, queries and sObject Collections, Bulk API 2.0 for large writes.
+ *
+ * @example const driver = createSalesforceDriver({ kind: 'salesforce', url: 'https://acme.my.salesforce.com', apiVersion: '62.0', auth: { mode: 'client-credentials', clientId, clientSecret } });
+ */
+export function createSalesforceDriver(settings: ConnectionSettings, options: SalesforceDriverOptions = {}): CrmDriver {
+  requireHttpsUrl(settings.url, 'Salesforce URL');
+  if (!/^\d+\.\d$/.test(settings.apiVersion)) {
+    throw new LiaisonError('invalid_input', `API version "${settings.apiVersion}" is not of the form 62.0`);
+  }
+  const http = new SalesforceHttp(settings.caFile, settings.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS, options.retry ?? DEFAULT_RETRY);
+  const session = new SalesforceSession(settings, http);
+  const version = settings.apiVersion;
+  let global: Promise<GlobalEntry[]> | undefined;
+  const described = new Map<string, Promise<ObjectMetadata>>();
+
+  const describeGlobal = (): Promise<GlobalEntry[]> => {
+    if (!global) {
+      const pending = session
+        .json({ method: 'GET', path: `/services/data/v${version}/sobjects/`, headers: { Accept: 'application/json' }, idempotent: true, what: 'describeGlobal' })
+        .then(mapGlobal);
+      global = pending;
+      pending.catch(() => {
+        if (global === pending) global = undefined;
+      });
+    }
+    return global;
+  };
+
+  const canonicalName = async (name: string): Promise<string> => {
+    const lower = name.toLowerCase();
+    const entry = (await describeGlobal()).find((o) => o.name.toLowerCase() === lower);
+    if (!entry) throw new LiaisonError('object_not_found', `Salesforce has no object "${name}" visible to this user; see 'liaison crm objects'`);
+    return entry.name;
+  };
+
+  const describe = async (name: string): Promise<ObjectMetadata> => {
+    const canonical = await canonicalName(name);
+    let pending = described.get(canonical);
+    if (!pending) {
+      pending = session
+        .json({ method: 'GET', path: `/services/data/v${version}/sobjects/${canonical}/describe/`, headers: { Accept: 'application/json' }, idempotent: true, what: `describe ${canonical}` })
+        .then(mapDescribe);
+      described.set(canonical, pending);
+      pending.catch(() => described.delete(canonical));
+    }
+    return pending;
+  };
+
+  let prefixes: Promise<ReadonlyMap<string, string>> | undefined;
+  const ctx: QueryContext = {
+    session,
+    apiVersion: version,
+    describe,
+    objectByKeyPrefix: () => {
+      prefixes ??= describeGlobal().then((list) => new Map(list.filter((o) => o.keyPrefix).map((o) => [o.keyPrefix as string, o.name])));
+      return prefixes;
+    },
+  };
+
+  return {
+    kind: 'salesforce',
+    capabilities: CAPABILITIES,
+    get apiCalls() {
+      return http.apiCalls;
+    },
+
+    async testConnection(): Promise<ConnectionTestResult> {
+      const token = await session.token();
+      const versions = await session.json({ method: 'GET', path: '/services/data/', headers: { Accept: 'application/json' }, idempotent: true, what: 'list API versions' });
+      const available = Array.isArray(versions)
+        ? versions.map((v) => (v && typeof v === 'object' ? String((v as { version?: unknown }).version) : '')).filter(Boolean)
+        : [];
+      if (!available.includes(version)) {
+        throw new LiaisonError(
+          'unsupported_version',
+          `Salesforce at ${token.instanceUrl} does not offer API version ${version} (it offers ${available.slice(-5).join(', ') || 'none'}); choose one of those with --api-version`,
+          { details: { availableVersions: available } },
+        );
+      }
+      const userId = token.identityUrl?.split('/').filter(Boolean).pop();
+      return {
+        ok: true,
+        identity: settings.auth.username ?? userId ?? 'unknown',
+        instanceUrl: token.instanceUrl,
+        apiVersion: version,
+        availableVersions: available,
+        apiCalls: http.apiCalls,
+      };
+    },
+
+    async listObjects(): Promise<ObjectSummary[]> {
+      return (await describeGlobal()).map(({ keyPrefix: _keyPrefix, ...summary }) => summary);
+    },
+
+    describeObject: describe,
+
+    query(request: QueryRequest): AsyncIterable<RecordPage> {
+      return (async function* () {
+        const compiled = await compileQuery(ctx, request);
+        yield* runSliced(ctx, compiled, request, options.slices) ?? runCompiled(ctx, compiled, request);
+      })();
+    },
+
+    readDeleted: (request) => readDeleted(ctx, request),
+
+    writeBatch: (request, items) => writeCollection(ctx, request, items),
+
+    bulkWrite: (request, items) => bulkWrite(ctx, request, items, options.bulk),
+
+    async close(): Promise<void> {
+      http.close();
+    },
+  };
 }
