@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import type { StoreDialect } from '../store-types.js';
 import { foundation } from './001-foundation.js';
+import { schemas } from './002-schemas.js';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the file system) so the built package and the test
@@ -9,5 +10,6 @@ import { foundation } from './001-foundation.js';
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '001-foundation': foundation(dialect),
+    '002-schemas': schemas(dialect),
   };
 }
