@@ -72,7 +72,7 @@ export class SalesforceSession {
   ): Promise<HttpAnswer | HttpStreamAnswer> {
     let token = await this.token();
     for (let attempt = 0; ; attempt++) {
-      const answer = await send({ ...call, url: resolveUrl(token.instanceUrl, call.path), headers: { ...call.headers, Authorization: `Bearer ${token.accessToken}` } });
+      const answer = await send({ ...call, url: resolveUrl(token.instanceUrl, call.path, this.settings.url), headers: { ...call.headers, Authorization: `Bearer ${token.accessToken}` } });
       if (answer.status >= 200 && answer.status < 300) return answer;
       const body = 'body' in answer ? answer.body : '';
       // A streamed body cannot be re-sent, so only buffered calls are replayed after a new token.
@@ -92,11 +92,13 @@ function isExpiredSession(body: string): boolean {
   return !!errors?.some((e) => e.errorCode === 'INVALID_SESSION_ID' && !/not valid for use with the REST API/i.test(e.message));
 }
 
-export function resolveUrl(instanceUrl: string, path: string): string {
+/** A path on the instance, or an absolute URL on the instance or login host (the identity URL lives there). */
+export function resolveUrl(instanceUrl: string, path: string, loginUrl?: string): string {
   if (/^https?:\/\//i.test(path)) {
     const target = new URL(path);
-    if (target.origin !== new URL(instanceUrl).origin) {
-      throw new LiaisonError('invalid_input', `refusing to send the session to ${target.origin}: not the instance URL`);
+    const allowed = [new URL(instanceUrl).origin, ...(loginUrl ? [new URL(loginUrl).origin] : [])];
+    if (!allowed.includes(target.origin)) {
+      throw new LiaisonError('invalid_input', `refusing to send the session to ${target.origin}: not the instance or login URL`);
     }
     return target.toString();
   }

@@ -113,10 +113,16 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
           { details: { availableVersions: available } },
         );
       }
-      const userId = token.identityUrl?.split('/').filter(Boolean).pop();
+      // The identity service names the user the token acts for (for client credentials: the "run as" user).
+      let identity = settings.auth.username ?? token.identityUrl?.split('/').filter(Boolean).pop() ?? 'unknown';
+      if (token.identityUrl) {
+        const who = await session.json({ method: 'GET', path: token.identityUrl, headers: { Accept: 'application/json' }, idempotent: true, what: 'identity' });
+        const username = who && typeof who === 'object' ? (who as { username?: unknown }).username : undefined;
+        if (typeof username === 'string') identity = username;
+      }
       return {
         ok: true,
-        identity: settings.auth.username ?? userId ?? 'unknown',
+        identity,
         instanceUrl: token.instanceUrl,
         apiVersion: version,
         availableVersions: available,
