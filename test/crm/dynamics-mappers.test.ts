@@ -207,6 +207,9 @@ describe('error mapping', () => {
     expect(mapped).toMatchObject({ code: 'auth_failed', details: { oauthCode: 'invalid_client', aadsts: 'AADSTS7000215' } });
     expect(mapped.message).toContain('AADSTS7000215: Invalid client secret provided');
     expect(mapped.message).not.toContain('Trace ID');
+    const inline = tokenFailure({ errorCode: 'invalid_client', errorMessage: 'AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2' });
+    expect(inline.message).toContain('AADSTS7000215: Invalid client secret provided.');
+    expect(inline.message).not.toContain('Trace ID');
     expect(aadstsCode('no code')).toBeUndefined();
   });
 });

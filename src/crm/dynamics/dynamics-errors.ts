@@ -85,8 +85,8 @@ export function tokenFailure(error: unknown): LiaisonError {
   const oauthCode = typeof e?.errorCode === 'string' ? e.errorCode : 'unknown_error';
   const description = typeof e?.errorMessage === 'string' && e.errorMessage ? e.errorMessage : typeof e?.message === 'string' ? e.message : String(error);
   const aadsts = aadstsCode(description);
-  // The description's first line is the human part; Entra appends trace and correlation ids on later lines.
-  const firstLine = description.split(/\r?\n/)[0]?.trim() ?? '';
+  // The human part comes first; Entra appends trace/correlation ids and a timestamp (on new lines or inline).
+  const firstLine = description.split(/\r?\n|\s+Trace ID:/)[0]?.trim() ?? '';
   return new LiaisonError('auth_failed', `Entra ID refused the token request (${oauthCode}${aadsts && !firstLine.includes(aadsts) ? ` ${aadsts}` : ''}): ${firstLine}`, {
     cause: error,
     details: { oauthCode, ...(aadsts ? { aadsts } : {}) },
