@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { LiaisonError } from '../../core/errors.js';
@@ -246,7 +247,9 @@ async function* readResults(
   signal?: AbortSignal,
 ): AsyncGenerator<WriteOutcome> {
   const answer = await ctx.session.callStream({ method: 'GET', path, headers: { Accept: 'text/csv' }, idempotent: true, what: `bulk ${kind} results`, ...(signal ? { signal } : {}) });
-  const parser = answer.stream.pipe(parse({ bom: true, relax_column_count: true }));
+  const parser = parse({ bom: true, relax_column_count: true });
+  // pipeline (not pipe) so a download cut or timed out mid-body fails the parser instead of leaving it waiting.
+  pipeline(answer.stream, parser, () => undefined);
   let index: number[] | undefined;
   let meta: { id: number; flag: number } = { id: -1, flag: -1 };
   for await (const row of parser as AsyncIterable<string[]>) {

@@ -123,28 +123,25 @@ export class SalesforceHttp {
     if (fixed !== undefined) headers['Content-Length'] = String(Buffer.byteLength(fixed));
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = https.request(call.url, { method: call.method, headers, agent: this.agent, ...(call.signal ? { signal: call.signal } : {}) });
-      const timeoutError = (): Error =>
-        Object.assign(new Error(`no complete answer within ${this.timeoutMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
-      let timer: NodeJS.Timeout | undefined;
-      if (streamed) {
-        req.setTimeout(this.timeoutMs, () => req.destroy(timeoutError()));
-      } else {
-        timer = setTimeout(() => req.destroy(timeoutError()), this.timeoutMs);
-      }
-      const clear = (): void => {
-        if (timer) clearTimeout(timer);
+      // Shared with readBody: a deadline that fires mid-body must surface as a timeout, not as a reset.
+      const state: BodyState = { clear: () => undefined };
+      const expire = (): void => {
+        state.timedOut = Object.assign(new Error(`no complete answer within ${this.timeoutMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+        req.destroy(state.timedOut);
       };
+      if (streamed) {
+        req.setTimeout(this.timeoutMs, expire);
+      } else {
+        const timer = setTimeout(expire, this.timeoutMs);
+        state.clear = () => clearTimeout(timer);
+      }
       req.on('error', (error) => {
-        clear();
+        state.clear();
         reject(error);
       });
       req.on('response', (res) => {
-        if (streamed) {
-          resolve(res);
-          return;
-        }
-        // Keep the deadline armed until the body has been read; the reader clears it.
-        (res as IncomingMessage & { liaisonClear?: () => void }).liaisonClear = clear;
+        // Buffered calls keep the deadline armed until readBody has the whole body.
+        (res as StatefulMessage).liaison = state;
         resolve(res);
       });
       if (fixed !== undefined) {
@@ -171,27 +168,34 @@ async function pump(req: import('node:http').ClientRequest, body: AsyncIterable<
 
 /** Reads a response to the end; a connection cut before the end rejects (never hangs) with a reset error. */
 export function readBody(res: IncomingMessage): Promise<string> {
-  const clear = (res as IncomingMessage & { liaisonClear?: () => void }).liaisonClear;
+  const state = (res as StatefulMessage).liaison;
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let done = false;
+    const fail = (error: Error): void => {
+      if (done) return;
+      done = true;
+      state?.clear();
+      reject(state?.timedOut ?? error);
+    };
     res.on('data', (chunk: Buffer) => chunks.push(chunk));
     res.on('end', () => {
+      if (done) return;
       done = true;
-      clear?.();
+      state?.clear();
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
-    res.on('error', (error) => {
-      clear?.();
-      reject(error);
-    });
-    res.on('close', () => {
-      if (done) return;
-      clear?.();
-      reject(Object.assign(new Error('connection closed before the response body was complete'), { code: 'ECONNRESET' }));
-    });
+    res.on('error', fail);
+    res.on('close', () => fail(Object.assign(new Error('connection closed before the response body was complete'), { code: 'ECONNRESET' })));
   });
 }
+
+interface BodyState {
+  clear: () => void;
+  timedOut?: Error;
+}
+
+type StatefulMessage = IncomingMessage & { liaison?: BodyState };
 
 /** Header value as one string. */
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
