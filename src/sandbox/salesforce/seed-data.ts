@@ -1,0 +1,178 @@
+import { q, type RecordStore } from './record-store.js';
+import { toWireDateTime, type SqlValue } from './record-values.js';
+import type { SfObject } from './schema-types.js';
+
+/**
+ * Deterministic seed data: the same `records` and `seed` give the same ids, values and timestamps. Names mix
+ * apostrophes and non-Latin scripts; every few records share one SystemModstamp, as bulk loads do in real orgs.
+ * Rows go straight in through one prepared statement per object inside one transaction (validation is skipped on
+ * purpose: the generator only produces valid values), which is what makes a million contacts take seconds.
+ */
+const FIRST = ['Aoife', 'Liam', 'Ελένη', 'Jürgen', 'Søren', '太郎', 'María', 'Chloé', 'Nguyễn Văn', 'Olivia', 'Noah', 'Zoë', 'Fatima', 'Björn', 'Ana', 'Илья'];
+const LAST = ["O'Brien", 'Müller', 'Ørsted', '山田', 'Παπαδοπούλου', 'García', 'Smith', "D'Angelo", 'Nakamura', 'Kowalski', 'Dubois', 'Jensen', 'Rossi', 'Okafor', 'Иванов', 'Van der Berg'];
+const CITIES: [string, string, string, number, number][] = [
+  ['Dublin', 'Leinster', 'Ireland', 53.3498, -6.2603], ['München', 'Bayern', 'Germany', 48.1351, 11.582], ['København', 'Hovedstaden', 'Denmark', 55.6761, 12.5683],
+  ['東京', '東京都', 'Japan', 35.6762, 139.6503], ['Αθήνα', 'Attica', 'Greece', 37.9838, 23.7275], ['Madrid', 'Madrid', 'Spain', 40.4168, -3.7038],
+  ['Boston', 'MA', 'United States', 42.3601, -71.0589], ['Lyon', 'Auvergne-Rhône-Alpes', 'France', 45.764, 4.8357],
+];
+const COMPANIES = ['Northwind', 'Contoso', "Bob's Bikes", 'Fabrikam', 'Müller & Söhne', '株式会社山田', 'Ørsted Energi', 'Acme', 'Globex', 'Initech'];
+const TIERS = ['Bronze', 'Silver', 'Gold', 'Platinum', null];
+const INTERESTS = ['Cycling', 'Hiking', 'Cooking', 'Music', 'Travel', 'Reading'];
+/** Seeded records are dated from here on, one second apart per small group, so runs are reproducible. */
+const BASE_TIME = Date.UTC(2024, 0, 1, 8, 0, 0);
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Loader {
+  constructor(
+    private readonly store: RecordStore,
+    private readonly userId: string,
+  ) {}
+
+  /** Inserts `count` rows built by `make(i, stamp)`; returns the ids. */
+  load(objectName: string, count: number, make: (i: number) => Record<string, SqlValue>): string[] {
+    const object: SfObject = this.store.object(objectName);
+    const ids: string[] = [];
+    if (count <= 0) return ids;
+    const sample = make(0);
+    const audit = ['Id', 'IsDeleted', 'CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp'];
+    if (object.byName.has('ownerid')) audit.push('OwnerId');
+    const columns = [...audit, ...Object.keys(sample).filter((k) => !audit.includes(k) && k !== '_stamp')];
+    const insert = this.store.db.prepare(`INSERT INTO ${q(object.name)} ("_rid", ${columns.map(q).join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`);
+    const values: SqlValue[] = new Array<SqlValue>(columns.length + 1);
+    for (let i = 0; i < count; i++) {
+      const row = i === 0 ? sample : make(i);
+      const { rid, id } = this.store.nextId(object);
+      const stamp = toWireDateTime(new Date(BASE_TIME + Number(row._stamp ?? 0) * 1000));
+      values[0] = rid;
+      values[1] = id;
+      values[2] = 0;
+      values[3] = stamp;
+      values[4] = this.userId;
+      values[5] = stamp;
+      values[6] = this.userId;
+      values[7] = stamp;
+      let k = 8;
+      if (audit.length === 8) values[k++] = this.userId;
+      for (let c = audit.length; c < columns.length; c++) values[k++] = row[columns[c] as string] ?? null;
+      insert.run(...values);
+      ids.push(id);
+    }
+    return ids;
+  }
+}
+
+const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+function ascii(text: string): string {
+  const plain = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/ø/gi, 'o').toLowerCase().replace(/[^a-z]/g, '');
+  return plain.length > 0 ? plain : 'user';
+}
+
+/** Fills the store; `records` is the number of contacts. Returns how many rows each object got. */
+export function seedData(store: RecordStore, records: number, seed: number, userId: string): Record<string, number> {
+  const rand = mulberry32(seed);
+  const loader = new Loader(store, userId);
+  const counts: Record<string, number> = {};
+  store.db.transaction(() => {
+    const nAccounts = Math.max(1, Math.ceil(records / 10));
+    const accounts = loader.load('Account', nAccounts, (i) => {
+      const [city, state, country, lat, lon] = pick(rand, CITIES);
+      return {
+        _stamp: Math.floor(i / 4),
+        Name: `${pick(rand, COMPANIES)} ${i + 1}`,
+        AccountNumber: `A-${pad(i + 1, 7)}`,
+        Type: pick(rand, ['Prospect', 'Customer - Direct', 'Customer - Channel', 'Partner']),
+        Industry: pick(rand, ['Banking', 'Education', 'Energy', 'Healthcare', 'Retail', 'Technology']),
+        Phone: `+1 555 ${pad(Math.floor(rand() * 10000), 4)}`,
+        Website: `https://www.example-${i + 1}.com`,
+        AnnualRevenue: Math.round(rand() * 50_000_000) / 100,
+        NumberOfEmployees: Math.floor(rand() * 5000),
+        BillingStreet: `${1 + Math.floor(rand() * 200)} Main Street`,
+        BillingCity: city, BillingState: state, BillingCountry: country, BillingPostalCode: pad(Math.floor(rand() * 100000), 5),
+        BillingLatitude: lat, BillingLongitude: lon,
+      };
+    });
+    counts.Account = accounts.length;
+    const contacts = loader.load('Contact', records, (i) => {
+      const first = pick(rand, FIRST);
+      const last = pick(rand, LAST);
+      const [city, state, country, lat, lon] = pick(rand, CITIES);
+      const interests = INTERESTS.filter(() => rand() < 0.25);
+      const hasLocation = rand() < 0.5;
+      return {
+        _stamp: nAccounts + Math.floor(i / 3),
+        AccountId: accounts[i % accounts.length] ?? null,
+        Salutation: pick(rand, ['Mr.', 'Ms.', 'Mrs.', 'Dr.', null]),
+        FirstName: first,
+        LastName: last,
+        Name: `${first} ${last}`,
+        Title: pick(rand, ['Buyer', 'CEO', 'Engineer', 'Marketing Manager', null]),
+        Email: `${ascii(first)}.${ascii(last)}.${i + 1}@example.com`,
+        Phone: `+44 20 ${pad(Math.floor(rand() * 100000000), 8)}`,
+        Birthdate: `${1950 + Math.floor(rand() * 55)}-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
+        LeadSource: pick(rand, ['Web', 'Phone Inquiry', 'Partner Referral', null]),
+        HasOptedOutOfEmail: rand() < 0.1 ? 1 : 0,
+        DoNotCall: rand() < 0.05 ? 1 : 0,
+        MailingStreet: `${1 + Math.floor(rand() * 300)} ${pick(rand, ['High Street', 'Rue de la Paix', 'Hauptstraße', 'Strøget'])}`,
+        MailingCity: city, MailingState: state, MailingCountry: country, MailingPostalCode: pad(Math.floor(rand() * 100000), 5),
+        Loyalty_Tier__c: pick(rand, TIERS),
+        Interests__c: interests.length > 0 ? interests.join(';') : null,
+        Customer_Number__c: `C-${pad(i + 1, 9)}`,
+        Score__c: Math.round(rand() * 1000) / 10,
+        Discount__c: Math.round(rand() * 30),
+        Lifetime_Value__c: Math.round(rand() * 1_000_000) / 100,
+        Visits__c: Math.floor(rand() * 500),
+        Last_Purchase__c: toWireDateTime(new Date(BASE_TIME - Math.floor(rand() * 365 * 86_400) * 1000)),
+        Home_Location__Latitude__s: hasLocation ? lat : null,
+        Home_Location__Longitude__s: hasLocation ? lon : null,
+      };
+    });
+    counts.Contact = contacts.length;
+    const stampAfter = nAccounts + Math.ceil(records / 3);
+    counts.Lead = loader.load('Lead', Math.ceil(records / 5), (i) => {
+      const first = pick(rand, FIRST);
+      const last = pick(rand, LAST);
+      return {
+        _stamp: stampAfter + Math.floor(i / 3), FirstName: first, LastName: last, Name: `${first} ${last}`, Company: pick(rand, COMPANIES),
+        Email: `${ascii(first)}.${ascii(last)}.lead${i + 1}@example.net`, Status: pick(rand, ['Open - Not Contacted', 'Working - Contacted']),
+        LeadSource: pick(rand, ['Web', 'Other', null]), Rating: pick(rand, ['Hot', 'Warm', 'Cold']), IsConverted: 0,
+      };
+    }).length;
+    counts.Opportunity = loader.load('Opportunity', Math.ceil(records / 10), (i) => ({
+      _stamp: stampAfter + Math.floor(i / 2), AccountId: accounts[i % accounts.length] ?? null, Name: `Opportunity ${i + 1}`,
+      StageName: pick(rand, ['Prospecting', 'Qualification', 'Closed Won', 'Closed Lost']),
+      CloseDate: `2024-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
+      Amount: Math.round(rand() * 10_000_000) / 100, Probability: Math.floor(rand() * 100),
+    })).length;
+    const products = loader.load('Product2', 20, (i) => ({
+      _stamp: stampAfter, Name: `Product ${pad(i + 1, 2)}`, ProductCode: `P-${pad(i + 1, 4)}`, Family: pick(rand, ['Hardware', 'Software', 'Service']), IsActive: 1,
+    }));
+    counts.Product2 = products.length;
+    const orders = loader.load('Order', Math.ceil(records / 20), (i) => ({
+      _stamp: stampAfter + Math.floor(i / 2), AccountId: accounts[i % accounts.length] ?? null, OrderNumber: pad(i + 101, 8),
+      Status: pick(rand, ['Draft', 'Activated']), EffectiveDate: `2024-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
+      TotalAmount: null,
+    }));
+    counts.Order = orders.length;
+    counts.OrderItem = loader.load('OrderItem', orders.length * 2, (i) => ({
+      _stamp: stampAfter + Math.floor(i / 4), OrderId: orders[Math.floor(i / 2)] ?? null, Product2Id: pick(rand, products),
+      Quantity: 1 + Math.floor(rand() * 5), UnitPrice: Math.round(rand() * 50_000) / 100,
+    })).length;
+    counts.Campaign = loader.load('Campaign', 3, (i) => ({
+      _stamp: stampAfter, Name: ['Spring Launch', 'Été 2024', '年末セール'][i] ?? `Campaign ${i}`, Status: 'In Progress',
+      StartDate: '2024-03-01', EndDate: '2024-12-31', IsActive: 1,
+    })).length;
+  })();
+  return counts;
+}

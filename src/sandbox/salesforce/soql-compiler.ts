@@ -1,0 +1,280 @@
+import { malformed } from './soql-lexer.js';
+import type { Condition, FieldPath, SoqlQuery, SoqlValue } from './soql-parser.js';
+import { q, type RecordStore } from './record-store.js';
+import { parseDateTime, toWireDateTime, type SqlValue } from './record-values.js';
+import { relativeRange } from './soql-dates.js';
+import { normaliseId } from './salesforce-ids.js';
+import { SfApiError, type SfField, type SfObject } from './schema-types.js';
+
+/**
+ * Compiles a parsed SOQL query to parameterised SQL over the record tables. Literal values always travel as
+ * parameters; identifiers come only from the catalog (never from the query text), so nothing the client sends is
+ * spliced into SQL. Records are rendered to JSON by SQLite itself (json_object), which keeps page serving cheap.
+ */
+export interface CompiledQuery {
+  object: SfObject;
+  count: boolean;
+  /** Fills temp.cursor_rows with (cursor, position 1..n, _rid) in result order: params (cursor, ...params). */
+  materializeSql: string;
+  countSql: string;
+  params: SqlValue[];
+  /** One JSON text per row: params (cursor, fromPosExclusive, toPosInclusive). */
+  jsonSql: string;
+  /** Raw column values per row for Bulk CSV, same params as jsonSql. */
+  csvSql: string;
+  csvHeader: string[];
+  csvFields: (SfField | undefined)[];
+}
+
+const STRINGY = new Set(['string', 'textarea', 'email', 'phone', 'url', 'picklist', 'multipicklist', 'id', 'reference']);
+const NUMERIC = new Set(['int', 'double', 'currency', 'percent']);
+const lit = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+class Joins {
+  private readonly aliases = new Map<string, string>();
+  readonly clauses: string[] = [];
+
+  constructor(private readonly prefix: string) {}
+
+  alias(key: string, parentAlias: string, field: SfField, target: SfObject): string {
+    let alias = this.aliases.get(key);
+    if (!alias) {
+      alias = `${this.prefix}${this.aliases.size + 1}`;
+      this.aliases.set(key, alias);
+      this.clauses.push(`LEFT JOIN ${q(target.name)} ${alias} ON ${alias}."Id" = ${parentAlias}.${q(field.name)}`);
+    }
+    return alias;
+  }
+}
+
+interface Resolved {
+  field: SfField;
+  object: SfObject;
+  alias: string;
+  /** Relationship steps from the root: canonical relationship name and the object it leads to. */
+  chain: { name: string; object: SfObject; alias: string }[];
+}
+
+interface Node {
+  object: SfObject;
+  alias: string;
+  entries: ({ kind: 'field'; field: SfField } | { kind: 'rel'; name: string; node: Node })[];
+}
+
+export class SoqlCompiler {
+  constructor(
+    private readonly store: RecordStore,
+    private readonly clock: () => Date,
+  ) {}
+
+  private resolve(query: SoqlQuery, root: SfObject, path: FieldPath, joins: Joins): Resolved {
+    let object = root;
+    let alias = 't';
+    const chain: Resolved['chain'] = [];
+    const parts = path.parts;
+    for (let k = 0; k < parts.length - 1; k++) {
+      const relName = parts[k] as string;
+      const ref = object.byRelationship.get(relName.toLowerCase());
+      const target = ref ? this.store.catalog.get((ref.referenceTo[0] ?? '').toLowerCase()) : undefined;
+      if (!ref || !target) {
+        throw invalidField(query, path.pos, `Didn't understand relationship '${relName}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.`);
+      }
+      alias = joins.alias(parts.slice(0, k + 1).join('.').toLowerCase(), alias, ref, target);
+      chain.push({ name: String(ref.relationshipName), object: target, alias });
+      object = target;
+    }
+    const name = parts[parts.length - 1] as string;
+    const field = object.byName.get(name.toLowerCase());
+    if (!field) {
+      throw invalidField(query, path.pos, `No such column '${name}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+    }
+    return { field, object, alias, chain };
+  }
+
+  compile(query: SoqlQuery, apiVersion: string, includeDeleted: boolean): CompiledQuery {
+    const object = this.store.object(query.from, 400);
+    const filterJoins = new Joins('w');
+    const params: SqlValue[] = [];
+    const where: string[] = includeDeleted ? [] : ['t."IsDeleted" = 0'];
+    if (query.where) where.push(this.condition(query, object, query.where, filterJoins, params));
+    const order = query.orderBy.map((item) => {
+      const r = this.resolve(query, object, item.field, filterJoins);
+      if (!r.field.stored) throw invalidField(query, item.field.pos, `field '${r.field.name}' can not be sorted in a query call`);
+      const collate = STRINGY.has(r.field.type) && r.field.type !== 'id' && r.field.type !== 'reference' ? ' COLLATE NOCASE' : '';
+      const nulls = item.nulls ?? (item.desc ? 'last' : 'first');
+      return `${r.alias}.${q(r.field.name)}${collate} ${item.desc ? 'DESC' : 'ASC'} NULLS ${nulls.toUpperCase()}`;
+    });
+    order.push('t."_rid" ASC');
+    if (query.offset !== undefined && query.offset > 2000) {
+      throw new SfApiError(400, 'NUMBER_OUTSIDE_VALID_RANGE', `Maximum SOQL offset allowed is 2000`);
+    }
+    const from = `FROM ${q(object.name)} t ${filterJoins.clauses.join(' ')} WHERE ${where.join(' AND ')}`;
+    const limit = query.limit !== undefined || query.offset !== undefined ? ` LIMIT ${query.limit ?? -1} OFFSET ${query.offset ?? 0}` : '';
+    const orderBy = order.join(', ');
+    const materializeSql = `INSERT INTO temp."cursor_rows" ("cursor", "pos", "rid") SELECT ?, row_number() OVER (ORDER BY ${orderBy}) - ${query.offset ?? 0}, t."_rid" ${from} ORDER BY ${orderBy}${limit}`;
+    const countSql = `SELECT count(*) FROM (SELECT 1 ${from}${limit})`;
+
+    const selectJoins = new Joins('s');
+    const rootNode: Node = { object, alias: 't', entries: [] };
+    const seen = new Set<string>();
+    const csvHeader: string[] = [];
+    const csvExprs: string[] = [];
+    const csvFields: (SfField | undefined)[] = [];
+    for (const path of query.fields) {
+      const r = this.resolve(query, object, path, selectJoins);
+      const key = [...r.chain.map((c) => c.name), r.field.name].join('.');
+      if (seen.has(key.toLowerCase())) throw malformed(query.source, path.pos, `duplicate field selected: ${key}`);
+      seen.add(key.toLowerCase());
+      let node = rootNode;
+      for (const step of r.chain) {
+        let child = node.entries.find((e): e is { kind: 'rel'; name: string; node: Node } => e.kind === 'rel' && e.name === step.name);
+        if (!child) {
+          child = { kind: 'rel', name: step.name, node: { object: step.object, alias: step.alias, entries: [] } };
+          node.entries.push(child);
+        }
+        node = child.node;
+      }
+      node.entries.push({ kind: 'field', field: r.field });
+      csvHeader.push(key);
+      csvExprs.push(r.field.stored ? `${r.alias}.${q(r.field.name)}` : this.valueExpr(r.object, r.alias, r.field));
+      csvFields.push(r.field);
+    }
+    const base = `FROM temp."cursor_rows" c JOIN ${q(object.name)} t ON t."_rid" = c."rid" ${selectJoins.clauses.join(' ')} WHERE c."cursor" = ? AND c."pos" > ? AND c."pos" <= ? ORDER BY c."pos"`;
+    return {
+      object,
+      count: query.count,
+      materializeSql,
+      countSql,
+      params,
+      jsonSql: `SELECT ${this.nodeExpr(rootNode, apiVersion, true)} ${base}`,
+      csvSql: `SELECT ${csvExprs.length > 0 ? csvExprs.join(', ') : 't."Id"'} ${base}`,
+      csvHeader,
+      csvFields,
+    };
+  }
+
+  private nodeExpr(node: Node, apiVersion: string, root: boolean): string {
+    const parts = [
+      `'attributes', json_object('type', ${lit(node.object.name)}, 'url', ${lit(`/services/data/v${apiVersion}/sobjects/${node.object.name}/`)} || ${node.alias}."Id")`,
+    ];
+    for (const entry of node.entries) {
+      if (entry.kind === 'field') parts.push(`${lit(entry.field.name)}, ${this.valueExpr(node.object, node.alias, entry.field)}`);
+      else parts.push(`${lit(entry.name)}, ${this.nodeExpr(entry.node, apiVersion, false)}`);
+    }
+    const json = `json_object(${parts.join(', ')})`;
+    return root ? json : `CASE WHEN ${node.alias}."_rid" IS NULL THEN NULL ELSE ${json} END`;
+  }
+
+  private valueExpr(object: SfObject, alias: string, field: SfField): string {
+    const col = (f: string) => `${alias}.${q(f)}`;
+    if (field.type === 'boolean') return `json(CASE WHEN ${col(field.name)} THEN 'true' ELSE 'false' END)`;
+    if (field.stored) return col(field.name);
+    const parts = object.fields.filter((f) => f.compoundFieldName === field.name);
+    const part = (suffix: string) => {
+      const p = parts.find((f) => f.name.endsWith(suffix));
+      return p ? col(p.name) : 'NULL';
+    };
+    const keys: [string, string][] =
+      field.type === 'location'
+        ? [['latitude', part('Latitude__s')], ['longitude', part('Longitude__s')]]
+        : [['city', part('City')], ['country', part('Country')], ['geocodeAccuracy', 'NULL'], ['latitude', part('Latitude')], ['longitude', part('Longitude')], ['postalCode', part('PostalCode')], ['state', part('State')], ['street', part('Street')]];
+    const cols = keys.map(([, e]) => e).filter((e) => e !== 'NULL');
+    return `CASE WHEN coalesce(${cols.join(', ')}, NULL) IS NULL THEN NULL ELSE json_object(${keys.map(([k, e]) => `'${k}', ${e}`).join(', ')}) END`;
+  }
+
+  private condition(query: SoqlQuery, object: SfObject, cond: Condition, joins: Joins, params: SqlValue[]): string {
+    switch (cond.kind) {
+      case 'and':
+      case 'or':
+        return `(${cond.items.map((c) => this.condition(query, object, c, joins, params)).join(cond.kind === 'and' ? ' AND ' : ' OR ')})`;
+      case 'not':
+        return `NOT (${this.condition(query, object, cond.item, joins, params)})`;
+      default:
+        break;
+    }
+    const r = this.resolve(query, object, cond.field, joins);
+    const f = r.field;
+    if (!f.stored) throw invalidField(query, cond.field.pos, `field '${f.name}' can not be filtered in a query call`);
+    const col = `${r.alias}.${q(f.name)}`;
+    const nocase = STRINGY.has(f.type) && f.type !== 'id' && f.type !== 'reference' ? ' COLLATE NOCASE' : '';
+    if (cond.kind === 'like') {
+      if (!STRINGY.has(f.type) || cond.value.kind !== 'string') throw invalidField(query, cond.field.pos, `invalid operator on field: ${f.name}`);
+      params.push(cond.value.like);
+      return `${col} LIKE ? ESCAPE '\\'`;
+    }
+    if (cond.kind === 'in' || cond.kind === 'includes') {
+      const values = cond.values.map((v) => this.literal(query, cond.field, f, v));
+      if (cond.kind === 'includes') {
+        if (f.type !== 'multipicklist') throw invalidField(query, cond.field.pos, `includes or excludes operator only valid on multipicklist field`);
+        const tests = values.map((v) => {
+          params.push(`%;${String(v)};%`);
+          return `(';' || ${col} || ';') LIKE ?`;
+        });
+        return cond.negated ? `(${col} IS NULL OR NOT (${tests.join(' OR ')}))` : `(${tests.join(' OR ')})`;
+      }
+      params.push(...(values as SqlValue[]));
+      const list = `(${values.map(() => '?').join(', ')})`;
+      return cond.negated ? `(${col} IS NULL OR ${col}${nocase} NOT IN ${list})` : `${col}${nocase} IN ${list}`;
+    }
+    const { op, value } = cond;
+    if (value.kind === 'relative') {
+      if (f.type !== 'date' && f.type !== 'datetime') throw invalidField(query, cond.field.pos, `value of filter criterion for field '${f.name}' must be of type ${f.type} and should not be a date literal`);
+      const [start, end] = relativeRange(value.name, value.n, this.clock()).map((d) => (f.type === 'date' ? d.toISOString().slice(0, 10) : toWireDateTime(d)));
+      const ranges: Record<string, [string, SqlValue[]]> = {
+        '=': [`(${col} >= ? AND ${col} < ?)`, [start as string, end as string]],
+        '!=': [`(${col} IS NULL OR ${col} < ? OR ${col} >= ?)`, [start as string, end as string]],
+        '<': [`${col} < ?`, [start as string]],
+        '<=': [`${col} < ?`, [end as string]],
+        '>': [`${col} >= ?`, [end as string]],
+        '>=': [`${col} >= ?`, [start as string]],
+      };
+      const [sql, values] = ranges[op] as [string, SqlValue[]];
+      params.push(...values);
+      return sql;
+    }
+    const v = this.literal(query, cond.field, f, value);
+    if (v === null) {
+      if (op === '=') return `${col} IS NULL`;
+      if (op === '!=') return `${col} IS NOT NULL`;
+      throw malformed(query.source, cond.field.pos, `invalid operator on null value`);
+    }
+    params.push(v);
+    return op === '!=' ? `${col} IS NOT ?${nocase}` : `${col} ${op} ?${nocase}`;
+  }
+
+  /** Checks a literal against the field's type as Salesforce does and converts it to the stored form. */
+  private literal(query: SoqlQuery, path: FieldPath, f: SfField, value: SoqlValue): SqlValue {
+    const mismatch = (kind: string) =>
+      invalidField(query, path.pos, `value of filter criterion for field '${f.name}' must be of type ${kind} and should${kind === 'string' || kind === 'id' ? '' : ' not'} be enclosed in quotes`);
+    if (value.kind === 'null') return null;
+    if (f.type === 'boolean') {
+      if (value.kind !== 'boolean') throw mismatch('boolean');
+      return value.value ? 1 : 0;
+    }
+    if (NUMERIC.has(f.type)) {
+      if (value.kind !== 'number') throw mismatch(f.type === 'int' ? 'int' : 'double');
+      return value.value;
+    }
+    if (f.type === 'date') {
+      if (value.kind !== 'date') throw mismatch('date');
+      return value.value;
+    }
+    if (f.type === 'datetime') {
+      const parsed = value.kind === 'datetime' ? parseDateTime(value.value) : undefined;
+      if (!parsed) throw mismatch('dateTime');
+      return toWireDateTime(parsed);
+    }
+    if (value.kind !== 'string') throw mismatch('string');
+    if (f.type === 'id' || f.type === 'reference') {
+      const id = normaliseId(value.value);
+      if (!id) throw new SfApiError(400, 'INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${value.value}`);
+      return id;
+    }
+    return value.value;
+  }
+}
+
+function invalidField(query: SoqlQuery, pos: number, detail: string): SfApiError {
+  const m = malformed(query.source, pos, detail);
+  return new SfApiError(400, 'INVALID_FIELD', m.message, []);
+}
