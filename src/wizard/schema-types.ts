@@ -67,6 +67,8 @@ export interface LocalSchema {
   columns: LocalColumn[];
   /** CRM fields that exist but could not be mapped, reported by name. */
   skipped: SkippedField[];
+  /** The fields chosen with `--fields` (API names); absent when every readable field was chosen. */
+  selectedFields?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -115,8 +117,9 @@ export interface EnumerationValueTable {
   position: number;
 }
 
-export interface WizardTables {
+// A type alias (not an interface) so it satisfies Kysely's `withTables` constraint.
+export type WizardTables = {
   liaison_schema: SchemaRegistryTable;
   liaison_enumeration: EnumerationTable;
   liaison_enumeration_value: EnumerationValueTable;
-}
+};
