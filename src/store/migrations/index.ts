@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { StoreDialect } from '../store-types.js';
 import { foundation } from './001-foundation.js';
 import { schemas } from './002-schemas.js';
+import { workflows } from './003-workflows.js';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the file system) so the built package and the test
@@ -11,5 +12,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '001-foundation': foundation(dialect),
     '002-schemas': schemas(dialect),
+    '003-workflows': workflows(dialect),
   };
 }
