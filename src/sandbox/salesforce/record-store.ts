@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { makeId, normaliseId } from './salesforce-ids.js';
-import { toColumnValue, toWireDateTime, toWireValue, type SqlValue } from './record-values.js';
+import { toColumnValue, toWireSecond, toWireValue, type SqlValue } from './record-values.js';
 import { SfApiError, type SfField, type SfObject } from './schema-types.js';
 
 /**
@@ -167,7 +167,7 @@ export class RecordStore {
     this.checkReferencesAndUnique(object, values, undefined);
     this.derive(object, values);
     const { rid, id } = this.nextId(object);
-    const now = toWireDateTime(options.at ?? this.clock());
+    const now = toWireSecond(options.at ?? this.clock());
     const audit: Record<string, SqlValue> = {
       Id: id,
       IsDeleted: 0,
@@ -212,7 +212,7 @@ export class RecordStore {
     this.checkRequired(object, values, row);
     this.checkReferencesAndUnique(object, values, id);
     this.derive(object, values, row);
-    const now = toWireDateTime(options.at ?? this.clock());
+    const now = toWireSecond(options.at ?? this.clock());
     for (const [k, v] of Object.entries({ LastModifiedDate: now, LastModifiedById: this.userId, SystemModstamp: now })) {
       if (!(options.admin && values.has(k))) values.set(k, v);
     }
@@ -246,7 +246,7 @@ export class RecordStore {
   delete(objectName: string, rawId: string, options: WriteOptions = {}): string {
     const object = this.object(objectName);
     const row = this.liveRow(object, rawId);
-    const now = toWireDateTime(options.at ?? this.clock());
+    const now = toWireSecond(options.at ?? this.clock());
     this.statement(`UPDATE ${q(object.name)} SET "IsDeleted" = 1, "_deletedAt" = ?, "SystemModstamp" = ?, "LastModifiedDate" = ? WHERE "Id" = ?`).run(now, now, now, row.Id);
     return String(row.Id);
   }

@@ -18,6 +18,11 @@ export function toWireDateTime(date: Date): string {
   return date.toISOString().slice(0, 23) + '+0000';
 }
 
+/** Audit timestamps: Salesforce keeps them to the second, so many records share one SystemModstamp. */
+export function toWireSecond(date: Date): string {
+  return date.toISOString().slice(0, 19) + '.000+0000';
+}
+
 /** Parses an ISO datetime with Z, ±hh:mm or ±hhmm (a missing zone means UTC, as the Bulk API reads it). */
 export function parseDateTime(text: string): Date | undefined {
   const m = DATETIME.exec(text);
