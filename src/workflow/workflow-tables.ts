@@ -1,0 +1,130 @@
+import { sql, type Generated, type Kysely } from 'kysely';
+import { LiaisonError } from '../core/errors.js';
+import { assertIdentifier } from '../store/filter-sql.js';
+import type { LiaisonDatabase, Store } from '../store/store-types.js';
+
+/** Row types of the tables migration 003 creates (declared here so store-types.ts stays the foundation's). */
+export interface WorkflowRunTable {
+  id: Generated<number>;
+  workflow: string;
+  file: string | null;
+  definition_hash: string;
+  status: RunStatus;
+  trigger: string;
+  started_at: string;
+  ended_at: string | null;
+  error: string | null;
+  attempts: Generated<number>;
+}
+
+export interface WorkflowRunActivityTable {
+  run_id: number;
+  activity: string;
+  type: string;
+  position: number;
+  status: ActivityStatus;
+  records_in: Generated<number>;
+  records_out: Generated<number>;
+  rejects: Generated<number>;
+  api_calls: Generated<number>;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  outputs_json: Generated<string>;
+  vars_json: Generated<string>;
+}
+
+/** The connector's incremental cursor per workflow + activity, saved in the same transaction as the data. */
+export interface SyncWatermarkTable {
+  workflow: string;
+  activity: string;
+  field: string;
+  value: string | null;
+  window_start: string | null;
+  window_end: string | null;
+  updated_at: string;
+}
+
+export interface RecipientTable {
+  id: Generated<number>;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  phone: string | null;
+  city: string | null;
+  country: string | null;
+  email_opt_out: Generated<boolean | number>;
+  sms_opt_out: Generated<boolean | number>;
+  salesforce_id: string | null;
+  dynamics_id: string | null;
+  created_at: string;
+  modified_at: string;
+  modified_locally_at: string | null;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+export type ActivityStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+// A type alias (not an interface) so it satisfies Kysely's index-signature constraint in withTables.
+export type WorkflowTables = {
+  workflow_run: WorkflowRunTable;
+  workflow_run_activity: WorkflowRunActivityTable;
+  sync_watermark: SyncWatermarkTable;
+  recipient: RecipientTable;
+};
+
+export type WorkflowDb = Kysely<LiaisonDatabase & WorkflowTables>;
+
+export function workflowDb(store: Store): WorkflowDb {
+  return store.db.withTables<WorkflowTables>();
+}
+
+/** Column kinds Liaison moves between tables and working sets. Dates/datetimes are ISO text. */
+export type ColumnKind = 'text' | 'integer' | 'number' | 'boolean';
+
+export interface ColumnInfo {
+  name: string;
+  kind: ColumnKind;
+}
+
+/** The columns of a table in this store (PostgreSQL: the store's schema only), or undefined when it does not exist. */
+export async function tableColumns(store: Store, table: string): Promise<ColumnInfo[] | undefined> {
+  assertIdentifier(table, 'table');
+  const query =
+    store.dialect === 'postgres'
+      ? sql<{ name: string; type: string }>`select column_name as name, data_type as type from information_schema.columns
+          where table_schema = current_schema() and table_name = ${table} order by ordinal_position`
+      : sql<{ name: string; type: string }>`select name, type from pragma_table_info(${table})`;
+  const rows = (await query.execute(store.db)).rows;
+  if (rows.length === 0) return undefined;
+  return rows.map((row) => ({ name: row.name, kind: columnKind(row.type) }));
+}
+
+export async function requireTableColumns(store: Store, table: string, hint: string): Promise<ColumnInfo[]> {
+  const columns = await tableColumns(store, table);
+  if (!columns) throw new LiaisonError('object_not_found', `table "${table}" does not exist in ${store.location}; ${hint}`);
+  return columns;
+}
+
+function columnKind(type: string): ColumnKind {
+  const t = type.toLowerCase();
+  if (t.includes('bool')) return 'boolean';
+  if (t.includes('int') || t === 'bigserial' || t === 'serial') return 'integer';
+  if (/(real|double|float|numeric|decimal)/.test(t)) return 'number';
+  return 'text';
+}
+
+/** The SQL type a working-set column of `kind` gets in `dialect`. */
+export function sqlType(kind: ColumnKind, dialect: Store['dialect']): 'text' | 'bigint' | 'integer' | 'double precision' | 'real' | 'boolean' {
+  switch (kind) {
+    case 'text':
+      return 'text';
+    case 'integer':
+      return dialect === 'postgres' ? 'bigint' : 'integer';
+    case 'number':
+      return dialect === 'postgres' ? 'double precision' : 'real';
+    case 'boolean':
+      return 'boolean';
+  }
+}
