@@ -1,0 +1,199 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamicsDriver } from '../../src/crm/dynamics/dynamics-driver.js';
+import type { CrmDriver, CrmRecord, QueryRequest } from '../../src/crm/driver.js';
+import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
+import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
+import { dynamicsSettings } from './dynamics-setup.js';
+
+const SEEDED = 5000;
+
+async function collect(driver: CrmDriver, request: QueryRequest): Promise<CrmRecord[]> {
+  const out: CrmRecord[] = [];
+  for await (const page of driver.query(request)) out.push(...page.records);
+  return out;
+}
+
+describe('Dynamics driver against the Dataverse sandbox', () => {
+  let sandbox: SandboxHandle;
+  let dir: string;
+  const drivers: CrmDriver[] = [];
+  const open = (...args: Parameters<typeof dynamicsSettings>): CrmDriver => {
+    const driver = createDynamicsDriver(dynamicsSettings(...args));
+    drivers.push(driver);
+    return driver;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'liaison-dyn-'));
+    sandbox = await startDynamicsSandbox({ port: 0, host: '127.0.0.1', records: SEEDED, dataDir: dir, seed: 7 });
+  });
+
+  afterAll(async () => {
+    for (const driver of drivers) await driver.close();
+    await sandbox?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('connection', () => {
+    it.each(['client-secret', 'certificate', 'password'] as const)('authenticates with %s and answers WhoAmI', async (mode) => {
+      const driver = open(sandbox, mode);
+      const result = await driver.testConnection();
+      expect(result.ok).toBe(true);
+      expect(result.identity).toMatch(/^[0-9a-f-]{36}$/);
+      expect(result.instanceUrl).toBe(new URL(sandbox.url).origin);
+      expect(result.apiCalls).toBe(driver.apiCalls);
+      expect(result.apiCalls).toBeGreaterThanOrEqual(2); // a token call and WhoAmI
+    });
+
+    it('reports a wrong secret as auth_failed with the AADSTS code', async () => {
+      const settings = dynamicsSettings(sandbox, 'client-secret');
+      const driver = createDynamicsDriver({ ...settings, auth: { ...settings.auth, clientSecret: 'definitely-wrong-secret' } });
+      drivers.push(driver);
+      const error = await driver.testConnection().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'auth_failed' });
+      expect((error as Error).message).toMatch(/AADSTS\d+/);
+      expect((error as Error).message).not.toContain('definitely-wrong-secret');
+    });
+
+    it('reports a missing CA as tls_error', async () => {
+      const driver = open(sandbox, 'client-secret', { caFile: undefined });
+      await expect(driver.testConnection()).rejects.toMatchObject({ code: 'tls_error' });
+    });
+
+    it('reports an API version the server does not serve as unsupported_version', async () => {
+      const driver = open(sandbox, 'client-secret', { apiVersion: '1.0' });
+      await expect(driver.testConnection()).rejects.toMatchObject({ code: 'unsupported_version' });
+    });
+
+    it('reports an unknown host as dns_error', async () => {
+      const settings = dynamicsSettings(sandbox, 'client-secret', { url: 'https://no-such-host.invalid' });
+      const driver = createDynamicsDriver({ ...settings, auth: { ...settings.auth, authorityUrl: 'https://login.no-such-host.invalid' } });
+      drivers.push(driver);
+      await expect(driver.testConnection()).rejects.toMatchObject({ code: 'dns_error' });
+    });
+  });
+
+  describe('metadata', () => {
+    it('lists tables', async () => {
+      const objects = await open(sandbox).listObjects();
+      const names = objects.map((o) => o.name);
+      expect(names).toEqual(expect.arrayContaining(['contact', 'account', 'lead']));
+      expect(objects.find((o) => o.name === 'contact')).toMatchObject({ label: 'Contact', queryable: true });
+    });
+
+    it('describes a table case-insensitively with option sets, multi-select and the customer lookup', async () => {
+      const meta = await open(sandbox).describeObject('Contact');
+      expect(meta).toMatchObject({ name: 'contact', idField: 'contactid', modstampField: 'modifiedon', collectionName: 'contacts' });
+      const byName = new Map(meta.fields.map((f) => [f.name, f]));
+      expect(byName.get('gendercode')).toMatchObject({ type: 'picklist', crmType: 'Picklist', picklist: { values: [{ value: '1', label: 'Male' }, { value: '2', label: 'Female' }] } });
+      const interests = byName.get('lia_interests');
+      expect(interests).toMatchObject({ type: 'multipicklist', crmType: 'MultiSelectPicklist' });
+      expect(interests?.picklist?.values.length).toBeGreaterThan(1);
+      expect(byName.get('lia_loyaltytier')?.picklist?.globalName).toBe('lia_loyaltytier');
+      expect(byName.get('parentcustomerid')).toMatchObject({ type: 'reference', crmType: 'Customer', referenceTo: ['account', 'contact'] });
+      expect(byName.get('statuscode')?.picklist?.controllerName).toBe('statecode');
+      expect(byName.get('emailaddress1')?.type).toBe('email');
+      expect(byName.get('birthdate')?.type).toBe('date');
+      expect(byName.get('modifiedon')).toMatchObject({ type: 'datetime', isModstamp: true });
+      expect(byName.get('creditlimit')).toMatchObject({ type: 'decimal', scale: 2 });
+      expect(byName.get('lia_customernumber')).toMatchObject({ externalId: true, length: 20 });
+    });
+
+    it('reports an unknown table as object_not_found', async () => {
+      await expect(open(sandbox).describeObject('nosuchtable')).rejects.toMatchObject({ code: 'object_not_found' });
+      await expect(open(sandbox).describeObject("contact') or (1 eq 1")).rejects.toMatchObject({ code: 'object_not_found' });
+    });
+  });
+
+  describe('query', () => {
+    it('streams every contact over several pages without duplicates, one call per page', async () => {
+      const driver = open(sandbox);
+      await driver.describeObject('contact');
+      const before = driver.apiCalls;
+      sandbox.admin.resetRequestCount();
+      const ids = new Set<string>();
+      let pages = 0;
+      for await (const page of driver.query({ object: 'contact', fields: ['lastname', 'parentcustomerid', 'lia_interests', 'modifiedon'], pageSize: 500 })) {
+        pages += 1;
+        expect(page.records.length).toBeLessThanOrEqual(500);
+        for (const record of page.records) ids.add(record.id);
+      }
+      const live = sandbox.admin.countRecords('contact');
+      expect(ids.size).toBe(live);
+      expect(pages).toBe(Math.ceil(live / 500));
+      expect(driver.apiCalls - before).toBe(pages); // the token was still valid: no token call
+      expect(sandbox.admin.requestCount()).toBe(pages);
+    });
+
+    it('normalises values: ISO datetimes, multi-select arrays, polymorphic lookup targets', async () => {
+      const driver = open(sandbox);
+      const records = await collect(driver, { object: 'contact', fields: ['lastname', 'parentcustomerid', 'lia_interests', 'birthdate', 'gendercode'], limit: 300 });
+      expect(records).toHaveLength(300);
+      for (const { values } of records) {
+        expect(values['@odata.etag']).toBeUndefined();
+        expect(values.modifiedon).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+        if (values.lia_interests !== null) expect(Array.isArray(values.lia_interests)).toBe(true);
+        if (values.gendercode !== null) expect(typeof values.gendercode).toBe('string');
+        if (values.parentcustomerid) expect(['account', 'contact']).toContain(values['parentcustomerid@target']);
+      }
+      expect(records.some((r) => r.values.parentcustomerid)).toBe(true);
+    });
+
+    it('reads incrementally by modifiedSince, including rows sharing one modifiedon', async () => {
+      const driver = open(sandbox);
+      const at = new Date(Date.UTC(2031, 0, 2, 3, 4, 5));
+      const created = Array.from({ length: 7 }, (_, i) => sandbox.admin.createRecord('contact', { lastname: `Same-${i}` }, { at }));
+      const window = await collect(driver, { object: 'contact', fields: ['lastname'], modifiedSince: { from: at.toISOString(), to: new Date(at.getTime() + 1000).toISOString() } });
+      expect(window.map((r) => r.id).sort()).toEqual(created.map((id) => id.toLowerCase()).sort());
+      const after = await collect(driver, { object: 'contact', fields: ['lastname'], modifiedSince: { from: new Date(at.getTime() + 1000).toISOString() } });
+      expect(after.map((r) => r.id)).not.toContain(created[0]!.toLowerCase());
+    });
+
+    it('fetches by ids, splitting long lists', async () => {
+      const driver = open(sandbox);
+      const ids = sandbox.admin.listIds('contact', 400).map((id) => id.toLowerCase());
+      const records = await collect(driver, { object: 'contact', fields: ['lastname'], ids });
+      expect(records.map((r) => r.id).sort()).toEqual([...ids].sort());
+    });
+
+    it('filters with escaped literals', async () => {
+      const driver = open(sandbox);
+      const id = sandbox.admin.createRecord('contact', { lastname: "O'Brien & Sons #1" });
+      const hit = await collect(driver, { object: 'contact', fields: ['lastname'], filter: { kind: 'compare', field: 'lastname', op: '=', value: "O'Brien & Sons #1" } });
+      expect(hit.map((r) => r.id)).toEqual([id.toLowerCase()]);
+      const evil = await collect(driver, { object: 'contact', fields: ['lastname'], filter: { kind: 'compare', field: 'lastname', op: '=', value: "x' or lastname ne '" } });
+      expect(evil).toEqual([]);
+      const like = await collect(driver, { object: 'contact', fields: ['lastname'], filter: { kind: 'like', field: 'lastname', pattern: "O'Brien%" } });
+      expect(like.map((r) => r.id)).toContain(id.toLowerCase());
+    });
+  });
+
+  describe('deletions via change tracking', () => {
+    it('sets a baseline, then reports deletions since the delta link', async () => {
+      const driver = open(sandbox);
+      const first = await driver.readDeleted({ object: 'contact' });
+      expect(first.earliestDateAvailable).toBeDefined();
+      for await (const batch of first.records) expect(batch).toEqual([]);
+      const cursor = first.nextCursor();
+      expect(cursor).toBeTruthy();
+      const victims = sandbox.admin.listIds('contact', 3);
+      for (const id of victims) sandbox.admin.deleteRecord('contact', id);
+      const second = await driver.readDeleted({ object: 'contact', cursor: cursor! });
+      const deleted: string[] = [];
+      for await (const batch of second.records) deleted.push(...batch.map((d) => d.id));
+      expect(deleted.sort()).toEqual(victims.map((id) => id.toLowerCase()).sort());
+      const third = await driver.readDeleted({ object: 'contact', cursor: second.nextCursor()! });
+      const again: string[] = [];
+      for await (const batch of third.records) again.push(...batch.map((d) => d.id));
+      expect(again).toEqual([]);
+    });
+
+    it('refuses a cursor pointing at another host', async () => {
+      const driver = open(sandbox);
+      await expect(driver.readDeleted({ object: 'contact', cursor: 'https://attacker.example/api/data/v9.2/contacts?$deltatoken=1' })).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+  });
+});
