@@ -1,0 +1,62 @@
+import https from 'node:https';
+import { syncBuiltinESMExports } from 'node:module';
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import { caBundle } from '../../src/crm/http/tls.js';
+
+/**
+ * How ordinary users make msal-node and dynamics-web-api trust a private CA, without ever turning verification off.
+ *
+ * - msal-node 7 uses global fetch, which ignores https agents; it accepts a custom `system.networkClient`, so we give
+ *   it one built on node:https with `ca` from the sandbox's CA file.
+ * - dynamics-web-api (node build) creates its own `new https.Agent({ keepAlive })` with no CA option. Node reads
+ *   NODE_EXTRA_CA_CERTS only at process start, before the sandbox CA exists, so we do what that variable would do:
+ *   make agents created *by https.Agent* default to the CA bundle (Node's roots + the sandbox CA), and publish the
+ *   change to ES-module importers with `syncBuiltinESMExports`.
+ */
+export function msalNetworkClient(caFile: string): INetworkModule {
+  const ca = caBundle(caFile);
+  const send = <T>(method: string, url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> =>
+    new Promise((resolve, reject) => {
+      const body = options?.body;
+      const req = https.request(url, { method, ca, headers: { ...(options?.headers ?? {}), ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
+          try {
+            resolve({ headers, status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as T });
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+      });
+      req.on('error', reject);
+      if (body) req.write(body);
+      req.end();
+    });
+  return {
+    sendGetRequestAsync: <T>(url: string, options?: NetworkRequestOptions) => send<T>('GET', url, options),
+    sendPostRequestAsync: <T>(url: string, options?: NetworkRequestOptions) => send<T>('POST', url, options),
+  };
+}
+
+let installed = false;
+const trusted: string[] = [];
+
+/** Makes every https.Agent created from now on in this process trust `caFile` too (like NODE_EXTRA_CA_CERTS). */
+export function trustCaForNewHttpsAgents(caFile: string): void {
+  trusted.push(caFile);
+  if (installed) return;
+  installed = true;
+  const Original = https.Agent;
+  class TrustingAgent extends Original {
+    constructor(options?: https.AgentOptions) {
+      const ca = caBundle(trusted[trusted.length - 1]!);
+      super({ ...options, ...(options?.ca ? {} : { ca: [...(ca ?? []), ...trusted.slice(0, -1).map((f) => caBundle(f)?.at(-1) ?? '')] }) });
+    }
+  }
+  (https as { Agent: typeof https.Agent }).Agent = TrustingAgent;
+  syncBuiltinESMExports();
+}
