@@ -5,6 +5,9 @@ import { redactText } from '../core/redact.js';
 import { accountCommands } from './commands/account-commands.js';
 import { demoCommand } from './commands/demo-command.js';
 import { sandboxCommands } from './commands/sandbox-commands.js';
+import { enumsCommands } from './commands/enums-commands.js';
+import { schemaCommands } from './commands/schema-commands.js';
+import { wizardCommand } from './commands/wizard-commands.js';
 
 /** Builds the `liaison` program. Commands only parse, call a service and print; logic lives in the services. */
 export function buildProgram(): Command {
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
   program.addCommand(accountCommands());
   program.addCommand(sandboxCommands());
   program.addCommand(demoCommand());
+  program.addCommand(wizardCommand());
+  program.addCommand(schemaCommands());
+  program.addCommand(enumsCommands());
   for (const command of program.commands) command.exitOverride();
   return program;
 }
