@@ -11,6 +11,7 @@ type Db = Kysely<LiaisonDatabase>;
 type EnumRow = {
   name: string;
   multi: number;
+  value_type: string;
   source: string;
   controller: string | null;
   created_at: string;
@@ -29,6 +30,7 @@ function toEnumeration(row: EnumRow, values: ValueRow[]): Enumeration {
   return {
     name: row.name,
     multi: Number(row.multi) === 1,
+    valueType: row.value_type === 'code' ? 'code' : 'text',
     source: row.source,
     ...(row.controller ? { controller: row.controller } : {}),
     values: values.map((v) => ({
@@ -88,6 +90,7 @@ export async function saveEnumeration(db: Db, enumeration: Enumeration): Promise
   const reg = registryDb(db);
   const row = {
     multi: enumeration.multi ? 1 : 0,
+    value_type: enumeration.valueType,
     source: enumeration.source,
     controller: enumeration.controller ?? null,
     updated_at: enumeration.updatedAt,

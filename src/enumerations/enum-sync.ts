@@ -1,4 +1,5 @@
 import { LiaisonError } from '../core/errors.js';
+import type { CrmKind } from '../crm/driver.js';
 import type { FieldMetadata, ObjectMetadata } from '../crm/metadata.js';
 import { driverModule } from '../crm/registry.js';
 import { listAccountSchemas, saveSchema } from '../wizard/schema-registry.js';
@@ -6,7 +7,7 @@ import type { LocalColumn, LocalSchema } from '../wizard/schema-types.js';
 import type { WizardContext } from '../wizard/wizard-service.js';
 import { mergeValues, type MergeResult } from './enum-merge.js';
 import { findEnumeration, saveEnumeration } from './enum-store.js';
-import type { Enumeration } from './enum-types.js';
+import type { Enumeration, EnumValueType } from './enum-types.js';
 
 /**
  * Enumeration sync: pairs CRM picklists of an account's schemas with local enumerations and merges (or replaces)
@@ -31,6 +32,10 @@ export interface EnumSyncItem extends Omit<MergeResult, 'values'> {
   multi: boolean;
   created: boolean;
 }
+
+// Dataverse option values are integer codes with labels; Salesforce picklist values are the text itself. The two
+// cannot share an enumeration: a stored 100000000 means nothing to Salesforce.
+const VALUE_TYPE: Record<CrmKind, EnumValueType> = { salesforce: 'text', dynamics: 'code' };
 
 const ENUM_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,199}$/;
 
@@ -112,6 +117,13 @@ export async function syncEnumerations(ctx: WizardContext, request: EnumSyncRequ
       const multi = field.type === 'multipicklist';
       const source = `${request.account}:${pairing.schema.crmObject}.${field.name}`;
       const existing = pending.get(pairing.enumeration) ?? (await findEnumeration(trx, pairing.enumeration));
+      const valueType = VALUE_TYPE[settings.kind];
+      if (existing && existing.valueType !== valueType) {
+        throw new LiaisonError(
+          'enum_conflict',
+          `enumeration "${pairing.enumeration}" holds ${existing.valueType === 'code' ? 'option codes' : 'text values'} (source ${existing.source}) but ${pairing.schema.crmObject}.${field.name} has ${valueType === 'code' ? 'option codes' : 'text values'}; map it to another enumeration; nothing changed`,
+        );
+      }
       if (existing && existing.multi !== multi) {
         throw new LiaisonError(
           'enum_conflict',
@@ -123,6 +135,7 @@ export async function syncEnumerations(ctx: WizardContext, request: EnumSyncRequ
       const next: Enumeration = {
         name: pairing.enumeration,
         multi,
+        valueType,
         source: existing?.source ?? source,
         ...(controller ? { controller } : existing?.controller ? { controller: existing.controller } : {}),
         values: merged.values,

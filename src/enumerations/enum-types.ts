@@ -1,3 +1,5 @@
+export type EnumValueType = 'text' | 'code';
+
 /** A value of a local enumeration. */
 export interface EnumValue {
   value: string;
@@ -19,6 +21,8 @@ export interface Enumeration {
   name: string;
   /** True for enumerations of multi-select picklists (a column holds several values). */
   multi: boolean;
+  /** `text`: the value is the text itself (Salesforce); `code`: an integer option code with a label (Dataverse option sets). */
+  valueType: EnumValueType;
   /** Who created it: `account:Object.Field`, or `local`. */
   source: string;
   /** Controlling field of a dependent picklist. */

@@ -95,6 +95,8 @@ export interface EnumerationTable {
   name: string;
   /** 1 for enumerations of multi-select picklists. */
   multi: number;
+  /** `text` (the value is the text, Salesforce) or `code` (an integer option code with a label, Dataverse). */
+  value_type: string;
   /** Who created it: `account:Object.Field` or `local`. */
   source: string;
   /** Controlling field of a dependent picklist. */

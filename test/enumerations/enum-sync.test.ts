@@ -8,7 +8,7 @@ import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
 import { getSchema, listSchemas } from '../../src/wizard/schema-registry.js';
 import { runWizard, type WizardContext } from '../../src/wizard/wizard-service.js';
-import { FakeCrm, field, picklist, salesforceFixture } from '../support/fake-crm-driver.js';
+import { FakeCrm, field, object, picklist, salesforceFixture } from '../support/fake-crm-driver.js';
 import { storeTargets } from '../support/store-targets.js';
 
 const fixedKey = (): SecretKey => ({ key: Buffer.alloc(32, 5), source: 'test key' });
@@ -110,6 +110,21 @@ for (const target of storeTargets()) {
       await expect(syncEnumerations(ctx, { account: 'sf', maps: ['Contact.LeadSource=sources', 'Contact.Interests__c=sources'] })).rejects.toMatchObject({ code: 'enum_conflict' });
       expect({ enums: await listEnumerations(store.db), schemas: await listSchemas(store) }).toEqual(before);
       expect(await findEnumeration(store.db, 'x')).toBeUndefined();
+    });
+
+    it('refuses to pair a Dataverse option set with an enumeration of Salesforce text values', async () => {
+      const dynamics = new FakeCrm('dynamics').add(
+        object('contact', [field('contactid', 'id'), field('modifiedon', 'datetime'), field('leadsourcecode', 'picklist', { crmType: 'Picklist', picklist: picklist([['1', 'Web']]) })], { idField: 'contactid', modstampField: 'modifiedon' }),
+      );
+      await ctx.accounts.add({ name: 'dyn', crm: 'dynamics', url: 'https://org.example.test', auth: 'client-secret', clientId: 'c', tenant: 't', secrets: { clientSecret: 's' } });
+      ctx.createDriver = (settings) => (settings.kind === 'dynamics' ? dynamics : crm).driver();
+      await runWizard(ctx, { account: 'dyn', objects: ['contact'] });
+      await syncEnumerations(ctx, { account: 'sf', maps: ['Contact.LeadSource=lead_source'] });
+      await expect(syncEnumerations(ctx, { account: 'dyn', maps: ['contact.leadsourcecode=lead_source'] })).rejects.toMatchObject({ code: 'enum_conflict', message: expect.stringContaining('option codes') });
+      const dyn = await syncEnumerations(ctx, { account: 'dyn', all: true });
+      expect(dyn.map((i) => i.enumeration)).toEqual(['contact_leadsourcecode']);
+      expect(await getEnumeration(store.db, 'contact_leadsourcecode')).toMatchObject({ valueType: 'code', values: [{ value: '1', label: 'Web' }] });
+      expect((await getEnumeration(store.db, 'lead_source')).valueType).toBe('text');
     });
 
     it('syncs a field added to the CRM only after the wizard records it', async () => {

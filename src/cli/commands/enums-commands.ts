@@ -59,6 +59,7 @@ export function enumsCommands(): Command {
       printFields([
         ['Name', e.name],
         ['Kind', e.multi ? 'multi-select' : 'single value'],
+        ['Values', e.valueType === 'code' ? 'option codes with labels' : 'text'],
         ['Source', e.source],
         ['Controller', e.controller],
         ['Updated', e.updatedAt],

@@ -25,6 +25,7 @@ export function schemas(dialect: StoreDialect): Migration {
         .createTable('liaison_enumeration')
         .addColumn('name', 'varchar(200)', (col) => col.primaryKey())
         .addColumn('multi', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('value_type', 'varchar(20)', (col) => col.notNull().defaultTo('text'))
         .addColumn('source', 'varchar(400)', (col) => col.notNull())
         .addColumn('controller', 'varchar(200)')
         .addColumn('created_at', 'varchar(40)', (col) => col.notNull())
