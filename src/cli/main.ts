@@ -8,6 +8,8 @@ import { sandboxCommands } from './commands/sandbox-commands.js';
 import { enumsCommands } from './commands/enums-commands.js';
 import { schemaCommands } from './commands/schema-commands.js';
 import { wizardCommand } from './commands/wizard-commands.js';
+import { runsCommands } from './commands/runs-commands.js';
+import { workflowCommands } from './commands/workflow-commands.js';
 
 /** Builds the `liaison` program. Commands only parse, call a service and print; logic lives in the services. */
 export function buildProgram(): Command {
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   program.addCommand(wizardCommand());
   program.addCommand(schemaCommands());
   program.addCommand(enumsCommands());
+  program.addCommand(workflowCommands());
+  program.addCommand(runsCommands());
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -145,7 +145,7 @@ function reportZod(error: z.ZodError, prefix: IssuePath, map: SourceMap, report:
       for (const key of issue.keys) report(map.line([...path, key], true), `${where}unknown setting "${key}"`);
       continue;
     }
-    const field = issue.path.length > 0 ? `"${issue.path.join('.')}" ` : '';
+    const field = issue.path.length > 0 ? `setting "${issue.path.join('.')}": ` : '';
     report(map.line(path), `${where}${field}${issue.message}`);
   }
 }
