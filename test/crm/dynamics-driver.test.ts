@@ -6,6 +6,7 @@ import { createDynamicsDriver } from '../../src/crm/dynamics/dynamics-driver.js'
 import type { CrmDriver, CrmRecord, QueryRequest } from '../../src/crm/driver.js';
 import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
 import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
+import { describeDriverConformance } from './driver-conformance.js';
 import { dynamicsSettings } from './dynamics-setup.js';
 
 const SEEDED = 5000;
@@ -196,4 +197,21 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
       await expect(driver.readDeleted({ object: 'contact', cursor: 'https://attacker.example/api/data/v9.2/contacts?$deltatoken=1' })).rejects.toMatchObject({ code: 'invalid_input' });
     });
   });
+});
+
+describeDriverConformance('dynamics', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'liaison-dync-'));
+  const sandbox = await startDynamicsSandbox({ port: 0, host: '127.0.0.1', records: 100, dataDir: dir, seed: 5 });
+  return {
+    driver: createDynamicsDriver(dynamicsSettings(sandbox)),
+    admin: sandbox.admin,
+    objects: { contact: 'contact' },
+    fields: { lastName: 'lastname', email: 'emailaddress1', externalId: 'lia_customernumber' },
+    // An option value outside the option set: Dataverse refuses the row, the rest of the batch goes on.
+    rejectOnInsert: { lastname: 'Rejected', gendercode: 99 },
+    stop: async () => {
+      await sandbox.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });

@@ -21,7 +21,13 @@ describe('OData filter compiler', () => {
     expect(f({ kind: 'compare', field: 'creditlimit', op: '<', value: 1500.5 })).toBe('creditlimit lt 1500.5');
     expect(f({ kind: 'compare', field: 'donotemail', op: '=', value: false })).toBe('donotemail eq false');
     expect(f({ kind: 'compare', field: 'birthdate', op: '>', value: { date: '1990-01-31' } })).toBe('birthdate gt 1990-01-31');
-    expect(f({ kind: 'compare', field: 'modifiedon', op: '<=', value: { datetime: '2024-01-15T12:20:30.250+02:00' } })).toBe('modifiedon le 2024-01-15T10:20:30Z');
+    expect(f({ kind: 'compare', field: 'modifiedon', op: '<=', value: { datetime: '2024-01-15T12:20:30+02:00' } })).toBe('modifiedon le 2024-01-15T10:20:30Z');
+    // Whole-second values on the wire: fractional bounds round so that the visible values compare as asked.
+    expect(f({ kind: 'compare', field: 'modifiedon', op: '>=', value: '2024-01-15T10:20:30.001Z' })).toBe('modifiedon ge 2024-01-15T10:20:31Z');
+    expect(f({ kind: 'compare', field: 'modifiedon', op: '<', value: '2024-01-15T10:20:30.001Z' })).toBe('modifiedon lt 2024-01-15T10:20:31Z');
+    expect(f({ kind: 'compare', field: 'modifiedon', op: '>', value: '2024-01-15T10:20:30.999Z' })).toBe('modifiedon gt 2024-01-15T10:20:30Z');
+    expect(f({ kind: 'compare', field: 'modifiedon', op: '<=', value: '2024-01-15T10:20:30.999Z' })).toBe('modifiedon le 2024-01-15T10:20:30Z');
+    expect(f({ kind: 'compare', field: 'modifiedon', op: '=', value: '2024-01-15T10:20:30.250Z' })).toBe('modifiedon eq 2024-01-15T10:20:30.250Z');
     expect(f({ kind: 'compare', field: 'preferredcontactmethodcode', op: '=', value: '2' })).toBe('preferredcontactmethodcode eq 2');
     expect(f({ kind: 'compare', field: 'contactid', op: '=', value: guid.toUpperCase() })).toBe(`contactid eq ${guid}`);
   });

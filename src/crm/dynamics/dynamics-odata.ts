@@ -48,8 +48,17 @@ function invalid(field: FieldMetadata, value: unknown, expected: string): Liaiso
   });
 }
 
+/**
+ * How a fractional-second datetime bound is written. Dataverse exposes datetimes in whole seconds, so for the
+ * values a caller can see, `>= 10:00:00.001` means `>= 10:00:01` (ceil) and `> 10:00:00.9` means `> 10:00:00`
+ * (floor); adjacent windows `[a, b)` `[b, c)` stay an exact partition because both use the same rounded b.
+ */
+export type SecondRounding = 'ceil' | 'floor' | 'exact';
+
+const ROUNDING: Record<ComparisonOperator, SecondRounding> = { '=': 'exact', '!=': 'exact', '>=': 'ceil', '<': 'ceil', '>': 'floor', '<=': 'floor' };
+
 /** Writes one value as an OData literal for the column's type, validating it first. */
-export function literal(field: FieldMetadata, value: FilterValue): string {
+export function literal(field: FieldMetadata, value: FilterValue, rounding: SecondRounding = 'exact'): string {
   if (value === null) return 'null';
   switch (field.type) {
     case 'string': case 'text': case 'email': case 'phone': case 'url':
@@ -77,19 +86,21 @@ export function literal(field: FieldMetadata, value: FilterValue): string {
       return text;
     }
     case 'datetime':
-      return datetimeLiteral(field, value);
+      return datetimeLiteral(field, value, rounding);
     default:
       throw new LiaisonError('not_supported', `filtering on ${field.name} (${field.crmType}) is not supported by the Dynamics driver`);
   }
 }
 
-function datetimeLiteral(field: FieldMetadata, value: FilterValue): string {
+function datetimeLiteral(field: FieldMetadata, value: FilterValue, rounding: SecondRounding): string {
   let text = '';
   if (typeof value === 'object' && value !== null) text = 'datetime' in value ? value.datetime : `${value.date}T00:00:00Z`;
   else if (typeof value === 'string') text = DATE.test(value) ? `${value}T00:00:00Z` : value;
   const time = Date.parse(text);
   if (!DATETIME.test(text) || Number.isNaN(time)) throw invalid(field, value, 'an ISO-8601 datetime with a zone');
-  return isoSeconds(new Date(time));
+  if (time % 1000 === 0) return isoSeconds(new Date(time));
+  if (rounding === 'exact') return new Date(time).toISOString();
+  return isoSeconds(new Date((rounding === 'ceil' ? Math.ceil(time / 1000) : Math.floor(time / 1000)) * 1000));
 }
 
 /** Dataverse emits and compares whole seconds in UTC. */
@@ -141,7 +152,7 @@ export function compileFilter(meta: ObjectMetadata, expr: FilterExpr): string {
       if (expr.value === null && expr.op !== '=' && expr.op !== '!=') {
         throw new LiaisonError('invalid_input', `null can only be compared with = or != (field ${field.name})`);
       }
-      return `${wireName(field)} ${OPERATORS[expr.op]} ${literal(field, expr.value)}`;
+      return `${wireName(field)} ${OPERATORS[expr.op]} ${literal(field, expr.value, ROUNDING[expr.op])}`;
     }
     case 'in': {
       const field = resolveField(meta, expr.field);
@@ -190,8 +201,8 @@ function baseFilters(meta: ObjectMetadata, request: QueryRequest): string[] {
   if (request.filter) parts.push(compileFilter(meta, request.filter));
   if (request.modifiedSince) {
     const field = resolveField(meta, request.modifiedSince.field ?? meta.modstampField);
-    if (request.modifiedSince.from) parts.push(`${field.name} ge ${literal(field, { datetime: request.modifiedSince.from })}`);
-    if (request.modifiedSince.to) parts.push(`${field.name} lt ${literal(field, { datetime: request.modifiedSince.to })}`);
+    if (request.modifiedSince.from) parts.push(`${field.name} ge ${literal(field, { datetime: request.modifiedSince.from }, 'ceil')}`);
+    if (request.modifiedSince.to) parts.push(`${field.name} lt ${literal(field, { datetime: request.modifiedSince.to }, 'ceil')}`);
   }
   return parts;
 }
