@@ -97,7 +97,7 @@ export class SalesforceHttp {
         }
         throw networkError(error, call.url);
       }
-      if (retryable && attempt <= this.retry.retries && RETRY_STATUSES.has(answer.status)) {
+      if (retryable && attempt <= this.retry.retries && (RETRY_STATUSES.has(answer.status) || isConcurrencyLimit(answer))) {
         if ('stream' in answer) (answer as unknown as HttpStreamAnswer).stream.destroy();
         const retryAfter = answer.headers['retry-after'];
         await sleep(backoffDelay(attempt, this.retry, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), call.signal);
@@ -153,6 +153,15 @@ export class SalesforceHttp {
       }
     });
   }
+}
+
+/**
+ * REQUEST_LIMIT_EXCEEDED has two flavours: the spent daily allowance (final: reported as api_limit_exceeded) and
+ * too many concurrent long requests (ConcurrentPerOrgLongTxn…), which clears once other requests finish.
+ */
+function isConcurrencyLimit(answer: { status: number }): boolean {
+  const body = (answer as { body?: unknown }).body;
+  return answer.status === 403 && typeof body === 'string' && body.includes('REQUEST_LIMIT_EXCEEDED') && /Concurrent/i.test(body);
 }
 
 function isStreamBody(body: HttpCall['body']): boolean {

@@ -1,17 +1,17 @@
 import type { QueryRequest, RecordPage } from '../driver.js';
 import { parseJson } from './salesforce-http.js';
-import { clampPageSize, streamSoql, type CompiledQuery, type QueryContext } from './salesforce-query.js';
+import { clampPageSize, keysetAfter, readRaw, streamSoql, type CompiledQuery, type QueryContext } from './salesforce-query.js';
 import { compileSelect, soqlDateTime } from './salesforce-soql.js';
 import { normaliseDateTime, recordMapper } from './salesforce-values.js';
 
 /**
  * Parallel reading of a large unordered query. A query locator must be read in order, so parallelism comes from
  * independent queries over disjoint SystemModstamp ranges:
- * 1. the first page is read ordered by the modstamp (it is also the answer for small results);
+ * 1. the first page is read ordered by (modstamp, Id) (it is also the whole answer for small results);
  * 2. one `ORDER BY modstamp DESC LIMIT 1` call gives the upper end;
- * 3. the range from the first page's last modstamp (rounded down to the second) to the upper end is cut into
- *    `count` slices read concurrently, each with its own prefetching locator; the first slice skips the ids the
- *    first page already returned.
+ * 3. the range from the first page's last record to the upper end is cut at whole seconds into `count` slices read
+ *    concurrently, each with its own prefetching locator; the first slice starts right after that last record
+ *    (keyset condition), so nothing the first page returned comes again.
  * Extra calls over a sequential read: one for the upper end, plus at most one partial page per slice, so the total
  * stays within ceil(N / pageSize) + count + 2. Records changed during the read get a modstamp past the upper end,
  * so none is returned twice; they are picked up by the next incremental read, as with a single locator.
@@ -36,25 +36,19 @@ interface RawPage {
 /** The sliced reader for `request`, or undefined when slicing does not apply (ordered, limited or id queries). */
 export function runSliced(ctx: QueryContext, compiled: CompiledQuery, request: QueryRequest, options: Partial<SliceOptions> = {}): AsyncIterable<RecordPage> | undefined {
   const opts = { ...DEFAULTS, ...options };
-  if (opts.count <= 1 || request.ids || (request.orderBy?.length ?? 0) > 0 || request.limit !== undefined || compiled.statements.length !== 1) return undefined;
-  return sliced(ctx, compiled, request, opts);
+  if (opts.count <= 1 || !compiled.keyset || compiled.statements.length !== 1) return undefined;
+  return sliced(ctx, compiled, compiled.keyset, request, opts);
 }
 
-async function* sliced(ctx: QueryContext, compiled: CompiledQuery, request: QueryRequest, opts: SliceOptions): AsyncGenerator<RecordPage> {
+async function* sliced(ctx: QueryContext, compiled: CompiledQuery, keyset: { select(extra: string[]): string }, request: QueryRequest, opts: SliceOptions): AsyncGenerator<RecordPage> {
   const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
   const stamp = compiled.modstamp.path;
-  const select = (extra: string[], fields = compiled.columns.map((c) => c.path), orderBy?: 'asc' | 'desc', limit?: number): string =>
-    compileSelect({
-      object: compiled.meta.name,
-      fields,
-      where: [...compiled.where, ...extra],
-      ...(orderBy ? { orderBy: [{ path: stamp, direction: orderBy }] } : {}),
-      ...(limit !== undefined ? { limit } : {}),
-    });
   const what = `query ${compiled.meta.name}`;
   const common = { endpoint: compiled.endpoint, what, ...(request.pageSize ? { pageSize: request.pageSize } : {}), ...(request.signal ? { signal: request.signal } : {}) };
+  // Every stream is keyset-ordered, so each can resume after its last record if its locator is lost.
+  const stream = (extra: string[]) => streamSoql(ctx, keyset.select(extra), { ...common, resume: (last) => keyset.select([...extra, keysetAfter(stamp, last)]) });
 
-  const ordered = streamSoql(ctx, select([], undefined, 'asc'), common);
+  const ordered = stream([]);
   const firstResult = await ordered.next();
   if (firstResult.done) return;
   const first = firstResult.value as RawPage;
@@ -68,16 +62,14 @@ async function* sliced(ctx: QueryContext, compiled: CompiledQuery, request: Quer
   }
   await ordered.return(undefined);
 
-  const stampOf = (record: Record<string, unknown>): number => Date.parse(normaliseDateTime(String(readStamp(record, stamp))));
-  const lastStamp = stampOf(first.records[first.records.length - 1] as Record<string, unknown>);
-  const from = Math.floor(lastStamp / 1000) * 1000;
-  const seen = new Set(first.records.filter((r) => stampOf(r) >= from).map((r) => String(r.Id)));
-
+  const last = first.records[first.records.length - 1] as Record<string, unknown>;
+  const stampOf = (record: Record<string, unknown>): number => Date.parse(normaliseDateTime(String(readRaw(record, stamp))));
+  const lower = stampOf(last);
   const top = parseJson(
     (
       await ctx.session.call({
         method: 'GET',
-        path: `/services/data/v${ctx.apiVersion}/${compiled.endpoint}?q=${encodeURIComponent(select([], ['Id', stamp], 'desc', 1))}`,
+        path: `/services/data/v${ctx.apiVersion}/${compiled.endpoint}?q=${encodeURIComponent(compileSelect({ object: compiled.meta.name, fields: ['Id', stamp], where: compiled.where, orderBy: [{ path: stamp, direction: 'desc' }], limit: 1 }))}`,
         headers: { Accept: 'application/json' },
         idempotent: true,
         what,
@@ -87,36 +79,30 @@ async function* sliced(ctx: QueryContext, compiled: CompiledQuery, request: Quer
     what,
   ) as RawPage;
   const topRecord = top.records?.[0];
-  const upper = topRecord ? Math.floor(stampOf(topRecord) / 1000) * 1000 + 1000 : from + 1000;
+  // Whole seconds past the newest modstamp, so the last slice's `<` bound includes it.
+  const upper = Math.floor((topRecord ? Math.max(stampOf(topRecord), lower) : lower) / 1000) * 1000 + 1000;
 
-  const step = Math.max(1000, Math.ceil((upper - from) / opts.count / 1000) * 1000);
-  const bounds: [number, number][] = [];
-  for (let lo = from; lo < upper; lo += step) bounds.push([lo, Math.min(upper, lo + step)]);
+  // Inner boundaries on whole seconds; the first slice starts right after the first page's last record.
+  const step = Math.max(1000, Math.ceil((upper - lower) / opts.count / 1000) * 1000);
+  const cuts: number[] = [];
+  for (let cut = Math.floor(lower / 1000) * 1000 + step; cut < upper; cut += step) cuts.push(cut);
   const iso = (ms: number): string => soqlDateTime(new Date(ms).toISOString());
-  const streams = bounds.map(([lo, hi], i) => {
-    const soql = select([`${stamp} >= ${iso(lo)}`, `${stamp} < ${iso(hi)}`]);
-    return { iterator: streamSoql(ctx, soql, common), skip: i === 0 };
+  const edges = [undefined, ...cuts, upper];
+  const streams = edges.slice(0, -1).map((lo, i) => {
+    const hi = edges[i + 1] as number;
+    const from = lo === undefined ? keysetAfter(stamp, last) : `${stamp} >= ${iso(lo)}`;
+    return stream([from, `${stamp} < ${iso(hi)}`]);
   });
-  yield* merge(streams, (page, skip) => {
-    const records = skip ? (page as RawPage).records.filter((r) => !seen.has(String(r.Id))) : (page as RawPage).records;
-    return { records: records.map(map) };
-  });
-}
-
-function readStamp(record: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : null), record);
+  yield* merge(streams, (page) => ({ records: (page as RawPage).records.map(map) }));
 }
 
 /** Yields pages from several streams as they arrive; each stream has at most one page waiting. */
-async function* merge<T>(
-  streams: { iterator: AsyncGenerator<unknown>; skip: boolean }[],
-  convert: (page: unknown, skip: boolean) => T,
-): AsyncGenerator<T> {
+async function* merge<T>(streams: AsyncGenerator<unknown>[], convert: (page: unknown) => T): AsyncGenerator<T> {
   type Step = { index: number; result: IteratorResult<unknown> };
   const inFlight = new Map<number, Promise<Step>>();
   const pull = (index: number): void => {
     const stream = streams[index];
-    if (stream) inFlight.set(index, stream.iterator.next().then((result) => ({ index, result })));
+    if (stream) inFlight.set(index, stream.next().then((result) => ({ index, result })));
   };
   streams.forEach((_, i) => pull(i));
   try {
@@ -125,11 +111,11 @@ async function* merge<T>(
       inFlight.delete(index);
       if (result.done) continue;
       pull(index);
-      yield convert(result.value, (streams[index] as { skip: boolean }).skip);
+      yield convert(result.value);
     }
   } finally {
     for (const pending of inFlight.values()) pending.catch(() => undefined);
     // Not awaited: a stream busy with a request finishes it (bounded by the request timeout) and then stops.
-    for (const s of streams) s.iterator.return(undefined).catch(() => undefined);
+    for (const s of streams) s.return(undefined).catch(() => undefined);
   }
 }

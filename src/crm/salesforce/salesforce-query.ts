@@ -1,12 +1,12 @@
-import { LiaisonError } from '../../core/errors.js';
+import { isLiaisonError, LiaisonError } from '../../core/errors.js';
 import type { CrmRecord, QueryRequest, RecordPage } from '../driver.js';
 import { filterFields } from '../filter.js';
 import type { ObjectMetadata } from '../metadata.js';
 import type { SalesforceSession } from './salesforce-auth.js';
 import { findField } from './salesforce-describe.js';
 import { parseJson } from './salesforce-http.js';
-import { compileFilter, compileSelect, idConditions, soqlDateTime, type ResolvedField } from './salesforce-soql.js';
-import { recordMapper } from './salesforce-values.js';
+import { checkId, compileFilter, compileSelect, idConditions, soqlDateTime, soqlString, type ResolvedField } from './salesforce-soql.js';
+import { normaliseDateTime, recordMapper } from './salesforce-values.js';
 
 /**
  * Compiles a QueryRequest (resolving every identifier against the describe) and streams the pages of the result,
@@ -61,6 +61,28 @@ export interface CompiledQuery {
   /** Conditions without the ids/limit, for slicing. */
   where: string[];
   endpoint: 'query' | 'queryAll';
+  /**
+   * Set when the caller asked for no order, limit or ids: the driver then orders by (modstamp, Id), so a read can
+   * resume after the last record it returned if Salesforce drops the query locator (keyset pagination).
+   */
+  keyset?: { select(extra: string[]): string };
+}
+
+/** The keyset order that makes a read resumable. */
+export function keysetOrder(modstamp: string): { path: string; direction: 'asc' }[] {
+  return [{ path: modstamp, direction: 'asc' }, { path: 'Id', direction: 'asc' }];
+}
+
+/** `(stamp > S OR (stamp = S AND Id > 'id'))` for the last record returned (both values validated literals). */
+export function keysetAfter(modstamp: string, record: Record<string, unknown>): string {
+  const raw = readRaw(record, modstamp);
+  const stamp = soqlDateTime(normaliseDateTime(String(raw)));
+  const id = soqlString(checkId(String(record.Id)));
+  return `(${modstamp} > ${stamp} OR (${modstamp} = ${stamp} AND Id > ${id}))`;
+}
+
+export function readRaw(record: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : null), record);
 }
 
 export async function compileQuery(ctx: QueryContext, request: QueryRequest): Promise<CompiledQuery> {
@@ -96,8 +118,9 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
   if (request.modifiedSince?.from) where.push(`${modstamp.path} >= ${soqlDateTime(request.modifiedSince.from)}`);
   if (request.modifiedSince?.to) where.push(`${modstamp.path} < ${soqlDateTime(request.modifiedSince.to)}`);
   const endpoint = request.includeDeleted ? 'queryAll' : 'query';
-  const select = (extra: string[]): string =>
-    compileSelect({ object: meta.name, fields: columns.map((c) => c.path), where: [...where, ...extra], orderBy, ...(request.limit !== undefined ? { limit: request.limit } : {}) });
+  const resumable = !request.ids && orderBy.length === 0 && request.limit === undefined;
+  const select = (extra: string[], order = orderBy): string =>
+    compileSelect({ object: meta.name, fields: columns.map((c) => c.path), where: [...where, ...extra], orderBy: order, ...(request.limit !== undefined ? { limit: request.limit } : {}) });
   let statements: string[];
   if (request.ids) {
     if (request.ids.length === 0) {
@@ -107,9 +130,10 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
       statements = idConditions([...new Set(request.ids)], base, MAX_URL_CHARS, MAX_IDS_PER_QUERY).map((cond) => select([cond]));
     }
   } else {
-    statements = [select([])];
+    statements = [resumable ? select([], keysetOrder(modstamp.path)) : select([])];
   }
-  return { meta, statements, columns, modstamp, where, endpoint };
+  const keyset = resumable ? { select: (extra: string[]) => select(extra, keysetOrder(modstamp.path)) } : undefined;
+  return { meta, statements, columns, modstamp, where, endpoint, ...(keyset ? { keyset } : {}) };
 }
 
 interface RawPage {
@@ -127,21 +151,41 @@ function asPage(value: unknown, what: string): RawPage {
   return page as RawPage;
 }
 
-/** One query's raw pages, sequential (a query locator must be read in order), each next page prefetched. */
+/** How to continue a read whose locator was lost: the SOQL for the records after `last`. */
+export type Resume = (last: Record<string, unknown>) => string;
+
+/**
+ * One query's raw pages, sequential (a query locator must be read in order), each next page prefetched. When
+ * Salesforce no longer knows the locator (INVALID_QUERY_LOCATOR: expired, or released after a last page whose
+ * answer was cut) and `resume` is given, the read continues with a new query after the last record returned.
+ */
 export async function* streamSoql(
   ctx: QueryContext,
   soql: string,
-  options: { endpoint: 'query' | 'queryAll'; pageSize?: number; signal?: AbortSignal; what: string },
+  options: { endpoint: 'query' | 'queryAll'; pageSize?: number; signal?: AbortSignal; what: string; resume?: Resume },
 ): AsyncGenerator<RawPage> {
   const batch = clampPageSize(options.pageSize);
   const headers: Record<string, string> = { Accept: 'application/json', ...(batch ? { 'Sforce-Query-Options': `batchSize=${batch}` } : {}) };
   const fetchPage = async (path: string): Promise<RawPage> =>
     asPage(await ctx.session.json({ method: 'GET', path, headers, idempotent: true, what: options.what, ...(options.signal ? { signal: options.signal } : {}) }), options.what);
-  let pending: Promise<RawPage> | undefined = fetchPage(`/services/data/v${ctx.apiVersion}/${options.endpoint}?q=${encodeURIComponent(soql)}`);
+  const start = (text: string): Promise<RawPage> => fetchPage(`/services/data/v${ctx.apiVersion}/${options.endpoint}?q=${encodeURIComponent(text)}`);
+  let pending: Promise<RawPage> | undefined = start(soql);
+  let last: Record<string, unknown> | undefined;
+  let resumes = 0;
   try {
     while (pending) {
-      const page: RawPage = await pending;
+      let page: RawPage;
+      try {
+        page = await pending;
+      } catch (error) {
+        const lost = isLiaisonError(error) && error.details.errorCode === 'INVALID_QUERY_LOCATOR';
+        if (!lost || !options.resume || !last || resumes >= 3) throw error;
+        resumes++;
+        pending = start(options.resume(last));
+        continue;
+      }
       pending = !page.done && page.nextRecordsUrl ? fetchPage(page.nextRecordsUrl) : undefined;
+      if (page.records.length > 0) last = page.records[page.records.length - 1] as Record<string, unknown>;
       yield page;
     }
   } finally {
@@ -158,7 +202,9 @@ export async function* runCompiled(ctx: QueryContext, compiled: CompiledQuery, r
   const what = `query ${compiled.meta.name}`;
   for (const soql of compiled.statements) {
     if (remaining <= 0) break;
-    for await (const page of streamSoql(ctx, soql, { endpoint: compiled.endpoint, what, ...(request.pageSize ? { pageSize: request.pageSize } : {}), ...(request.signal ? { signal: request.signal } : {}) })) {
+    const keyset = compiled.keyset;
+    const resume = keyset ? { resume: (last: Record<string, unknown>) => keyset.select([keysetAfter(compiled.modstamp.path, last)]) } : {};
+    for await (const page of streamSoql(ctx, soql, { endpoint: compiled.endpoint, what, ...resume, ...(request.pageSize ? { pageSize: request.pageSize } : {}), ...(request.signal ? { signal: request.signal } : {}) })) {
       let records: CrmRecord[] = page.records.map(map);
       if (records.length > remaining) records = records.slice(0, remaining);
       remaining -= records.length;

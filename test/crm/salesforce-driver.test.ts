@@ -1,0 +1,325 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isLiaisonError, LiaisonError } from '../../src/core/errors.js';
+import type { CrmDriver, CrmRecord, RecordPage, WriteItem, WriteOutcome } from '../../src/crm/driver.js';
+import { createSalesforceDriver } from '../../src/crm/salesforce/salesforce-driver.js';
+import type { SalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
+import { describeDriverConformance } from './driver-conformance.js';
+import { driverFor, FAST_RETRY, settingsFor, startSandbox } from './salesforce-setup.js';
+
+async function collect(pages: AsyncIterable<RecordPage>): Promise<{ records: CrmRecord[]; pages: number }> {
+  const records: CrmRecord[] = [];
+  let count = 0;
+  for await (const page of pages) {
+    count++;
+    records.push(...page.records);
+  }
+  return { records, pages: count };
+}
+
+async function failure(promise: Promise<unknown>): Promise<LiaisonError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof LiaisonError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+async function* iterate<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+describeDriverConformance('salesforce', async () => {
+  const sandbox = await startSandbox({ records: 0 });
+  return {
+    driver: driverFor(sandbox),
+    admin: sandbox.admin,
+    objects: { contact: 'Contact' },
+    fields: { lastName: 'LastName', email: 'Email', externalId: 'Customer_Number__c' },
+    rejectOnInsert: { Email: 'no-last-name@example.com' },
+    stop: () => sandbox.stop(),
+  };
+});
+
+describe('Salesforce driver against the sandbox', () => {
+  let sandbox: SalesforceSandbox;
+  const drivers: CrmDriver[] = [];
+  const track = (d: CrmDriver): CrmDriver => {
+    drivers.push(d);
+    return d;
+  };
+  let contacts = 0;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ records: 5000, seed: 3 });
+    contacts = sandbox.admin.countRecords('Contact');
+  });
+
+  afterAll(async () => {
+    for (const d of drivers) await d.close();
+    await sandbox?.stop();
+  });
+
+  describe('authentication and connection test', () => {
+    for (const mode of ['client-credentials', 'jwt', 'password'] as const) {
+      it(`connects with ${mode}`, async () => {
+        const driver = track(createSalesforceDriver(settingsFor(sandbox, mode), { retry: FAST_RETRY }));
+        const result = await driver.testConnection();
+        expect(result).toMatchObject({ ok: true, identity: sandbox.credentials.password?.username, instanceUrl: sandbox.url, apiVersion: '62.0' });
+        expect(result.apiCalls).toBe(3); // token, versions, identity
+        expect((await driver.describeObject('contact')).name).toBe('Contact');
+      });
+    }
+
+    it('reports a wrong secret as auth_failed with the OAuth error', async () => {
+      const settings = settingsFor(sandbox, 'client-credentials');
+      const driver = track(createSalesforceDriver({ ...settings, auth: { ...settings.auth, clientSecret: 'wrong' } }, { retry: FAST_RETRY }));
+      const error = await failure(driver.testConnection());
+      expect(error.code).toBe('auth_failed');
+      expect(error.message).toContain('invalid_client');
+      expect(error.message).not.toContain('wrong');
+      const pw = settingsFor(sandbox, 'password');
+      const badPassword = track(createSalesforceDriver({ ...pw, auth: { ...pw.auth, password: 'nope' } }, { retry: FAST_RETRY }));
+      expect((await failure(badPassword.testConnection())).message).toContain('invalid_grant');
+    });
+
+    it('reports a missing CA as tls_error', async () => {
+      const { caFile: _caFile, ...settings } = settingsFor(sandbox);
+      const error = await failure(track(createSalesforceDriver(settings, { retry: FAST_RETRY })).testConnection());
+      expect(error.code).toBe('tls_error');
+    });
+
+    it('reports an API version the server does not offer', async () => {
+      const error = await failure(track(createSalesforceDriver(settingsFor(sandbox, 'client-credentials', { apiVersion: '99.0' }), { retry: FAST_RETRY })).testConnection());
+      expect(error.code).toBe('unsupported_version');
+      expect(error.message).toContain('99.0');
+    });
+  });
+
+  describe('discovery', () => {
+    it('lists objects and maps describe case-insensitively', async () => {
+      const driver = track(driverFor(sandbox));
+      const objects = await driver.listObjects();
+      expect(objects.map((o) => o.name)).toEqual(expect.arrayContaining(['Account', 'Contact', 'Lead']));
+      const meta = await driver.describeObject('CONTACT');
+      const f = (n: string) => meta.fields.find((x) => x.name === n);
+      expect(meta.modstampField).toBe('SystemModstamp');
+      expect(f('SystemModstamp')?.isModstamp).toBe(true);
+      expect(f('AccountId')).toMatchObject({ type: 'reference', referenceTo: ['Account'], relationshipName: 'Account' });
+      expect(f('Customer_Number__c')).toMatchObject({ externalId: true, unique: true });
+      expect(f('Interests__c')?.type).toBe('multipicklist');
+      expect(f('MailingStreet')?.compoundFieldName).toBe('MailingAddress');
+      expect(f('Lifetime_Value__c')?.type).toBe('decimal');
+      expect(f('Loyalty_Tier__c')?.picklist?.values.length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('queries', () => {
+    it('pages through every contact: right count, no duplicates, one call per page', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
+      await driver.describeObject('Contact'); // token + describeGlobal + describe, outside the count below
+      const before = driver.apiCalls;
+      const { records, pages } = await collect(driver.query({ object: 'Contact', fields: ['LastName', 'Email', 'Account.Name', 'Interests__c', 'Last_Purchase__c'], pageSize: 200 }));
+      expect(records).toHaveLength(contacts);
+      expect(new Set(records.map((r) => r.id)).size).toBe(contacts);
+      expect(pages).toBe(Math.ceil(contacts / 200));
+      expect(driver.apiCalls - before).toBe(pages + 1); // + describe of Account for Account.Name
+      for (const r of records.slice(0, 50)) {
+        expect(r.values).not.toHaveProperty('attributes');
+        expect(String(r.values.SystemModstamp)).toMatch(/Z$/);
+        const interests = r.values.Interests__c;
+        expect(interests === null || Array.isArray(interests)).toBe(true);
+      }
+    });
+
+    it('counts API calls as pages + token on a fresh driver', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
+      const { pages, records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }));
+      expect(records).toHaveLength(contacts);
+      expect(driver.apiCalls).toBe(pages + 1 + 2); // pages + token + describeGlobal + describe
+    });
+
+    it('reads large unordered results in parallel slices without duplicates, within the call budget', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 4, minPages: 2 } }));
+      await driver.describeObject('Contact');
+      const before = driver.apiCalls;
+      const { records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }));
+      expect(records).toHaveLength(contacts);
+      expect(new Set(records.map((r) => r.id)).size).toBe(contacts);
+      expect(driver.apiCalls - before).toBeLessThanOrEqual(Math.ceil(contacts / 200) + 10);
+    });
+
+    it('reads incrementally when many records share a modstamp', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 3, minPages: 1 } }));
+      const at = new Date('2025-06-01T12:00:00.000Z');
+      const tag = `Same${Date.now()}`;
+      for (let i = 0; i < 450; i++) sandbox.admin.createRecord('Contact', { LastName: tag, Email: `s${i}@same.example` }, { at });
+      sandbox.admin.createRecord('Contact', { LastName: tag }, { at: new Date(at.getTime() + 1000) }); // Salesforce datetimes have whole seconds
+      const q = (from: string, to?: string) =>
+        collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200, filter: { kind: 'compare', field: 'LastName', op: '=', value: tag }, modifiedSince: { from, ...(to ? { to } : {}) } }));
+      const all = await q('2025-06-01T12:00:00Z');
+      expect(all.records).toHaveLength(451);
+      expect(new Set(all.records.map((r) => r.id)).size).toBe(451);
+      expect((await q('2025-06-01T12:00:00Z', '2025-06-01T12:00:01Z')).records).toHaveLength(450);
+      expect((await q('2025-06-01T12:00:01Z')).records).toHaveLength(1);
+    });
+
+    it('reads by ids across several chunks and with includeDeleted', async () => {
+      const driver = track(driverFor(sandbox));
+      const ids = sandbox.admin.listIds('Contact', 700);
+      const { records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], ids }));
+      expect(new Set(records.map((r) => r.id))).toEqual(new Set(ids));
+      const victim = ids[5] as string;
+      sandbox.admin.deleteRecord('Contact', victim);
+      const live = await collect(driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: [victim, ids[6] as string] }));
+      expect(live.records.map((r) => r.id)).toEqual([ids[6]]);
+      const withDeleted = await collect(driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: [victim], includeDeleted: true }));
+      expect(withDeleted.records).toEqual([expect.objectContaining({ id: victim, values: expect.objectContaining({ IsDeleted: true }) })]);
+    });
+
+    it('refuses unknown fields and relationships before calling the query API', async () => {
+      const driver = track(driverFor(sandbox));
+      const error = await failure(collect(driver.query({ object: 'Contact', fields: ['Nope__c'] })));
+      expect(error.code).toBe('field_not_found');
+      expect((await failure(collect(driver.query({ object: 'Contact', fields: ['Nobody.Name'] })))).code).toBe('field_not_found');
+      expect(sandbox.admin.requestCounts().query ?? 0).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  describe('deletions', () => {
+    it('reads deletions over a window longer than 30 days in several calls, reporting earliestDateAvailable', async () => {
+      const driver = track(driverFor(sandbox));
+      const [a, b] = sandbox.admin.listIds('Contact', 2) as [string, string];
+      sandbox.admin.deleteRecord('Contact', a, { at: new Date(Date.now() - 3 * 86_400_000) });
+      sandbox.admin.deleteRecord('Contact', b, { at: new Date(Date.now() - 10 * 60_000) });
+      const since = new Date(Date.now() - 45 * 86_400_000).toISOString();
+      sandbox.admin.resetRequestCount();
+      const result = await driver.readDeleted({ object: 'Contact', since });
+      const ids: string[] = [];
+      for await (const page of result.records) ids.push(...page.map((r) => r.id));
+      expect(ids).toEqual(expect.arrayContaining([a, b]));
+      expect(sandbox.admin.requestCounts().sobject ?? sandbox.admin.requestCount()).toBeGreaterThanOrEqual(2);
+      // The sandbox keeps 15 days: the 45-day window starts before what it still covers.
+      expect(Date.parse(result.earliestDateAvailable as string)).toBeGreaterThan(Date.parse(since));
+      expect(result.nextCursor()).toMatch(/Z$/);
+    });
+  });
+
+  describe('writes', () => {
+    it('upserts by external id and reports a reject with code, message and fields', async () => {
+      const driver = track(driverFor(sandbox));
+      const items: WriteItem[] = [
+        { ref: 'n1', values: { Customer_Number__c: 'UP-1', LastName: 'Up', Interests__c: ['Running', 'Cycling'] } },
+        { ref: 'bad', values: { Customer_Number__c: 'UP-2' } },
+      ];
+      const outcomes = await driver.writeBatch({ object: 'Contact', operation: 'upsert', externalIdField: 'customer_number__c' }, items);
+      expect(outcomes[0]).toMatchObject({ ref: 'n1', ok: true, created: true });
+      expect(outcomes[1]).toMatchObject({ ref: 'bad', ok: false, code: 'REQUIRED_FIELD_MISSING', fields: ['LastName'] });
+      const id = outcomes[0]?.ok ? outcomes[0].id : '';
+      expect(sandbox.admin.getRecord('Contact', id)?.Interests__c).toBe('Running;Cycling');
+      const again = await driver.writeBatch({ object: 'Contact', operation: 'upsert', externalIdField: 'Customer_Number__c' }, [{ ref: 'n1b', values: { Customer_Number__c: 'UP-1', Title: 'Boss' } }]);
+      expect(again[0]).toMatchObject({ ref: 'n1b', ok: true, created: false, id });
+      const missing = await driver.writeBatch({ object: 'Contact', operation: 'update' }, [{ ref: 'noid', values: { Title: 'x' } }]);
+      expect(missing[0]).toMatchObject({ ref: 'noid', ok: false, code: 'MISSING_ID' });
+      await expect(driver.writeBatch({ object: 'Contact', operation: 'insert' }, Array.from({ length: 201 }, (_, i) => ({ ref: String(i), values: { LastName: 'x' } })))).rejects.toSatisfy((e: unknown) =>
+        isLiaisonError(e, 'invalid_input'),
+      );
+    });
+
+    it('bulk-writes through several jobs and correlates outcomes, rejects included', async () => {
+      const driver = track(driverFor(sandbox, { bulk: { pollInitialMs: 20, pollMaxMs: 200, maxJobBytes: 4_000 } }));
+      const items: WriteItem[] = Array.from({ length: 300 }, (_, i) => ({ ref: `r${i}`, values: i % 50 === 7 ? { Email: `bad${i}@bulk.example` } : { LastName: `Bulk${i}`, Email: `b${i}@bulk.example` } }));
+      const outcomes: WriteOutcome[] = [];
+      sandbox.admin.resetRequestCount();
+      for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'insert' }, iterate(items)) ?? []) outcomes.push(o);
+      expect(outcomes).toHaveLength(300);
+      expect(new Set(outcomes.map((o) => o.ref)).size).toBe(300);
+      const rejects = outcomes.filter((o) => !o.ok);
+      expect(rejects.map((o) => o.ref).sort()).toEqual(items.filter((_, i) => i % 50 === 7).map((i) => i.ref).sort());
+      for (const r of rejects) expect(r).toMatchObject({ code: 'REQUIRED_FIELD_MISSING' });
+      for (const o of outcomes) {
+        if (!o.ok) continue;
+        expect(o.created).toBe(true);
+        expect(sandbox.admin.getRecord('Contact', o.id)?.LastName).toBe(`Bulk${o.ref.slice(1)}`);
+      }
+      // 4 kB per job forces several jobs.
+      expect(sandbox.admin.requestCounts().bulk ?? 0).toBeGreaterThan(6);
+
+      const updates: WriteItem[] = outcomes.filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok).slice(0, 20).map((o, i) => ({ ref: `u${i}`, id: o.id, values: { Title: `T${i}` } }));
+      updates.push({ ref: 'ubad', id: '003Lz000000ZZZZAAA', values: { Title: 'x' } });
+      const updated: WriteOutcome[] = [];
+      for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'update' }, iterate(updates)) ?? []) updated.push(o);
+      expect(updated.filter((o) => o.ok)).toHaveLength(20);
+      expect(updated.find((o) => o.ref === 'ubad')?.ok).toBe(false);
+    });
+  });
+
+  describe('resilience', () => {
+    it('recovers from a token expiring mid-stream', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
+      let n = 0;
+      let expired = false;
+      for await (const page of driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 500 })) {
+        n += page.records.length;
+        if (!expired) {
+          sandbox.admin.expireTokens();
+          expired = true;
+        }
+      }
+      expect(n).toBe(sandbox.admin.countRecords('Contact'));
+    });
+
+    it('recovers from injected 503s, transient limit errors and connection resets', async () => {
+      const driver = track(driverFor(sandbox, { retry: { retries: 8, baseDelayMs: 5, maxDelayMs: 50 } }));
+      await driver.describeObject('Contact');
+      sandbox.admin.setFaults({ unavailableRate: 0.15, resetRate: 0.1, rateLimitRate: 0.05 });
+      try {
+        const { records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }));
+        expect(records).toHaveLength(sandbox.admin.countRecords('Contact'));
+        expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
+      } finally {
+        sandbox.admin.setFaults({});
+      }
+    });
+
+    it('resumes after the last record when a cut last page leaves the locator released', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
+      await driver.describeObject('Contact');
+      const total = sandbox.admin.countRecords('Contact');
+      const pages = Math.ceil(total / 500);
+      sandbox.admin.resetRequestCount();
+      sandbox.admin.setFaults({ resetOnRequest: pages }); // the last page's answer is cut mid-body
+      try {
+        const { records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 500 }));
+        expect(records).toHaveLength(total);
+        expect(new Set(records.map((r) => r.id)).size).toBe(total);
+        // pages, + the retry that finds the locator gone, + the resumed query
+        expect(sandbox.admin.requestCounts().query).toBe(pages + 2);
+      } finally {
+        sandbox.admin.setFaults({});
+      }
+    });
+
+    it('recovers from a reset on the next request', async () => {
+      const driver = track(driverFor(sandbox));
+      await driver.describeObject('Contact');
+      sandbox.admin.setFaults({ resetOnRequest: 1 });
+      const { records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], limit: 10 }));
+      expect(records).toHaveLength(10);
+    });
+
+    it('stops cleanly with api_limit_exceeded when the daily allowance is spent', async () => {
+      const driver = track(driverFor(sandbox));
+      await driver.describeObject('Contact');
+      const usage = sandbox.admin.apiUsage();
+      sandbox.admin.setDailyApiLimit(usage.used);
+      try {
+        const error = await failure(collect(driver.query({ object: 'Contact', fields: ['LastName'] })));
+        expect(error.code).toBe('api_limit_exceeded');
+      } finally {
+        sandbox.admin.setDailyApiLimit(usage.max);
+      }
+    });
+  });
+});
