@@ -92,7 +92,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const empty = (db.prepare('SELECT count(*) FROM "User"').pluck().get() as number) === 0;
   if (empty) {
     store.insert('User', { Username: app.username, FirstName: 'Liaison', LastName: 'Integration', Email: 'integration@example.com', Alias: 'liaison', IsActive: true, CreatedDate: '2024-01-01T00:00:00.000+0000', SystemModstamp: '2024-01-01T00:00:00.000+0000', LastModifiedDate: '2024-01-01T00:00:00.000+0000' }, { admin: true });
-    if ((options.records ?? 0) > 0) seeded = seedData(store, options.records ?? 0, options.seed ?? 1, userId);
+    if ((options.records ?? 0) > 0) seeded = store.withoutIndexes(() => seedData(store, options.records ?? 0, options.seed ?? 1, userId));
   }
 
   let baseUrl = '';

@@ -12,6 +12,8 @@ import { SfApiError } from './schema-types.js';
  */
 export interface Cursor {
   id: number;
+  /** Position in temp.cursor_rows just before this cursor's first row. */
+  base: number;
   locator: string;
   compiled: CompiledQuery;
   total: number;
@@ -33,7 +35,8 @@ export class QueryCursors {
     private readonly db: Database.Database,
     private readonly compiler: SoqlCompiler,
   ) {
-    db.exec(`CREATE TEMP TABLE IF NOT EXISTS "cursor_rows" ("cursor" INTEGER, "pos" INTEGER, "rid" INTEGER, PRIMARY KEY ("cursor", "pos")) WITHOUT ROWID`);
+    // One table for all cursors: each query appends its rows, whose rowids (pos) are contiguous per cursor.
+    db.exec(`CREATE TEMP TABLE IF NOT EXISTS "cursor_rows" ("pos" INTEGER PRIMARY KEY, "rid" INTEGER)`);
     this.sweeper = setInterval(() => this.sweep(Date.now()), 60_000);
     this.sweeper.unref();
   }
@@ -68,9 +71,10 @@ export class QueryCursors {
   /** Runs the query and keeps its result positions; the cursor's `total` is Salesforce's totalSize. */
   open(compiled: CompiledQuery, apiVersion: string, batchSize: number): Cursor {
     const id = this.nextCursor++;
-    const info = this.statement(compiled.materializeSql).run(id, ...compiled.params);
+    const info = this.statement(compiled.materializeSql).run(...compiled.params);
     const locator = makeId('01g', id);
-    const cursor: Cursor = { id, locator, compiled, total: info.changes, apiVersion, batchSize, lastUsed: Date.now() };
+    const base = info.changes > 0 ? Number(info.lastInsertRowid) - info.changes : 0;
+    const cursor: Cursor = { id, base, locator, compiled, total: info.changes, apiVersion, batchSize, lastUsed: Date.now() };
     this.cursors.set(locator, cursor);
     if (this.cursors.size > MAX_CURSORS) {
       const oldest = [...this.cursors.values()].sort((a, b) => a.lastUsed - b.lastUsed)[0];
@@ -88,12 +92,12 @@ export class QueryCursors {
 
   /** JSON texts of the records at positions (from, from + size]. */
   jsonRows(cursor: Cursor, from: number, size: number): string[] {
-    return this.statement(cursor.compiled.jsonSql).pluck().all(cursor.id, from, from + size) as string[];
+    return this.statement(cursor.compiled.jsonSql).pluck().all(cursor.base + from, cursor.base + Math.min(from + size, cursor.total)) as string[];
   }
 
   /** Raw column values of the records at positions (from, from + size], for CSV. */
   rawRows(cursor: Cursor, from: number, size: number): unknown[][] {
-    return this.statement(cursor.compiled.csvSql).raw().all(cursor.id, from, from + size) as unknown[][];
+    return this.statement(cursor.compiled.csvSql).raw().all(cursor.base + from, cursor.base + Math.min(from + size, cursor.total)) as unknown[][];
   }
 
   /** A REST query response body: one page from `from`, with nextRecordsUrl while rows remain. */
@@ -111,7 +115,7 @@ export class QueryCursors {
     const cursor = this.cursors.get(locator);
     if (!cursor) return;
     this.cursors.delete(locator);
-    this.statement(`DELETE FROM temp."cursor_rows" WHERE "cursor" = ?`).run(cursor.id);
+    this.statement(`DELETE FROM temp."cursor_rows" WHERE "pos" > ? AND "pos" <= ?`).run(cursor.base, cursor.base + cursor.total);
   }
 
   private sweep(now: number): void {

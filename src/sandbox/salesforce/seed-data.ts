@@ -49,10 +49,16 @@ class Loader {
     const columns = [...audit, ...Object.keys(sample).filter((k) => !audit.includes(k) && k !== '_stamp')];
     const insert = this.store.db.prepare(`INSERT INTO ${q(object.name)} ("_rid", ${columns.map(q).join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`);
     const values: SqlValue[] = new Array<SqlValue>(columns.length + 1);
+    let lastStampKey = -1;
+    let stamp = '';
     for (let i = 0; i < count; i++) {
       const row = i === 0 ? sample : make(i);
       const { rid, id } = this.store.nextId(object);
-      const stamp = toWireDateTime(new Date(BASE_TIME + Number(row._stamp ?? 0) * 1000));
+      const stampKey = Number(row._stamp ?? 0);
+      if (stampKey !== lastStampKey) {
+        lastStampKey = stampKey;
+        stamp = toWireDateTime(new Date(BASE_TIME + stampKey * 1000));
+      }
       values[0] = rid;
       values[1] = id;
       values[2] = 0;
@@ -78,6 +84,9 @@ function ascii(text: string): string {
   const plain = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/ø/gi, 'o').toLowerCase().replace(/[^a-z]/g, '');
   return plain.length > 0 ? plain : 'user';
 }
+
+const FIRST_ASCII = FIRST.map(ascii);
+const LAST_ASCII = LAST.map(ascii);
 
 /** Fills the store; `records` is the number of contacts. Returns how many rows each object got. */
 export function seedData(store: RecordStore, records: number, seed: number, userId: string): Record<string, number> {
@@ -105,8 +114,10 @@ export function seedData(store: RecordStore, records: number, seed: number, user
     });
     counts.Account = accounts.length;
     const contacts = loader.load('Contact', records, (i) => {
-      const first = pick(rand, FIRST);
-      const last = pick(rand, LAST);
+      const fi = Math.floor(rand() * FIRST.length);
+      const li = Math.floor(rand() * LAST.length);
+      const first = FIRST[fi] as string;
+      const last = LAST[li] as string;
       const [city, state, country, lat, lon] = pick(rand, CITIES);
       const interests = INTERESTS.filter(() => rand() < 0.25);
       const hasLocation = rand() < 0.5;
@@ -118,7 +129,7 @@ export function seedData(store: RecordStore, records: number, seed: number, user
         LastName: last,
         Name: `${first} ${last}`,
         Title: pick(rand, ['Buyer', 'CEO', 'Engineer', 'Marketing Manager', null]),
-        Email: `${ascii(first)}.${ascii(last)}.${i + 1}@example.com`,
+        Email: `${FIRST_ASCII[fi]}.${LAST_ASCII[li]}.${i + 1}@example.com`,
         Phone: `+44 20 ${pad(Math.floor(rand() * 100000000), 8)}`,
         Birthdate: `${1950 + Math.floor(rand() * 55)}-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
         LeadSource: pick(rand, ['Web', 'Phone Inquiry', 'Partner Referral', null]),

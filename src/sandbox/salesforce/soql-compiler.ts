@@ -14,11 +14,11 @@ import { SfApiError, type SfField, type SfObject } from './schema-types.js';
 export interface CompiledQuery {
   object: SfObject;
   count: boolean;
-  /** Fills temp.cursor_rows with (cursor, position 1..n, _rid) in result order: params (cursor, ...params). */
+  /** Appends the matching `_rid`s to temp.cursor_rows in result order (positions are the table's rowids). */
   materializeSql: string;
   countSql: string;
   params: SqlValue[];
-  /** One JSON text per row: params (cursor, fromPosExclusive, toPosInclusive). */
+  /** One JSON text per row: params (fromPosExclusive, toPosInclusive) as absolute cursor_rows positions. */
   jsonSql: string;
   /** Raw column values per row for Bulk CSV, same params as jsonSql. */
   csvSql: string;
@@ -111,7 +111,8 @@ export class SoqlCompiler {
     const from = `FROM ${q(object.name)} t ${filterJoins.clauses.join(' ')} WHERE ${where.join(' AND ')}`;
     const limit = query.limit !== undefined || query.offset !== undefined ? ` LIMIT ${query.limit ?? -1} OFFSET ${query.offset ?? 0}` : '';
     const orderBy = order.join(', ');
-    const materializeSql = `INSERT INTO temp."cursor_rows" ("cursor", "pos", "rid") SELECT ?, row_number() OVER (ORDER BY ${orderBy}) - ${query.offset ?? 0}, t."_rid" ${from} ORDER BY ${orderBy}${limit}`;
+    // INSERT … SELECT … ORDER BY inserts in result order, so rowids become result positions: no window function.
+    const materializeSql = `INSERT INTO temp."cursor_rows" ("rid") SELECT t."_rid" ${from} ORDER BY ${orderBy}${limit}`;
     const countSql = `SELECT count(*) FROM (SELECT 1 ${from}${limit})`;
 
     const selectJoins = new Joins('s');
@@ -139,7 +140,7 @@ export class SoqlCompiler {
       csvExprs.push(r.field.stored ? `${r.alias}.${q(r.field.name)}` : this.valueExpr(r.object, r.alias, r.field));
       csvFields.push(r.field);
     }
-    const base = `FROM temp."cursor_rows" c JOIN ${q(object.name)} t ON t."_rid" = c."rid" ${selectJoins.clauses.join(' ')} WHERE c."cursor" = ? AND c."pos" > ? AND c."pos" <= ? ORDER BY c."pos"`;
+    const base = `FROM temp."cursor_rows" c JOIN ${q(object.name)} t ON t."_rid" = c."rid" ${selectJoins.clauses.join(' ')} WHERE c."pos" > ? AND c."pos" <= ? ORDER BY c."pos"`;
     return {
       object,
       count: query.count,
