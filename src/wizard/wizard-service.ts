@@ -8,7 +8,7 @@ import type { Store } from '../store/store-types.js';
 import { planSchema, refusals, describeChange, type SchemaPlan } from './schema-drift.js';
 import { applyChanges } from './schema-ddl.js';
 import { mapObjectColumns, ID_COLUMN } from './schema-mapping.js';
-import { defaultEnumerationName, schemaNames, type SchemaNames } from './schema-naming.js';
+import { defaultEnumerationName, schemaNames, toIdentifierPart, type SchemaNames } from './schema-naming.js';
 import { findSchema, listAccountSchemas, ownedTables, saveSchema } from './schema-registry.js';
 import type { LocalSchema } from './schema-types.js';
 
@@ -129,7 +129,8 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
       const mapped = mapObjectColumns(meta, {
         ...(selection ? { fields: selection } : {}),
         links,
-        enumerationFor: (field) => defaultEnumerationName(meta.name, field.name),
+        // A shared (global) option set gives one enumeration for every field that uses it.
+        enumerationFor: (field) => (field.picklist?.globalName ? toIdentifierPart(field.picklist.globalName) : defaultEnumerationName(meta.name, field.name)),
         ...(existing ? { existing } : {}),
       });
       const now = new Date().toISOString();

@@ -79,7 +79,6 @@ class FakeCrmDriver implements CrmDriver {
     if (!meta) throw new LiaisonError('object_not_found', `no object ${name}`);
     return structuredClone(meta);
   }
-  // eslint-disable-next-line require-yield
   async *query(): AsyncIterable<RecordPage> {
     throw new LiaisonError('not_supported', 'fake driver: no records');
   }

@@ -122,6 +122,9 @@ for (const crm of CASES) {
         expect(custom.columns.find((c) => c.crmField === crm.custom.lookup)?.link).toEqual({ schema: contact.name, table: contact.table });
         if (crm.kind === 'dynamics') {
           expect(contact.columns.find((c) => c.crmField === 'parentcustomerid')).toMatchObject({ targetColumn: 'parentcustomerid_target', referenceTo: ['account', 'contact'] });
+          // Two fields sharing the global option set lia_loyaltytier share one enumeration.
+          expect(contact.columns.find((c) => c.crmField === 'lia_loyaltytier')?.enumeration).toBe('lia_loyaltytier');
+          expect(custom.columns.find((c) => c.crmField === 'lia_tier')?.enumeration).toBe('lia_loyaltytier');
         } else {
           expect(contact.columns.find((c) => c.crmField === 'MailingCity')?.compound).toBe('MailingAddress');
           expect(contact.columns.find((c) => c.crmField === 'MailingAddress')).toBeUndefined();
