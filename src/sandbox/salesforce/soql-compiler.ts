@@ -108,7 +108,7 @@ export class SoqlCompiler {
     if (query.offset !== undefined && query.offset > 2000) {
       throw new SfApiError(400, 'NUMBER_OUTSIDE_VALID_RANGE', `Maximum SOQL offset allowed is 2000`);
     }
-    const from = `FROM ${q(object.name)} t ${filterJoins.clauses.join(' ')} WHERE ${where.join(' AND ')}`;
+    const from = `FROM ${q(object.name)} t ${filterJoins.clauses.join(' ')} WHERE ${where.length > 0 ? where.join(' AND ') : '1'}`;
     const limit = query.limit !== undefined || query.offset !== undefined ? ` LIMIT ${query.limit ?? -1} OFFSET ${query.offset ?? 0}` : '';
     const orderBy = order.join(', ');
     // INSERT … SELECT … ORDER BY inserts in result order, so rowids become result positions: no window function.
