@@ -111,7 +111,8 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
 
   describe('query', () => {
     it('streams every contact over several pages without duplicates, one call per page', async () => {
-      const driver = open(sandbox);
+      const driver = createDynamicsDriver(dynamicsSettings(sandbox), { readParallelism: 1 });
+      drivers.push(driver);
       await driver.describeObject('contact');
       const before = driver.apiCalls;
       sandbox.admin.resetRequestCount();
@@ -127,6 +128,29 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
       expect(pages).toBe(Math.ceil(live / 500));
       expect(driver.apiCalls - before).toBe(pages); // the token was still valid: no token call
       expect(sandbox.admin.requestCount()).toBe(pages);
+    });
+
+    it('reads a full scan in parallel createdon windows: every row once, even with updates during the read', async () => {
+      const driver = open(sandbox);
+      await driver.describeObject('contact');
+      const before = driver.apiCalls;
+      sandbox.admin.resetRequestCount();
+      const live = sandbox.admin.countRecords('contact');
+      const toTouch = sandbox.admin.listIds('contact', 40);
+      const seen: string[] = [];
+      let pages = 0;
+      for await (const page of driver.query({ object: 'contact', fields: ['lastname'], pageSize: 500 })) {
+        pages += 1;
+        seen.push(...page.records.map((r) => r.id));
+        // Updates move rows in modifiedon, never in createdon: the windows must not lose or repeat them.
+        if (pages === 2) for (const id of toTouch) sandbox.admin.updateRecord('contact', id, { jobtitle: 'Touched' });
+      }
+      expect(seen.length).toBe(live);
+      expect(new Set(seen).size).toBe(live);
+      const calls = driver.apiCalls - before;
+      expect(calls).toBe(sandbox.admin.requestCount());
+      expect(calls).toBeLessThanOrEqual(Math.ceil(live / 500) + 10);
+      expect(calls).toBe(pages + 2); // two bound probes, then one call per page
     });
 
     it('normalises values: ISO datetimes, multi-select arrays, polymorphic lookup targets', async () => {

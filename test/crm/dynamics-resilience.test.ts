@@ -14,8 +14,8 @@ describe('Dynamics driver under faults', () => {
   let sandbox: SandboxHandle;
   let dir: string;
   const drivers: CrmDriver[] = [];
-  const open = (overrides: Parameters<typeof dynamicsSettings>[2] = {}): CrmDriver => {
-    const driver = createDynamicsDriver(dynamicsSettings(sandbox, 'client-secret', overrides));
+  const open = (overrides: Parameters<typeof dynamicsSettings>[2] = {}, readParallelism?: number): CrmDriver => {
+    const driver = createDynamicsDriver(dynamicsSettings(sandbox, 'client-secret', overrides), readParallelism ? { readParallelism } : {});
     drivers.push(driver);
     return driver;
   };
@@ -43,7 +43,7 @@ describe('Dynamics driver under faults', () => {
   });
 
   it('renews an expired token mid-stream and resends the page once', async () => {
-    const driver = open();
+    const driver = open({}, 1);
     await driver.describeObject('contact');
     const before = driver.apiCalls;
     const ids = await readAll(driver, {}, (page) => {
@@ -54,6 +54,18 @@ describe('Dynamics driver under faults', () => {
     expect(ids.length).toBe(new Set(ids).size);
     // pages + one refused page (401) + one token call; the prefetched page may be the one refused.
     expect(driver.apiCalls - before).toBe(pages + 2);
+  });
+
+  it('renews the token once when parallel windows all meet the expiry', async () => {
+    const driver = open();
+    await driver.describeObject('contact');
+    sandbox.admin.resetRequestCount();
+    const ids = await readAll(driver, {}, (page) => {
+      if (page === 2) sandbox.admin.expireTokens();
+    });
+    expect(ids.length).toBe(sandbox.admin.countRecords('contact'));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(sandbox.admin.requestCounts().token).toBe(1);
   });
 
   it('recovers from 429 with Retry-After, 503 and connection resets on reads', async () => {

@@ -14,7 +14,8 @@ import type { HttpTransport } from './dynamics-http.js';
 
 /** Hands out a valid bearer token, renewing it shortly before expiry or when forced after a 401. */
 export interface TokenProvider {
-  token(options?: { force?: boolean }): Promise<string>;
+  /** `rejected`: the token a 401 refused; renewal is skipped when a concurrent call already replaced it. */
+  token(options?: { force?: boolean; rejected?: string }): Promise<string>;
 }
 
 /** msal's INetworkModule on our transport; remembers the last socket failure so it can be reported exactly. */
@@ -153,7 +154,9 @@ export function createTokenProvider(settings: ConnectionSettings, transport: Htt
 
   return {
     async token(options = {}) {
-      if (!options.force && current && Date.now() < current.renewAt) return current.token;
+      if (current && Date.now() < current.renewAt && (!options.force || (options.rejected !== undefined && options.rejected !== current.token))) {
+        return current.token;
+      }
       // Concurrent callers (prefetching pages) share one token call.
       pending ??= fetchToken().finally(() => {
         pending = undefined;

@@ -60,10 +60,10 @@ export class DataverseClient {
     const url = this.url(request.path);
     let attempt = 0;
     let renewed = false;
-    let force = false;
+    let rejected: string | undefined;
     for (;;) {
-      const token = await this.tokens.token({ force });
-      force = false;
+      const token = await this.tokens.token(rejected ? { force: true, rejected } : {});
+      rejected = undefined;
       const headers: Record<string, string> = {
         Accept: 'application/json',
         'OData-MaxVersion': '4.0',
@@ -87,7 +87,7 @@ export class DataverseClient {
       }
       if (response.status === 401 && !renewed) {
         renewed = true;
-        force = true;
+        rejected = token;
         continue;
       }
       const retryable = response.status === 429 || (request.idempotent && RETRY_STATUS.has(response.status));

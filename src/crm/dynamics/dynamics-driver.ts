@@ -23,6 +23,7 @@ import { writeBatch } from './dynamics-write.js';
 type Json = Record<string, unknown>;
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+const DEFAULT_READ_PARALLELISM = 4;
 const ENTITY_SELECT = 'LogicalName,EntitySetName,DisplayName,DisplayCollectionName,IsCustomEntity,PrimaryIdAttribute,PrimaryNameAttribute';
 const LOGICAL_NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -56,7 +57,7 @@ class DynamicsDriver implements CrmDriver {
   private readonly metadata = new Map<string, ObjectMetadata>();
   private readonly entitySets = new Map<string, string>();
 
-  constructor(private readonly settings: ConnectionSettings) {
+  constructor(private readonly settings: ConnectionSettings, private readonly options: DynamicsDriverOptions) {
     requireHttpsUrl(settings.url, 'Dataverse org URL');
     if (settings.auth.authorityUrl) requireHttpsUrl(settings.auth.authorityUrl, 'authority URL');
     this.transport = new HttpTransport(settings.caFile, settings.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
@@ -139,7 +140,7 @@ class DynamicsDriver implements CrmDriver {
     if (request.includeDeleted) {
       throw new LiaisonError('not_supported', 'Dataverse cannot return deleted rows in a query; read deletions with change tracking (readDeleted)');
     }
-    yield* streamQuery(this.client, meta, request);
+    yield* streamQuery(this.client, meta, request, this.options.readParallelism ?? DEFAULT_READ_PARALLELISM);
   }
 
   async readDeleted(request: DeletedRequest): Promise<DeletedResult> {
@@ -188,7 +189,13 @@ class DynamicsDriver implements CrmDriver {
   }
 }
 
+/** Tuning that is not part of an account's settings. */
+export interface DynamicsDriverOptions {
+  /** Concurrent createdon windows for full scans (1 = one stream with prefetch). Default 4. */
+  readParallelism?: number;
+}
+
 /** Builds the Dataverse driver; no network call happens until the first method call. */
-export function createDynamicsDriver(settings: ConnectionSettings): CrmDriver {
-  return new DynamicsDriver(settings);
+export function createDynamicsDriver(settings: ConnectionSettings, options: DynamicsDriverOptions = {}): CrmDriver {
+  return new DynamicsDriver(settings, options);
 }

@@ -8,6 +8,7 @@ import type { DeletedRecord, QueryRequest, RecordPage } from '../driver.js';
 import type { ObjectMetadata } from '../metadata.js';
 import type { DataverseClient } from './dynamics-client.js';
 import { compileQuery, MAX_PAGE_SIZE } from './dynamics-odata.js';
+import { canPartition, mergeStreams, partitionUrls } from './dynamics-partition.js';
 import { fromDataverseRecord, wireIndex } from './dynamics-values.js';
 
 const LOOKUP_ANNOTATIONS = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"';
@@ -52,17 +53,25 @@ async function* followPages(client: DataverseClient, starts: string[], prefer: s
   }
 }
 
-/** Streams a query as neutral pages. */
-export async function* streamQuery(client: DataverseClient, meta: ObjectMetadata, request: QueryRequest): AsyncGenerator<RecordPage> {
+/**
+ * Streams a query as neutral pages. A full scan is read as `parallelism` concurrent createdon windows (pages then
+ * arrive interleaved, which an unordered read allows); everything else is one stream with one page prefetched.
+ */
+export async function* streamQuery(client: DataverseClient, meta: ObjectMetadata, request: QueryRequest, parallelism = 1): AsyncGenerator<RecordPage> {
   const pageSize = pageSizeOf(request.pageSize);
   const urls = compileQuery(meta, request, client.apiRoot.length);
+  const windows = canPartition(meta, request, parallelism) ? await partitionUrls(client, meta, request, parallelism) : undefined;
   // Dataverse ignores $top when a page size is set, so a limit that fits in one page is sent alone.
   const prefer = [LOOKUP_ANNOTATIONS];
   if (request.limit === undefined || request.limit > pageSize) prefer.push(`odata.maxpagesize=${pageSize}`);
   const index = wireIndex(meta);
   let remaining = request.limit ?? Number.POSITIVE_INFINITY;
   let first = true;
-  for await (const raw of followPages(client, urls, prefer, `reading ${meta.name}`, request.signal)) {
+  const what = `reading ${meta.name}`;
+  const pages = windows
+    ? mergeStreams(windows.map((url) => followPages(client, [url], prefer, what, request.signal)))
+    : followPages(client, urls, prefer, what, request.signal);
+  for await (const raw of pages) {
     let rows = raw.rows;
     if (rows.length > remaining) rows = rows.slice(0, remaining);
     remaining -= rows.length;
