@@ -93,7 +93,8 @@ function tokenize(text: string): Token[] {
     const num = /^-?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?/.exec(text.slice(i));
     if (num && (ch !== '-' || /[\d.]/.test(text[i + 1] ?? ''))) {
       const after = text[i + num[0].length];
-      if (after !== undefined && /[A-Za-z_]/.test(after)) throw new FilterSyntaxError(`unexpected "${after}" after number`, i + num[0].length + 1);
+      if (after !== undefined && /[A-Za-z_]/.test(after))
+        throw new FilterSyntaxError(`unexpected "${after}" after number`, i + num[0].length + 1);
       tokens.push({ kind: 'number', value: Number(num[0]), pos: start });
       i += num[0].length;
       continue;
@@ -106,7 +107,11 @@ function tokenize(text: string): Token[] {
         const quoteAt = i;
         const literal = readString(text, i, (end) => (i = end));
         checkTemporal(literal, quoteAt, lower);
-        tokens.push(lower === 'date' ? { kind: 'date', value: literal, pos: start } : { kind: 'datetime', value: literal, pos: start });
+        tokens.push(
+          lower === 'date'
+            ? { kind: 'date', value: literal, pos: start }
+            : { kind: 'datetime', value: literal, pos: start },
+        );
         continue;
       }
       tokens.push({ kind: 'ident', text: ident[0], pos: start });
@@ -122,7 +127,8 @@ function readString(text: string, start: number, setEnd: (end: number) => void):
   let out = '';
   let i = start + 1;
   for (;;) {
-    if (i >= text.length) throw new FilterSyntaxError("unterminated string (close it with ' ; write '' for a quote inside)", start + 1);
+    if (i >= text.length)
+      throw new FilterSyntaxError("unterminated string (close it with ' ; write '' for a quote inside)", start + 1);
     const ch = text[i]!;
     if (ch === "'") {
       if (text[i + 1] === "'") {
@@ -142,7 +148,10 @@ function checkTemporal(value: string, pos: number, expected?: 'date' | 'datetime
   const isDate = DATE.test(value);
   const isDateTime = DATETIME.test(value);
   if (expected === 'date' ? !isDate : expected === 'datetime' ? !isDateTime : !isDate && !isDateTime) {
-    throw new FilterSyntaxError(`"${value}" is not a valid ${expected ?? 'date or datetime'} (use 2024-01-15 or 2024-01-15T10:30:00Z)`, pos + 1);
+    throw new FilterSyntaxError(
+      `"${value}" is not a valid ${expected ?? 'date or datetime'} (use 2024-01-15 or 2024-01-15T10:30:00Z)`,
+      pos + 1,
+    );
   }
   if (Number.isNaN(Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value))) {
     throw new FilterSyntaxError(`"${value}" is not a real calendar date`, pos + 1);
@@ -207,7 +216,8 @@ class Parser {
       this.next();
       const inner = this.or();
       const close = this.next();
-      if (close.kind !== 'punct' || close.text !== ')') throw this.error(close, `expected ")" but found ${describe(close)}`);
+      if (close.kind !== 'punct' || close.text !== ')')
+        throw this.error(close, `expected ")" but found ${describe(close)}`);
       return inner;
     }
     return this.predicate();
@@ -232,12 +242,14 @@ class Parser {
     if (this.isKeyword('in')) {
       this.next();
       const open = this.next();
-      if (open.kind !== 'punct' || open.text !== '(') throw this.error(open, `expected "(" after "in" but found ${describe(open)}`);
+      if (open.kind !== 'punct' || open.text !== '(')
+        throw this.error(open, `expected "(" after "in" but found ${describe(open)}`);
       const values = [this.value()];
       for (;;) {
         const sep = this.next();
         if (sep.kind === 'punct' && sep.text === ')') break;
-        if (sep.kind !== 'punct' || sep.text !== ',') throw this.error(sep, `expected "," or ")" in the "in" list but found ${describe(sep)}`);
+        if (sep.kind !== 'punct' || sep.text !== ',')
+          throw this.error(sep, `expected "," or ")" in the "in" list but found ${describe(sep)}`);
         values.push(this.value());
       }
       return negate ? { kind: 'in', field, values, negate } : { kind: 'in', field, values };
@@ -245,8 +257,11 @@ class Parser {
     if (this.isKeyword('like')) {
       this.next();
       const pattern = this.next();
-      if (pattern.kind !== 'string') throw this.error(pattern, `expected a quoted pattern after "like" but found ${describe(pattern)}`);
-      return negate ? { kind: 'like', field, pattern: pattern.text, negate } : { kind: 'like', field, pattern: pattern.text };
+      if (pattern.kind !== 'string')
+        throw this.error(pattern, `expected a quoted pattern after "like" but found ${describe(pattern)}`);
+      return negate
+        ? { kind: 'like', field, pattern: pattern.text, negate }
+        : { kind: 'like', field, pattern: pattern.text };
     }
     if (this.isKeyword('is')) {
       this.next();
@@ -257,11 +272,17 @@ class Parser {
       }
       const nullToken = this.next();
       if (!(nullToken.kind === 'ident' && nullToken.text.toLowerCase() === 'null')) {
-        throw this.error(nullToken, `expected "null" after "is${isNot ? ' not' : ''}" but found ${describe(nullToken)}`);
+        throw this.error(
+          nullToken,
+          `expected "null" after "is${isNot ? ' not' : ''}" but found ${describe(nullToken)}`,
+        );
       }
       return isNot ? { kind: 'null', field, negate: true } : { kind: 'null', field };
     }
-    throw this.error(token, `expected an operator (=, !=, <, <=, >, >=, in, not in, like, is null) after "${field}" but found ${describe(token)}`);
+    throw this.error(
+      token,
+      `expected an operator (=, !=, <, <=, >, >=, in, not in, like, is null) after "${field}" but found ${describe(token)}`,
+    );
   }
 
   private value(): FilterValue {
@@ -277,7 +298,8 @@ class Parser {
         return { datetime: token.value };
       case 'var': {
         const value = this.options.resolveVar?.(token.name);
-        if (value === undefined) throw this.error(token, `run variable "${token.name}" is not set (an earlier activity must publish it)`);
+        if (value === undefined)
+          throw this.error(token, `run variable "${token.name}" is not set (an earlier activity must publish it)`);
         return value;
       }
       case 'ident': {

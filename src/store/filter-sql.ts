@@ -8,7 +8,10 @@ export const SAFE_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export function assertIdentifier(name: string, what: string): string {
   if (!SAFE_IDENTIFIER.test(name)) {
-    throw new LiaisonError('invalid_input', `${what} "${name}" is not a plain identifier (letters, digits, _; at most 63 characters)`);
+    throw new LiaisonError(
+      'invalid_input',
+      `${what} "${name}" is not a plain identifier (letters, digits, _; at most 63 characters)`,
+    );
   }
   return name;
 }
@@ -33,9 +36,14 @@ export function filterToSql(expr: FilterExpr, options: FilterSqlOptions): RawBui
   const ref = (field: string): RawBuilder<unknown> => {
     assertIdentifier(field, 'filter field');
     if (options.columns && !options.columns.has(field)) {
-      throw new LiaisonError('field_not_found', `filter field "${field}" is not a column here; known columns: ${[...options.columns].join(', ')}`);
+      throw new LiaisonError(
+        'field_not_found',
+        `filter field "${field}" is not a column here; known columns: ${[...options.columns].join(', ')}`,
+      );
     }
-    return options.qualifier ? sql.ref(`${assertIdentifier(options.qualifier, 'table alias')}.${field}`) : sql.ref(field);
+    return options.qualifier
+      ? sql.ref(`${assertIdentifier(options.qualifier, 'table alias')}.${field}`)
+      : sql.ref(field);
   };
   const param = (value: FilterValue): RawBuilder<unknown> => sql.val(bindValue(value, options.dialect));
   const compile = (node: FilterExpr): RawBuilder<SqlBool> => {
@@ -55,14 +63,18 @@ export function filterToSql(expr: FilterExpr, options: FilterSqlOptions): RawBui
       case 'in': {
         if (node.values.length === 0) return node.negate ? sql<SqlBool>`(1 = 1)` : sql<SqlBool>`(1 = 0)`;
         const list = sql.join(node.values.map(param));
-        return node.negate ? sql<SqlBool>`(${ref(node.field)} not in (${list}))` : sql<SqlBool>`(${ref(node.field)} in (${list}))`;
+        return node.negate
+          ? sql<SqlBool>`(${ref(node.field)} not in (${list}))`
+          : sql<SqlBool>`(${ref(node.field)} in (${list}))`;
       }
       case 'like':
         return node.negate
           ? sql<SqlBool>`(${ref(node.field)} not like ${param(node.pattern)})`
           : sql<SqlBool>`(${ref(node.field)} like ${param(node.pattern)})`;
       case 'null':
-        return node.negate ? sql<SqlBool>`(${ref(node.field)} is not null)` : sql<SqlBool>`(${ref(node.field)} is null)`;
+        return node.negate
+          ? sql<SqlBool>`(${ref(node.field)} is not null)`
+          : sql<SqlBool>`(${ref(node.field)} is null)`;
     }
   };
   return compile(expr);

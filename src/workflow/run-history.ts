@@ -1,4 +1,5 @@
 import { LiaisonError } from '../core/errors.js';
+import { dropRunWorkingSets } from './working-set.js';
 import type { Store } from '../store/store-types.js';
 import type { RunVarValue } from './activity.js';
 import { workflowDb, type ActivityStatus, type RunStatus } from './workflow-tables.js';
@@ -37,8 +38,15 @@ export interface RunView {
 export type RunListItem = Omit<RunView, 'activities'>;
 
 /** Recent runs, newest first (optionally of one workflow). */
-export async function listRuns(store: Store, options: { workflow?: string; limit?: number } = {}): Promise<RunListItem[]> {
-  let query = workflowDb(store).selectFrom('workflow_run').selectAll().orderBy('id', 'desc').limit(options.limit ?? 50);
+export async function listRuns(
+  store: Store,
+  options: { workflow?: string; limit?: number } = {},
+): Promise<RunListItem[]> {
+  let query = workflowDb(store)
+    .selectFrom('workflow_run')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(options.limit ?? 50);
   if (options.workflow) query = query.where('workflow', '=', options.workflow);
   const rows = await query.execute();
   return rows.map((row) => ({
@@ -59,7 +67,12 @@ export async function showRun(store: Store, runId: number): Promise<RunView> {
   const db = workflowDb(store);
   const row = await db.selectFrom('workflow_run').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!row) throw new LiaisonError('invalid_input', `no run ${runId} in ${store.location}; see 'liaison runs list'`);
-  const activities = await db.selectFrom('workflow_run_activity').selectAll().where('run_id', '=', runId).orderBy('position').execute();
+  const activities = await db
+    .selectFrom('workflow_run_activity')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy('position')
+    .execute();
   return {
     id: Number(row.id),
     workflow: row.workflow,
@@ -86,4 +99,20 @@ export async function showRun(store: Store, runId: number): Promise<RunView> {
       vars: JSON.parse(a.vars_json) as ActivityRunView['vars'],
     })),
   };
+}
+
+/**
+ * Retention: drops the working sets kept by failed runs that ended before `olderThan` (successful runs drop theirs
+ * at once). Such runs can no longer be resumed; their history rows stay.
+ */
+export async function pruneWorkingSets(store: Store, olderThan: Date): Promise<{ runs: number; tables: number }> {
+  const stale = await workflowDb(store)
+    .selectFrom('workflow_run')
+    .select('id')
+    .where('status', '=', 'failed')
+    .where('ended_at', '<', olderThan.toISOString())
+    .execute();
+  let tables = 0;
+  for (const run of stale) tables += await dropRunWorkingSets(store, Number(run.id));
+  return { runs: stale.length, tables };
 }

@@ -30,9 +30,14 @@ export async function checkColumns(
   };
   for (const activity of executionOrder(definition)) {
     const at = (...rest: (string | number)[]) => map.line([...pathOf(activity), ...rest]);
-    const error = (line: number, message: string) => issues.push({ severity: 'error', line, message: `activity "${activity.name}": ${message}` });
+    const error = (line: number, message: string) =>
+      issues.push({ severity: 'error', line, message: `activity "${activity.name}": ${message}` });
     const need = (columns: Columns, name: string, line: number, what: string) => {
-      if (columns && !columns.some((c) => c.name === name)) error(line, `unknown field "${name}" in ${what}; it has ${columns.map((c) => c.name).join(', ') || 'no columns'}`);
+      if (columns && !columns.some((c) => c.name === name))
+        error(
+          line,
+          `unknown field "${name}" in ${what}; it has ${columns.map((c) => c.name).join(', ') || 'no columns'}`,
+        );
     };
     const inputs = outputs.get(activity.name) ?? [];
     const input: Columns = inputs.length === 1 ? inputs[0] : undefined;
@@ -46,7 +51,9 @@ export async function checkColumns(
         }
         checkFilter(activity.filter, source, at('filter'), error, `table "${activity.table}"`);
         activity.fields?.forEach((field, i) => need(source, field, at('fields', i), `table "${activity.table}"`));
-        activity.orderBy?.forEach((item, i) => need(source, item.split(/\s+/)[0]!, at('orderBy', i), `table "${activity.table}"`));
+        activity.orderBy?.forEach((item, i) =>
+          need(source, item.split(/\s+/)[0]!, at('orderBy', i), `table "${activity.table}"`),
+        );
         result = source && activity.fields ? source.filter((c) => activity.fields!.includes(c.name)) : source;
         break;
       }
@@ -62,11 +69,18 @@ export async function checkColumns(
         }
         for (const [newColumn, tableColumn] of Object.entries(activity.fields)) {
           need(joined, tableColumn, at('fields', newColumn), `table "${activity.table}"`);
-          if (input?.some((c) => c.name === newColumn)) error(at('fields', newColumn), `new field "${newColumn}" already exists in the input working set`);
+          if (input?.some((c) => c.name === newColumn))
+            error(at('fields', newColumn), `new field "${newColumn}" already exists in the input working set`);
         }
         result =
           input && joined
-            ? [...input, ...Object.entries(activity.fields).map(([name, from]) => ({ name, kind: joined.find((c) => c.name === from)?.kind ?? 'text' }))]
+            ? [
+                ...input,
+                ...Object.entries(activity.fields).map(([name, from]) => ({
+                  name,
+                  kind: joined.find((c) => c.name === from)?.kind ?? 'text',
+                })),
+              ]
             : undefined;
         setOutputs(outputs, activity, { ok: result, unmatched: input });
         continue;
@@ -75,18 +89,26 @@ export async function checkColumns(
         const target = await table(activity.table);
         if (target === null) {
           // Not an error: the table may be created (by the wizard, or by hand) before the run reaches this activity.
-          issues.push({ severity: 'warning', line: at('table'), message: `activity "${activity.name}": table "${activity.table}" does not exist yet; the run fails here unless it is created first` });
+          issues.push({
+            severity: 'warning',
+            line: at('table'),
+            message: `activity "${activity.name}": table "${activity.table}" does not exist yet; the run fails here unless it is created first`,
+          });
         } else {
           activity.keys?.forEach((key, i) => need(target, key, at('keys', i), `table "${activity.table}"`));
           for (const [targetColumn, source] of Object.entries(activity.mapping ?? {})) {
             need(target, targetColumn, at('mapping', targetColumn), `table "${activity.table}"`);
             need(input, source, at('mapping', targetColumn), 'the input working set');
           }
-          if (!activity.mapping) activity.keys?.forEach((key, i) => need(input, key, at('keys', i), 'the input working set'));
-          if (activity.markDeleted) need(target, activity.markDeleted.column, at('markDeleted', 'column'), `table "${activity.table}"`);
+          if (!activity.mapping)
+            activity.keys?.forEach((key, i) => need(input, key, at('keys', i), 'the input working set'));
+          if (activity.markDeleted)
+            need(target, activity.markDeleted.column, at('markDeleted', 'column'), `table "${activity.table}"`);
         }
-        if (activity.operation !== 'insert' && !activity.keys) error(at('operation'), `operation "${activity.operation}" needs "keys" to find the records`);
-        if (activity.operation === 'mark-deleted' && !activity.markDeleted) error(at('operation'), 'operation "mark-deleted" needs "markDeleted: { column: … }"');
+        if (activity.operation !== 'insert' && !activity.keys)
+          error(at('operation'), `operation "${activity.operation}" needs "keys" to find the records`);
+        if (activity.operation === 'mark-deleted' && !activity.markDeleted)
+          error(at('operation'), 'operation "mark-deleted" needs "markDeleted: { column: … }"');
         result = input;
         break;
       }
@@ -111,7 +133,11 @@ export async function checkColumns(
   }
 }
 
-function setOutputs(outputs: Map<string, Columns[]>, activity: ActivityConfig, byTransition: Record<string, Columns>): void {
+function setOutputs(
+  outputs: Map<string, Columns[]>,
+  activity: ActivityConfig,
+  byTransition: Record<string, Columns>,
+): void {
   for (const [transition, value] of Object.entries(activity.transitions ?? {})) {
     for (const target of targetsOf(value)) {
       const list = outputs.get(target) ?? [];
@@ -121,17 +147,30 @@ function setOutputs(outputs: Map<string, Columns[]>, activity: ActivityConfig, b
   }
 }
 
-function checkFilter(text: string | undefined, columns: Columns, line: number, error: (line: number, message: string) => void, what: string): void {
+function checkFilter(
+  text: string | undefined,
+  columns: Columns,
+  line: number,
+  error: (line: number, message: string) => void,
+  what: string,
+): void {
   if (text === undefined) return;
   try {
     // Run variables are only known at run time; any value checks the syntax.
     const expr = parseFilter(text, { resolveVar: () => null });
     if (!columns) return;
     for (const field of filterFields(expr)) {
-      if (!columns.some((c) => c.name === field)) error(line, `filter field "${field}" does not exist in ${what}; it has ${columns.map((c) => c.name).join(', ')}`);
+      if (!columns.some((c) => c.name === field))
+        error(
+          line,
+          `filter field "${field}" does not exist in ${what}; it has ${columns.map((c) => c.name).join(', ')}`,
+        );
     }
   } catch (caught) {
-    error(line, caught instanceof FilterSyntaxError ? `bad filter: ${caught.message}` : `bad filter: ${errorMessage(caught)}`);
+    error(
+      line,
+      caught instanceof FilterSyntaxError ? `bad filter: ${caught.message}` : `bad filter: ${errorMessage(caught)}`,
+    );
   }
 }
 

@@ -1,13 +1,21 @@
 import { LiaisonError, errorMessage } from '../core/errors.js';
 import { logger as defaultLogger, type Logger } from '../core/logger.js';
+import { tableNames } from '../store/store-open.js';
 import type { Store } from '../store/store-types.js';
 import type { ActivityContext, ActivityCounters, ActivityHandler, ActivityRegistry, RunVarValue } from './activity.js';
 import { builtinActivities } from './activity-registry.js';
-import { showRun, type RunView } from './run-history.js';
+import { pruneWorkingSets, showRun, type RunView } from './run-history.js';
 import { executionOrder, type LoadedWorkflow } from './workflow-load.js';
 import { targetsOf, type ActivityConfig } from './workflow-schema.js';
 import { workflowDb } from './workflow-tables.js';
-import { createWorkingSet, createWorkingSetTable, dropRunWorkingSets, openWorkingSet, workingSetName, type WorkingSet } from './working-set.js';
+import {
+  createWorkingSet,
+  createWorkingSetTable,
+  dropRunWorkingSets,
+  openWorkingSet,
+  workingSetName,
+  type WorkingSet,
+} from './working-set.js';
 
 /** Events a run emits (the CLI draws progress bars or plain lines from them). */
 export type RunEvent =
@@ -15,7 +23,14 @@ export type RunEvent =
   | { type: 'activity-start'; activity: string; activityType: string; total?: number }
   | { type: 'activity-skip'; activity: string; reason: 'completed-earlier' }
   | { type: 'progress'; activity: string; done: number; total?: number }
-  | { type: 'activity-end'; activity: string; status: 'succeeded' | 'failed'; counters: ActivityCounters; durationMs: number; error?: string }
+  | {
+      type: 'activity-end';
+      activity: string;
+      status: 'succeeded' | 'failed';
+      counters: ActivityCounters;
+      durationMs: number;
+      error?: string;
+    }
   | { type: 'run-end'; runId: number; status: 'succeeded' | 'failed'; error?: string };
 
 export interface RunOptions {
@@ -28,6 +43,8 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Keep working sets after a successful run (debugging); failed runs always keep them for --resume. */
   keepWorkingSets?: boolean;
+  /** Failed runs older than this many days lose their working sets when a new run starts (default 7). */
+  retentionDays?: number;
   log?: Logger;
 }
 
@@ -42,7 +59,15 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
   const log = (options.log ?? defaultLogger()).child({ workflow: workflow.definition.name });
   const emit = options.onEvent ?? (() => undefined);
   const order = executionOrder(workflow.definition);
-  const runId = options.resume === undefined ? await startRun(store, workflow, order, options.trigger ?? 'manual') : await reopenRun(store, workflow, order, options.resume, log);
+  if (options.resume === undefined) {
+    const days = options.retentionDays ?? 7;
+    const pruned = await pruneWorkingSets(store, new Date(Date.now() - days * 86_400_000));
+    if (pruned.runs > 0) log.info(pruned, 'dropped the working sets of failed runs past the retention period');
+  }
+  const runId =
+    options.resume === undefined
+      ? await startRun(store, workflow, order, options.trigger ?? 'manual')
+      : await reopenRun(store, workflow, order, options.resume, log);
   emit({ type: 'run-start', runId, workflow: workflow.definition.name, resumed: options.resume !== undefined });
   const db = workflowDb(store);
   const recorded = new Map((await showRun(store, runId)).activities.map((a) => [a.activity, a]));
@@ -54,7 +79,8 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
     const previous = recorded.get(config.name);
     if (previous?.status === 'succeeded') {
       const reopened: Record<string, WorkingSet> = {};
-      for (const [transition, output] of Object.entries(previous.outputs)) reopened[transition] = await openWorkingSet(store, output.table);
+      for (const [transition, output] of Object.entries(previous.outputs))
+        reopened[transition] = await openWorkingSet(store, output.table);
       outputs.set(config.name, reopened);
       for (const [name, value] of Object.entries(previous.vars)) vars.set(name, value);
       emit({ type: 'activity-skip', activity: config.name, reason: 'completed-earlier' });
@@ -65,7 +91,8 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
     const published: Record<string, RunVarValue> = {};
     const created = new Set<string>();
     try {
-      if (options.signal?.aborted) throw new LiaisonError('run_failed', 'the run was stopped before this activity started');
+      if (options.signal?.aborted)
+        throw new LiaisonError('run_failed', 'the run was stopped before this activity started');
       const inputs = await inputsOf(store, runId, config, order, outputs);
       const total = inputs.reduce((sum, input) => sum + input.count, 0);
       await db
@@ -74,10 +101,18 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
         .where('run_id', '=', runId)
         .where('activity', '=', config.name)
         .execute();
-      emit({ type: 'activity-start', activity: config.name, activityType: config.type, ...(inputs.length > 0 ? { total } : {}) });
+      emit({
+        type: 'activity-start',
+        activity: config.name,
+        activityType: config.type,
+        ...(inputs.length > 0 ? { total } : {}),
+      });
       const handler = registry[config.type] as ActivityHandler | undefined;
       if (!handler) {
-        throw new LiaisonError('not_supported', `activity type "${config.type}" has no handler in this build (activity "${config.name}")`);
+        throw new LiaisonError(
+          'not_supported',
+          `activity type "${config.type}" has no handler in this build (activity "${config.name}")`,
+        );
       }
       const pending = new Map<string, string>();
       const ctx: ActivityContext = {
@@ -101,10 +136,20 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
         },
         async finishOutput(transition) {
           const table = pending.get(transition);
-          if (!table) throw new LiaisonError('internal', `activity "${config.name}" finished output "${transition}" it never created`);
+          if (!table)
+            throw new LiaisonError(
+              'internal',
+              `activity "${config.name}" finished output "${transition}" it never created`,
+            );
           return openWorkingSet(store, table);
         },
-        progress: (done, totalNow) => emit({ type: 'progress', activity: config.name, done, ...(totalNow === undefined ? {} : { total: totalNow }) }),
+        progress: (done, totalNow) =>
+          emit({
+            type: 'progress',
+            activity: config.name,
+            done,
+            ...(totalNow === undefined ? {} : { total: totalNow }),
+          }),
         counters,
         vars: {
           get: (name) => vars.get(name),
@@ -132,7 +177,11 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
           records_out: counters.recordsOut,
           rejects: counters.rejects,
           api_calls: counters.apiCalls,
-          outputs_json: JSON.stringify(Object.fromEntries(Object.entries(result.outputs).map(([t, ws]) => [t, { table: ws.table, count: ws.count }]))),
+          outputs_json: JSON.stringify(
+            Object.fromEntries(
+              Object.entries(result.outputs).map(([t, ws]) => [t, { table: ws.table, count: ws.count }]),
+            ),
+          ),
           vars_json: JSON.stringify(published),
         })
         .where('run_id', '=', runId)
@@ -143,20 +192,43 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
       failure = `activity "${config.name}" failed: ${errorMessage(error)}`;
       log.warn({ activity: config.name, err: errorMessage(error) }, 'activity failed');
       // Partial outputs are dropped so a resume starts this activity from a clean slate.
-      for (const table of created) await store.db.schema.dropTable(table).ifExists().execute().catch(() => undefined);
+      for (const table of created)
+        await store.db.schema
+          .dropTable(table)
+          .ifExists()
+          .execute()
+          .catch(() => undefined);
       const durationMs = Date.now() - started;
       await db
         .updateTable('workflow_run_activity')
-        .set({ status: 'failed', ended_at: new Date().toISOString(), duration_ms: durationMs, error: errorMessage(error), api_calls: counters.apiCalls, rejects: counters.rejects })
+        .set({
+          status: 'failed',
+          ended_at: new Date().toISOString(),
+          duration_ms: durationMs,
+          error: errorMessage(error),
+          api_calls: counters.apiCalls,
+          rejects: counters.rejects,
+        })
         .where('run_id', '=', runId)
         .where('activity', '=', config.name)
         .execute();
-      emit({ type: 'activity-end', activity: config.name, status: 'failed', counters, durationMs, error: errorMessage(error) });
+      emit({
+        type: 'activity-end',
+        activity: config.name,
+        status: 'failed',
+        counters,
+        durationMs,
+        error: errorMessage(error),
+      });
       break;
     }
   }
   const status = failure === undefined ? 'succeeded' : 'failed';
-  await db.updateTable('workflow_run').set({ status, ended_at: new Date().toISOString(), error: failure ?? null }).where('id', '=', runId).execute();
+  await db
+    .updateTable('workflow_run')
+    .set({ status, ended_at: new Date().toISOString(), error: failure ?? null })
+    .where('id', '=', runId)
+    .execute();
   if (status === 'succeeded' && !options.keepWorkingSets) await dropRunWorkingSets(store, runId);
   emit({ type: 'run-end', runId, status, ...(failure ? { error: failure } : {}) });
   return showRun(store, runId);
@@ -185,7 +257,12 @@ async function inputsOf(
   return inputs;
 }
 
-async function startRun(store: Store, workflow: LoadedWorkflow, order: readonly ActivityConfig[], trigger: string): Promise<number> {
+async function startRun(
+  store: Store,
+  workflow: LoadedWorkflow,
+  order: readonly ActivityConfig[],
+  trigger: string,
+): Promise<number> {
   const db = workflowDb(store);
   return db.transaction().execute(async (trx) => {
     const row = await trx
@@ -205,33 +282,96 @@ async function startRun(store: Store, workflow: LoadedWorkflow, order: readonly 
     const runId = Number(row.id);
     await trx
       .insertInto('workflow_run_activity')
-      .values(order.map((a, position) => ({ run_id: runId, activity: a.name, type: a.type, position, status: 'pending' as const, started_at: null, ended_at: null, duration_ms: null, error: null })))
+      .values(
+        order.map((a, position) => ({
+          run_id: runId,
+          activity: a.name,
+          type: a.type,
+          position,
+          status: 'pending' as const,
+          started_at: null,
+          ended_at: null,
+          duration_ms: null,
+          error: null,
+        })),
+      )
       .execute();
     return runId;
   });
 }
 
-async function reopenRun(store: Store, workflow: LoadedWorkflow, order: readonly ActivityConfig[], runId: number, log: Logger): Promise<number> {
+async function reopenRun(
+  store: Store,
+  workflow: LoadedWorkflow,
+  order: readonly ActivityConfig[],
+  runId: number,
+  log: Logger,
+): Promise<number> {
   const db = workflowDb(store);
   const run = await db.selectFrom('workflow_run').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!run) throw new LiaisonError('invalid_input', `no run ${runId} to resume; see 'liaison runs list'`);
   if (run.workflow !== workflow.definition.name) {
-    throw new LiaisonError('invalid_input', `run ${runId} belongs to workflow "${run.workflow}", not "${workflow.definition.name}"; name the right file`);
+    throw new LiaisonError(
+      'invalid_input',
+      `run ${runId} belongs to workflow "${run.workflow}", not "${workflow.definition.name}"; name the right file`,
+    );
   }
-  if (run.status !== 'failed') throw new LiaisonError('invalid_input', `run ${runId} is ${run.status}; only a failed run can be resumed (start a new run instead)`);
-  if (run.definition_hash !== workflow.hash) log.warn({ runId }, 'the workflow file changed since this run started; resuming with the new file');
-  const existing = new Set((await db.selectFrom('workflow_run_activity').select('activity').where('run_id', '=', runId).execute()).map((r) => r.activity));
+  if (run.status !== 'failed')
+    throw new LiaisonError(
+      'invalid_input',
+      `run ${runId} is ${run.status}; only a failed run can be resumed (start a new run instead)`,
+    );
+  const kept = await db
+    .selectFrom('workflow_run_activity')
+    .select(['activity', 'outputs_json'])
+    .where('run_id', '=', runId)
+    .where('status', '=', 'succeeded')
+    .execute();
+  const present = new Set(await tableNames(store));
+  for (const activity of kept) {
+    for (const output of Object.values(JSON.parse(activity.outputs_json) as Record<string, { table: string }>)) {
+      if (!present.has(output.table)) {
+        throw new LiaisonError(
+          'invalid_input',
+          `run ${runId} cannot be resumed: the working sets of activity "${activity.activity}" are gone (removed after the retention period); start a new run`,
+        );
+      }
+    }
+  }
+  if (run.definition_hash !== workflow.hash)
+    log.warn({ runId }, 'the workflow file changed since this run started; resuming with the new file');
+  const existing = new Set(
+    (await db.selectFrom('workflow_run_activity').select('activity').where('run_id', '=', runId).execute()).map(
+      (r) => r.activity,
+    ),
+  );
   await db.transaction().execute(async (trx) => {
     await trx
       .updateTable('workflow_run')
-      .set((eb) => ({ status: 'running', ended_at: null, error: null, definition_hash: workflow.hash, attempts: eb('attempts', '+', 1) }))
+      .set((eb) => ({
+        status: 'running',
+        ended_at: null,
+        error: null,
+        definition_hash: workflow.hash,
+        attempts: eb('attempts', '+', 1),
+      }))
       .where('id', '=', runId)
       .execute();
     for (const [position, a] of order.entries()) {
       if (existing.has(a.name)) continue;
       await trx
         .insertInto('workflow_run_activity')
-        .values({ run_id: runId, activity: a.name, type: a.type, position, status: 'pending', started_at: null, ended_at: null, duration_ms: null, error: null })
+        .values({
+          run_id: runId,
+          activity: a.name,
+          type: a.type,
+          position,
+          status: 'pending',
+          started_at: null,
+          ended_at: null,
+          duration_ms: null,
+          error: null,
+        })
         .execute();
     }
   });

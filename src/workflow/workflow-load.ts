@@ -87,7 +87,9 @@ export async function loadWorkflowFile(file: string, store?: Store): Promise<Loa
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new LiaisonError('invalid_input', `cannot read workflow file ${file}: ${errorMessage(error)}`, { cause: error });
+    throw new LiaisonError('invalid_input', `cannot read workflow file ${file}: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
   return parseWorkflow(text, file, store);
 }
@@ -99,7 +101,8 @@ export async function parseWorkflow(text: string, file: string, store?: Store): 
   const issues: ValidationIssue[] = [];
   const error = (line: number, message: string) => issues.push({ severity: 'error', line, message });
   if (doc.errors.length > 0) {
-    for (const yamlError of doc.errors) error(lines.linePos(yamlError.pos[0]).line, `invalid YAML: ${yamlError.message.split('\n')[0]}`);
+    for (const yamlError of doc.errors)
+      error(lines.linePos(yamlError.pos[0]).line, `invalid YAML: ${yamlError.message.split('\n')[0]}`);
     throw new WorkflowInvalidError(file, issues);
   }
   const map = new SourceMap(doc, lines);
@@ -114,7 +117,10 @@ export async function parseWorkflow(text: string, file: string, store?: Store): 
     const path = ['activities', index];
     const type = (item as { type?: unknown } | null)?.type;
     if (typeof type !== 'string' || !(activityTypes as string[]).includes(type)) {
-      error(map.line([...path, 'type']), `activity ${index + 1} has ${type === undefined ? 'no type' : `unknown activity type "${String(type)}"`}; use one of ${activityTypes.join(', ')}`);
+      error(
+        map.line([...path, 'type']),
+        `activity ${index + 1} has ${type === undefined ? 'no type' : `unknown activity type "${String(type)}"`}; use one of ${activityTypes.join(', ')}`,
+      );
       return;
     }
     const parsed = activitySchemas[type as ActivityType].safeParse(item);
@@ -127,17 +133,28 @@ export async function parseWorkflow(text: string, file: string, store?: Store): 
   header.data.activities.forEach((item, index) => {
     const name = (item as { name?: unknown } | null)?.name;
     if (typeof name !== 'string') return;
-    if (positions.has(name)) error(map.line(['activities', index, 'name']), `activity name "${name}" is used twice; names must be unique`);
+    if (positions.has(name))
+      error(map.line(['activities', index, 'name']), `activity name "${name}" is used twice; names must be unique`);
     else positions.set(name, index);
   });
   const pathOf = (activity: ActivityConfig): IssuePath => ['activities', positions.get(activity.name) ?? 0];
   if (issues.length === 0) checkGraph(definition, pathOf, map, error);
   if (issues.length === 0) await checkColumns(definition, store, pathOf, map, issues);
-  if (issues.some((issue) => issue.severity === 'error')) throw new WorkflowInvalidError(file, issues.sort((a, b) => a.line - b.line));
+  if (issues.some((issue) => issue.severity === 'error'))
+    throw new WorkflowInvalidError(
+      file,
+      issues.sort((a, b) => a.line - b.line),
+    );
   return { file, hash: createHash('sha256').update(text).digest('hex'), definition, warnings: issues };
 }
 
-function reportZod(error: z.ZodError, prefix: IssuePath, map: SourceMap, report: (line: number, message: string) => void, name?: unknown): void {
+function reportZod(
+  error: z.ZodError,
+  prefix: IssuePath,
+  map: SourceMap,
+  report: (line: number, message: string) => void,
+  name?: unknown,
+): void {
   const where = typeof name === 'string' ? `activity "${name}": ` : '';
   for (const issue of error.issues) {
     const path = [...prefix, ...(issue.path as (string | number)[])];
@@ -172,11 +189,16 @@ function checkGraph(
       const line = map.line([...pathOf(activity), 'transitions', transition], true);
       if (!allowedTransitions[activity.type].includes(transition)) {
         const allowed = allowedTransitions[activity.type];
-        report(line, `activity "${activity.name}" (${activity.type}) has no transition "${transition}"; ${allowed.length ? `use ${allowed.join(', ')}` : 'it ends the flow'}`);
+        report(
+          line,
+          `activity "${activity.name}" (${activity.type}) has no transition "${transition}"; ${allowed.length ? `use ${allowed.join(', ')}` : 'it ends the flow'}`,
+        );
       }
       for (const target of targetsOf(value)) {
-        if (!byName.has(target)) report(line, `activity "${activity.name}" transition "${transition}" targets unknown activity "${target}"`);
-        else if (target === activity.name) report(line, `activity "${activity.name}" transition "${transition}" targets itself (cycle)`);
+        if (!byName.has(target))
+          report(line, `activity "${activity.name}" transition "${transition}" targets unknown activity "${target}"`);
+        else if (target === activity.name)
+          report(line, `activity "${activity.name}" transition "${transition}" targets itself (cycle)`);
         else incoming.get(target)!.push(activity.name);
       }
     }
@@ -185,9 +207,18 @@ function checkGraph(
     const count = incoming.get(activity.name)!.length;
     const arity = inputArity(activity);
     const line = map.line([...pathOf(activity), 'name']);
-    if (arity === 'none' && count > 0) report(line, `activity "${activity.name}" (${activity.type}) reads its own source and takes no input, but ${incoming.get(activity.name)!.join(', ')} send it one`);
-    if (arity !== 'none' && count === 0) report(line, `activity "${activity.name}" (${activity.type}) is missing its input: no transition targets it`);
-    if (arity === 'one' && count > 1) report(line, `activity "${activity.name}" takes one input but ${count} transitions target it; put a union before it`);
+    if (arity === 'none' && count > 0)
+      report(
+        line,
+        `activity "${activity.name}" (${activity.type}) reads its own source and takes no input, but ${incoming.get(activity.name)!.join(', ')} send it one`,
+      );
+    if (arity !== 'none' && count === 0)
+      report(line, `activity "${activity.name}" (${activity.type}) is missing its input: no transition targets it`);
+    if (arity === 'one' && count > 1)
+      report(
+        line,
+        `activity "${activity.name}" takes one input but ${count} transitions target it; put a union before it`,
+      );
   }
   // Depth-first search for a back edge; report it at the transition that closes the cycle.
   const state = new Map<string, 'visiting' | 'done'>();
@@ -199,7 +230,10 @@ function checkGraph(
         if (!byName.has(target) || target === name) continue;
         if (state.get(target) === 'visiting') {
           const cycle = [...trail.slice(trail.indexOf(target)), name, target].join(' → ');
-          report(map.line([...pathOf(activity), 'transitions', transition], true), `activity "${name}" transition "${transition}" closes a cycle: ${cycle}`);
+          report(
+            map.line([...pathOf(activity), 'transitions', transition], true),
+            `activity "${name}" transition "${transition}" closes a cycle: ${cycle}`,
+          );
           return true;
         }
         if (!state.has(target) && visit(target, [...trail, name])) return true;
@@ -215,7 +249,8 @@ function checkGraph(
 export function executionOrder(definition: WorkflowDefinition): ActivityConfig[] {
   const indegree = new Map(definition.activities.map((a) => [a.name, 0]));
   for (const activity of definition.activities)
-    for (const value of Object.values(activity.transitions ?? {})) for (const t of targetsOf(value)) indegree.set(t, (indegree.get(t) ?? 0) + 1);
+    for (const value of Object.values(activity.transitions ?? {}))
+      for (const t of targetsOf(value)) indegree.set(t, (indegree.get(t) ?? 0) + 1);
   const order: ActivityConfig[] = [];
   const ready = definition.activities.filter((a) => indegree.get(a.name) === 0);
   const byName = new Map(definition.activities.map((a) => [a.name, a]));

@@ -26,10 +26,17 @@ export interface ScheduleHandle {
  * Runs a workflow on its cron expression until stopped. A run never starts while the previous one is running
  * (croner's `protect`), so a slow run delays nothing but skips the overlapping ticks.
  */
-export function scheduleWorkflow(store: Store, workflow: LoadedWorkflow, options: ScheduleOptions = {}): ScheduleHandle {
+export function scheduleWorkflow(
+  store: Store,
+  workflow: LoadedWorkflow,
+  options: ScheduleOptions = {},
+): ScheduleHandle {
   const expression = workflow.definition.schedule;
   if (!expression) {
-    throw new LiaisonError('workflow_invalid', `workflow "${workflow.definition.name}" has no "schedule"; add e.g. schedule: "0 * * * *" or use 'liaison workflow run'`);
+    throw new LiaisonError(
+      'workflow_invalid',
+      `workflow "${workflow.definition.name}" has no "schedule"; add e.g. schedule: "0 * * * *" or use 'liaison workflow run'`,
+    );
   }
   let finished = 0;
   let resolveDone: () => void = () => undefined;
@@ -46,7 +53,9 @@ export function scheduleWorkflow(store: Store, workflow: LoadedWorkflow, options
           const run = await runWorkflow(store, workflow, { ...options, trigger: 'schedule' });
           options.onRun?.(run);
         } catch (error) {
-          options.onError?.(new LiaisonError('run_failed', `scheduled run could not start: ${errorMessage(error)}`, { cause: error }));
+          options.onError?.(
+            new LiaisonError('run_failed', `scheduled run could not start: ${errorMessage(error)}`, { cause: error }),
+          );
         }
       })();
       current = work;

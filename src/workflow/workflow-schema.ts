@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -6,9 +7,16 @@ import { z } from 'zod';
  */
 const activityName = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'activity names start with a letter and use letters, digits, _ or - (at most 63)');
-const column = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'column and table names are plain identifiers (letters, digits, _)');
-const orderItem = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}( +(asc|desc))?$/i, 'order items look like "column" or "column desc"');
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_-]{0,62}$/,
+    'activity names start with a letter and use letters, digits, _ or - (at most 63)',
+  );
+const column = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'column and table names are plain identifiers (letters, digits, _)');
+const orderItem = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}( +(asc|desc))?$/i, 'order items look like "column" or "column desc"');
 const transitions = z
   .record(z.string(), z.union([activityName, z.array(activityName).min(1)]))
   .optional()
@@ -36,7 +44,10 @@ export const enrichmentActivity = z.strictObject({
   table: column.describe('local table joined to the working set'),
   on: z.record(column, column).describe('working-set column → table column; all must match'),
   fields: z.record(column, column).describe('new working-set column → table column it is read from'),
-  join: z.enum(['left', 'inner']).optional().describe('left (default) keeps unmatched records with nulls; inner sends them to "unmatched"'),
+  join: z
+    .enum(['left', 'inner'])
+    .optional()
+    .describe('left (default) keeps unmatched records with nulls; inner sends them to "unmatched"'),
 });
 
 export const updateDataActivity = z.strictObject({
@@ -45,11 +56,16 @@ export const updateDataActivity = z.strictObject({
   table: column.describe('local table written to'),
   operation: z.enum(['insert', 'update', 'insert-or-update', 'delete', 'mark-deleted']),
   keys: z.array(column).min(1).optional().describe('table columns that reconcile records (required except for insert)'),
-  mapping: z.record(column, column).optional().describe('table column → working-set column (default: same-named columns)'),
+  mapping: z
+    .record(column, column)
+    .optional()
+    .describe('table column → working-set column (default: same-named columns)'),
   origin: z
     .enum(['crm', 'local'])
     .optional()
-    .describe('local (default) stamps modified_locally_at; crm (an import) must not, so the two-way sync does not echo it back'),
+    .describe(
+      'local (default) stamps modified_locally_at; crm (an import) must not, so the two-way sync does not echo it back',
+    ),
   markDeleted: z
     .strictObject({ column, value: z.union([z.string(), z.number(), z.boolean()]).optional() })
     .optional()
@@ -67,33 +83,85 @@ export const deduplicationActivity = z.strictObject({
 export const unionActivity = z.strictObject({ ...base, type: z.literal('union') });
 export const endActivity = z.strictObject({ ...base, type: z.literal('end') });
 
-const conversion = z.enum(['none', 'trim', 'lower', 'upper', 'string', 'number', 'integer', 'boolean', 'date', 'datetime']);
+const conversion = z
+  .enum(['default', 'date-only', 'no-time-offset', 'raw', 'trim', 'lower', 'upper', 'enum', 'set'])
+  .describe('how the CRM value is converted (see src/sync/conversions.ts)');
 const connectorField = z.strictObject({
   crm: z.string().min(1).describe('CRM field (API/logical name)'),
-  column: column.describe('local column'),
+  column: column.optional().describe('local column (default: the schema column of that CRM field)'),
   conversion: conversion.optional(),
 });
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2}))?$/, 'dates look like 2024-01-15 or 2024-01-15T10:00:00Z');
 
 /** Shape of the CRM connector activity; its handler lives in src/sync and is registered there. */
 export const crmConnectorActivity = z.strictObject({
   ...base,
   type: z.literal('crm-connector'),
   account: z.string().min(1).describe('external account name'),
-  object: z.string().min(1).describe('schema name of the generated CRM table'),
+  object: z.string().min(1).describe('schema name of the generated CRM table (e.g. crm:sfdcContact)'),
   operation: z.enum(['import', 'import-deleted', 'export', 'delete']),
-  fields: z.array(connectorField).optional(),
-  filter: z.string().optional(),
-  population: column.optional().describe('column marking the records this activity manages'),
-  orderBy: z.array(z.string().min(1)).optional(),
-  allRecords: z.boolean().optional(),
+  fields: z
+    .array(connectorField)
+    .optional()
+    .describe('import: the CRM fields to read (default: every column of the schema)'),
+  filter: z
+    .string()
+    .optional()
+    .describe("import: which records, in Liaison's filter syntax on CRM fields or schema columns"),
+  population: column.optional().describe('import: read only the CRM ids found in this column of the input working set'),
+  orderBy: z.array(z.string().min(1)).optional().describe('import: "Field" or "Field desc"'),
+  allRecords: z.boolean().optional().describe('import: deleted, archived and merged records too (Salesforce queryAll)'),
   incremental: z
-    .union([z.boolean(), z.strictObject({ field: z.string().min(1), initial: z.string().optional(), lookbackSeconds: z.number().int().nonnegative().optional() })])
-    .optional(),
-  onError: z.enum(['stop', 'ignore', 'suspend']).optional(),
-  rejectsFile: z.string().optional(),
+    .union([
+      z.boolean(),
+      z.strictObject({
+        field: z.string().min(1).optional(),
+        lookbackSeconds: z.number().int().nonnegative().optional(),
+      }),
+    ])
+    .optional()
+    .describe('import: only records modified since the last successful run (watermark kept per workflow + activity)'),
+  since: isoDate.optional().describe('import-deleted: window start (default: the watermark, else 30 days ago)'),
+  until: isoDate.optional().describe('import-deleted: window end (default: now)'),
+  onError: z
+    .enum(['stop', 'ignore', 'suspend'])
+    .optional()
+    .describe(
+      'stop (default) fails the run; ignore sends the error to the "error" transition; suspend fails the run for a later --resume',
+    ),
+  rejectsFile: z.string().optional().describe('also write rejects to this CSV file'),
   mapping: z.record(z.string(), z.string()).optional().describe('export: CRM field → working-set column'),
-  mode: z.enum(['insert', 'update', 'upsert']).optional(),
-  externalIdField: z.string().optional(),
+  mode: z
+    .enum(['insert', 'update', 'insert-or-update', 'upsert'])
+    .optional()
+    .describe('export mode (default insert-or-update)'),
+  externalIdField: z.string().optional().describe('export upsert: the external-id field / alternate key'),
+  idColumn: column
+    .optional()
+    .describe('export/delete: working-set column holding the CRM id (default: the CRM id column of the schema)'),
+  matchKey: z
+    .string()
+    .optional()
+    .describe('export: CRM field used to find records a crashed run may already have created'),
+  batchSize: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('export/delete: records per call (clamped to the CRM limit)'),
+  bulk: z
+    .enum(['auto', 'always', 'never'])
+    .optional()
+    .describe('export: Bulk API when the CRM has one (auto: for large sets)'),
+  assignmentRules: z.boolean().optional().describe('export insert: apply Salesforce assignment rules'),
+  writeBack: z
+    .strictObject({ table: column, key: column, column: column.optional() })
+    .optional()
+    .describe(
+      'export: write created CRM ids back to this local table, matching its `key` to the working-set column of the same name',
+    ),
 });
 
 export const activitySchemas = {
@@ -157,7 +225,8 @@ export function inputArity(config: ActivityConfig): 'none' | 'one' | 'many' {
     case 'union':
       return 'many';
     case 'crm-connector':
-      return config.operation === 'import' || config.operation === 'import-deleted' ? 'none' : 'one';
+      if (config.operation === 'import-deleted') return 'none';
+      return config.operation === 'import' && config.population === undefined ? 'none' : 'one';
     default:
       return 'one';
   }
@@ -175,4 +244,9 @@ export function workflowJsonSchema(): Record<string, unknown> {
 /** Targets of a transition value, always as a list. */
 export function targetsOf(value: string | string[]): string[] {
   return typeof value === 'string' ? [value] : value;
+}
+
+/** Writes the published JSON Schema (run after changing these schemas; a test compares the committed file). */
+export function writeWorkflowJsonSchema(file = 'schemas/workflow.schema.json'): void {
+  writeFileSync(file, JSON.stringify(workflowJsonSchema(), null, 2) + '\n');
 }

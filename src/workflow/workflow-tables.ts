@@ -93,7 +93,10 @@ export async function tableColumns(store: Store, table: string): Promise<ColumnI
   assertIdentifier(table, 'table');
   const query =
     store.dialect === 'postgres'
-      ? sql<{ name: string; type: string }>`select column_name as name, data_type as type from information_schema.columns
+      ? sql<{
+          name: string;
+          type: string;
+        }>`select column_name as name, data_type as type from information_schema.columns
           where table_schema = current_schema() and table_name = ${table} order by ordinal_position`
       : sql<{ name: string; type: string }>`select name, type from pragma_table_info(${table})`;
   const rows = (await query.execute(store.db)).rows;
@@ -103,7 +106,8 @@ export async function tableColumns(store: Store, table: string): Promise<ColumnI
 
 export async function requireTableColumns(store: Store, table: string, hint: string): Promise<ColumnInfo[]> {
   const columns = await tableColumns(store, table);
-  if (!columns) throw new LiaisonError('object_not_found', `table "${table}" does not exist in ${store.location}; ${hint}`);
+  if (!columns)
+    throw new LiaisonError('object_not_found', `table "${table}" does not exist in ${store.location}; ${hint}`);
   return columns;
 }
 
@@ -116,7 +120,10 @@ function columnKind(type: string): ColumnKind {
 }
 
 /** The SQL type a working-set column of `kind` gets in `dialect`. */
-export function sqlType(kind: ColumnKind, dialect: Store['dialect']): 'text' | 'bigint' | 'integer' | 'double precision' | 'real' | 'boolean' {
+export function sqlType(
+  kind: ColumnKind,
+  dialect: Store['dialect'],
+): 'text' | 'bigint' | 'integer' | 'double precision' | 'real' | 'boolean' {
   switch (kind) {
     case 'text':
       return 'text';

@@ -40,7 +40,11 @@ export function workingSetName(runId: number, activity: string, transition: stri
 }
 
 /** Creates (replacing any leftover of an earlier attempt) an empty working-set table with typed columns. */
-export async function createWorkingSetTable(store: Store, table: string, columns: readonly ColumnInfo[]): Promise<void> {
+export async function createWorkingSetTable(
+  store: Store,
+  table: string,
+  columns: readonly ColumnInfo[],
+): Promise<void> {
   await store.db.schema.dropTable(table).ifExists().execute();
   let builder = store.db.schema
     .createTable(table)
@@ -51,7 +55,11 @@ export async function createWorkingSetTable(store: Store, table: string, columns
   await builder.execute();
 }
 
-export async function createWorkingSet(store: Store, table: string, columns: readonly ColumnInfo[]): Promise<WorkingSetWriter> {
+export async function createWorkingSet(
+  store: Store,
+  table: string,
+  columns: readonly ColumnInfo[],
+): Promise<WorkingSetWriter> {
   await createWorkingSetTable(store, table, columns);
   // Stay under SQLite's and PostgreSQL's bound-parameter limits.
   const batchSize = Math.max(1, Math.min(500, Math.floor(30_000 / Math.max(1, columns.length))));
@@ -84,7 +92,11 @@ export async function createWorkingSet(store: Store, table: string, columns: rea
 }
 
 /** Opens an existing working-set table (e.g. a completed activity's output when a run resumes). */
-export async function openWorkingSet(store: Store, table: string, knownColumns?: readonly ColumnInfo[]): Promise<WorkingSet> {
+export async function openWorkingSet(
+  store: Store,
+  table: string,
+  knownColumns?: readonly ColumnInfo[],
+): Promise<WorkingSet> {
   const columns = knownColumns ?? (await tableColumns(store, table))?.filter((c) => c.name !== ROW_KEY);
   if (!columns) throw new Error(`working set ${table} is missing`);
   const count = await countRows(store, table);
@@ -101,7 +113,12 @@ export async function countRows(store: Store, table: string): Promise<number> {
   return Number(result.rows[0]?.n ?? 0);
 }
 
-async function* readPages(store: Store, table: string, columns: readonly ColumnInfo[], pageSize: number): AsyncGenerator<Row[]> {
+async function* readPages(
+  store: Store,
+  table: string,
+  columns: readonly ColumnInfo[],
+  pageSize: number,
+): AsyncGenerator<Row[]> {
   let after = 0;
   const select = sql.join([sql.ref(ROW_KEY), ...columns.map((c) => sql.ref(c.name))]);
   for (;;) {

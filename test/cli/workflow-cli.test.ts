@@ -75,7 +75,19 @@ describe('liaison workflow / runs as a process', () => {
     for (const [email, city, country] of people) {
       await workflowDb(store)
         .insertInto('recipient')
-        .values({ email: email!, city: city!, country: country!, first_name: null, last_name: null, phone: null, salesforce_id: null, dynamics_id: null, created_at: now, modified_at: now, modified_locally_at: null })
+        .values({
+          email: email!,
+          city: city!,
+          country: country!,
+          first_name: null,
+          last_name: null,
+          phone: null,
+          salesforce_id: null,
+          dynamics_id: null,
+          created_at: now,
+          modified_at: now,
+          modified_locally_at: null,
+        })
         .execute();
     }
     await store.close();
@@ -92,9 +104,21 @@ describe('liaison workflow / runs as a process', () => {
     const bad = await liaison(['--db', db, 'workflow', 'validate', badCron]);
     expect(bad.code).toBe(1);
     const errors = bad.stderr.split('\n').filter((line) => line.startsWith('liaison:') && !line.includes('warning'));
-    expect(errors).toEqual([expect.stringMatching(new RegExp(`^liaison: ${badCron.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: schedule "every minute" is not a valid cron expression`))]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^liaison: ${badCron.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: schedule "every minute" is not a valid cron expression`,
+        ),
+      ),
+    ]);
 
-    const badField = await liaison(['--db', db, 'workflow', 'validate', file('field.yaml', WORKFLOW.replace('keys: [email]\n    transitions', 'keys: [mail]\n    transitions'))]);
+    const badField = await liaison([
+      '--db',
+      db,
+      'workflow',
+      'validate',
+      file('field.yaml', WORKFLOW.replace('keys: [email]\n    transitions', 'keys: [mail]\n    transitions')),
+    ]);
     expect(badField.code).toBe(1);
     expect(badField.stderr).toMatch(/field\.yaml:11: activity "dedupe": unknown field "mail" in the input working set/);
 
@@ -123,10 +147,14 @@ describe('liaison workflow / runs as a process', () => {
 
     const list = await liaison(['--db', db, '--json', 'runs', 'list']);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: 1, workflow: 'fr-recipients', status: 'succeeded', attempts: 2 })]);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ id: 1, workflow: 'fr-recipients', status: 'succeeded', attempts: 2 }),
+    ]);
 
     const show = await liaison(['--db', db, '--json', 'runs', 'show', '1']);
-    const run = JSON.parse(show.stdout) as { activities: { activity: string; status: string; recordsIn: number; recordsOut: number }[] };
+    const run = JSON.parse(show.stdout) as {
+      activities: { activity: string; status: string; recordsIn: number; recordsOut: number }[];
+    };
     expect(run.activities.map((a) => [a.activity, a.status, a.recordsIn, a.recordsOut])).toEqual([
       ['pick', 'succeeded', 3, 3],
       ['dedupe', 'succeeded', 3, 2],
@@ -140,7 +168,15 @@ describe('liaison workflow / runs as a process', () => {
   });
 
   it('schedule: runs on the cron until --max-runs, recorded with trigger "schedule"', async () => {
-    const result = await liaison(['--db', db, 'workflow', 'schedule', file('sched.yaml', WORKFLOW.replace('name: fr-recipients', 'name: scheduled')), '--max-runs', '2']);
+    const result = await liaison([
+      '--db',
+      db,
+      'workflow',
+      'schedule',
+      file('sched.yaml', WORKFLOW.replace('name: fr-recipients', 'name: scheduled')),
+      '--max-runs',
+      '2',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/scheduled workflow "scheduled"/);
     const list = await liaison(['--db', db, '--json', 'runs', 'list', '--workflow', 'scheduled']);

@@ -26,11 +26,18 @@ for (const target of storeTargets()) {
           .addColumn('email', 'text')
           .addColumn('flag', 'boolean')
           .execute();
-        await store.db.schema.createTable('big_target').addColumn('email', 'text').addColumn('n', 'integer').addColumn('flag', 'boolean').execute();
+        await store.db.schema
+          .createTable('big_target')
+          .addColumn('email', 'text')
+          .addColumn('n', 'integer')
+          .addColumn('flag', 'boolean')
+          .execute();
         // Every 10th record repeats the previous email: 5,000 duplicates to drop.
         await sql`insert into big_source (n, email, flag)
           with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ${ROWS})
-          select n, 'user' || (case when n % 10 = 0 then n - 1 else n end) || '@example.com', ${store.dialect === 'sqlite' ? sql`n % 2` : sql`n % 2 = 1`} from seq`.execute(store.db);
+          select n, 'user' || (case when n % 10 = 0 then n - 1 else n end) || '@example.com', ${store.dialect === 'sqlite' ? sql`n % 2` : sql`n % 2 = 1`} from seq`.execute(
+          store.db,
+        );
 
         const pageSizes: number[] = [];
         let streamed = 0;
@@ -80,7 +87,11 @@ activities:
         expect(byName.dedupe).toMatchObject({ recordsIn: ROWS, recordsOut: ROWS - ROWS / 10 });
         expect(byName.dropped).toMatchObject({ recordsIn: ROWS / 10 });
         expect(await count(store, 'big_target')).toBe(ROWS - ROWS / 10);
-        const flags = await sql<{ n: number | string }>`select count(*) as n from big_target where flag = ${store.dialect === 'sqlite' ? 1 : true}`.execute(store.db);
+        const flags = await sql<{
+          n: number | string;
+        }>`select count(*) as n from big_target where flag = ${store.dialect === 'sqlite' ? 1 : true}`.execute(
+          store.db,
+        );
         // The dropped duplicates are the multiples of 10 (even n, flag false): all 25,000 odd records remain.
         expect(Number(flags.rows[0]!.n)).toBe(ROWS / 2);
       } finally {

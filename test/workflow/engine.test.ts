@@ -67,11 +67,17 @@ for (const target of storeTargets()) {
     afterAll(() => target.cleanup());
 
     const recipients = () =>
-      workflowDb(store).selectFrom('recipient').select(['salesforce_id', 'email', 'city', 'country', 'modified_locally_at']).orderBy('salesforce_id').execute();
+      workflowDb(store)
+        .selectFrom('recipient')
+        .select(['salesforce_id', 'email', 'city', 'country', 'modified_locally_at'])
+        .orderBy('salesforce_id')
+        .execute();
 
     it('runs query → union → deduplication → enrichment → update-data → end, and records the run', async () => {
       const events: RunEvent[] = [];
-      const run = await runWorkflow(store, await load(store, CONTACTS_TO_RECIPIENTS), { onEvent: (e) => events.push(e) });
+      const run = await runWorkflow(store, await load(store, CONTACTS_TO_RECIPIENTS), {
+        onEvent: (e) => events.push(e),
+      });
       expect(run.status).toBe('succeeded');
       expect(await recipients()).toEqual([
         { salesforce_id: 'C1', email: 'ada@new.example', city: 'Acme', country: 'FR', modified_locally_at: null },
@@ -91,7 +97,11 @@ for (const target of storeTargets()) {
       expect(events.at(-1)).toMatchObject({ type: 'run-end', status: 'succeeded' });
       // Working sets are dropped once the run succeeded.
       expect((await tableNames(store)).filter((t) => t.startsWith(`ws_${run.id}_`))).toEqual([]);
-      expect((await listRuns(store))[0]).toMatchObject({ id: run.id, workflow: 'contacts-to-recipients', status: 'succeeded' });
+      expect((await listRuns(store))[0]).toMatchObject({
+        id: run.id,
+        workflow: 'contacts-to-recipients',
+        status: 'succeeded',
+      });
     });
 
     it('reruns without duplicating records and updates changed ones', async () => {
@@ -147,9 +157,14 @@ activities:
     origin: crm
     mapping: { salesforce_id: crm_id }
 ${extra}`;
-      const marked = await runWorkflow(store, await load(store, wf('mark-deleted', '    markDeleted: { column: deleted_at }')));
+      const marked = await runWorkflow(
+        store,
+        await load(store, wf('mark-deleted', '    markDeleted: { column: deleted_at }')),
+      );
       expect(marked.status).toBe('succeeded');
-      const flagged = await sql<{ salesforce_id: string }>`select salesforce_id from recipient where deleted_at is not null order by salesforce_id`.execute(store.db);
+      const flagged = await sql<{
+        salesforce_id: string;
+      }>`select salesforce_id from recipient where deleted_at is not null order by salesforce_id`.execute(store.db);
       expect(flagged.rows.map((r) => r.salesforce_id)).toEqual(['C1', 'C2']);
       const deleted = await runWorkflow(store, await load(store, wf('delete')));
       expect(deleted.activities.find((a) => a.activity === 'apply')).toMatchObject({ recordsOut: 2 });
@@ -182,7 +197,9 @@ activities:
 `;
       await store.db.schema.createTable('contact_log').addColumn('crm_id', 'text').addColumn('email', 'text').execute();
       const workflow = await load(store, text);
-      expect(workflow.warnings.map((w) => w.message)).toEqual([expect.stringContaining('table "contact_copy" does not exist yet')]);
+      expect(workflow.warnings.map((w) => w.message)).toEqual([
+        expect.stringContaining('table "contact_copy" does not exist yet'),
+      ]);
       const failed = await runWorkflow(store, workflow);
       expect(failed.status).toBe('failed');
       expect(failed.error).toMatch(/activity "copy" failed: table "contact_copy" does not exist/);
@@ -194,14 +211,22 @@ activities:
       ]);
       expect(await count(store, 'contact_log')).toBe(6);
 
-      await store.db.schema.createTable('contact_copy').addColumn('crm_id', 'text').addColumn('email', 'text').execute();
+      await store.db.schema
+        .createTable('contact_copy')
+        .addColumn('crm_id', 'text')
+        .addColumn('email', 'text')
+        .execute();
       const resumed = await runWorkflow(store, workflow, { resume: failed.id });
       expect(resumed).toMatchObject({ id: failed.id, status: 'succeeded', attempts: 2, error: null });
       // The non-idempotent insert ran once; the resumed activity wrote the 5 keyed rows once.
       expect(await count(store, 'contact_log')).toBe(6);
       expect(await count(store, 'contact_copy')).toBe(5);
-      expect(resumed.activities.find((a) => a.activity === 'once')?.startedAt).toBe(failed.activities.find((a) => a.activity === 'once')?.startedAt);
-      await expect(runWorkflow(store, workflow, { resume: failed.id })).rejects.toThrow(/only a failed run can be resumed/);
+      expect(resumed.activities.find((a) => a.activity === 'once')?.startedAt).toBe(
+        failed.activities.find((a) => a.activity === 'once')?.startedAt,
+      );
+      await expect(runWorkflow(store, workflow, { resume: failed.id })).rejects.toThrow(
+        /only a failed run can be resumed/,
+      );
     });
 
     it('resumes after a custom activity that fails once, reusing earlier working sets', async () => {
@@ -245,7 +270,11 @@ activities:
       const resumed = await runWorkflow(store, workflow, { registry, resume: failed.id });
       expect(resumed.status).toBe('succeeded');
       expect(await count(store, 'recipient')).toBe(4);
-      expect(resumed.activities.find((a) => a.activity === 'shaky')).toMatchObject({ recordsIn: 4, recordsOut: 4, vars: { copied: 4 } });
+      expect(resumed.activities.find((a) => a.activity === 'shaky')).toMatchObject({
+        recordsIn: 4,
+        recordsOut: 4,
+        vars: { copied: 4 },
+      });
       const run = await showRun(store, failed.id);
       expect(run.activities.find((a) => a.activity === 'all')?.recordsOut).toBe(4);
     });

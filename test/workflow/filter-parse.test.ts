@@ -11,8 +11,12 @@ describe('filter text syntax', () => {
     expect(parseFilter('score > 0')).toMatchObject({ op: '>', value: 0 });
     expect(parseFilter('created_at >= 2024-01-15')).toMatchObject({ op: '>=', value: { date: '2024-01-15' } });
     expect(parseFilter("created_at >= date'2024-01-15'")).toMatchObject({ value: { date: '2024-01-15' } });
-    expect(parseFilter('modified > 2024-01-15T10:30:00Z')).toMatchObject({ value: { datetime: '2024-01-15T10:30:00Z' } });
-    expect(parseFilter("modified > datetime'2024-01-15T10:30:00+02:00'")).toMatchObject({ value: { datetime: '2024-01-15T10:30:00+02:00' } });
+    expect(parseFilter('modified > 2024-01-15T10:30:00Z')).toMatchObject({
+      value: { datetime: '2024-01-15T10:30:00Z' },
+    });
+    expect(parseFilter("modified > datetime'2024-01-15T10:30:00+02:00'")).toMatchObject({
+      value: { datetime: '2024-01-15T10:30:00+02:00' },
+    });
     expect(parseFilter('opt_out = true')).toMatchObject({ value: true });
     expect(parseFilter('opt_out = FALSE')).toMatchObject({ value: false });
   });
@@ -20,18 +24,32 @@ describe('filter text syntax', () => {
   it('reads doubled quotes as one quote and leaves backslashes alone', () => {
     expect(parseFilter("last_name = 'O''Brien'")).toMatchObject({ value: "O'Brien" });
     expect(parseFilter("path = 'C:\\temp'")).toMatchObject({ value: 'C:\\temp' });
-    expect(parseFilter("email = 'x'' or 1=1 --'")).toEqual({ kind: 'compare', field: 'email', op: '=', value: "x' or 1=1 --" });
+    expect(parseFilter("email = 'x'' or 1=1 --'")).toEqual({
+      kind: 'compare',
+      field: 'email',
+      op: '=',
+      value: "x' or 1=1 --",
+    });
   });
 
   it('nests and/or/not with parentheses and the usual precedence', () => {
-    const expr = parseFilter("not (a = 1 or b = 2) and c = 3 or d is null");
+    const expr = parseFilter('not (a = 1 or b = 2) and c = 3 or d is null');
     expect(expr).toEqual({
       kind: 'or',
       args: [
         {
           kind: 'and',
           args: [
-            { kind: 'not', arg: { kind: 'or', args: [{ kind: 'compare', field: 'a', op: '=', value: 1 }, { kind: 'compare', field: 'b', op: '=', value: 2 }] } },
+            {
+              kind: 'not',
+              arg: {
+                kind: 'or',
+                args: [
+                  { kind: 'compare', field: 'a', op: '=', value: 1 },
+                  { kind: 'compare', field: 'b', op: '=', value: 2 },
+                ],
+              },
+            },
             { kind: 'compare', field: 'c', op: '=', value: 3 },
           ],
         },
@@ -44,14 +62,20 @@ describe('filter text syntax', () => {
   it('parses in, not in, like, not like, is null, is not null (keywords in any case)', () => {
     expect(parseFilter("country IN ('FR', 'BE')")).toEqual({ kind: 'in', field: 'country', values: ['FR', 'BE'] });
     expect(parseFilter('n not in (1, 2)')).toEqual({ kind: 'in', field: 'n', values: [1, 2], negate: true });
-    expect(parseFilter("email like '%@example.com'")).toEqual({ kind: 'like', field: 'email', pattern: '%@example.com' });
+    expect(parseFilter("email like '%@example.com'")).toEqual({
+      kind: 'like',
+      field: 'email',
+      pattern: '%@example.com',
+    });
     expect(parseFilter("email NOT LIKE 'a%'")).toEqual({ kind: 'like', field: 'email', pattern: 'a%', negate: true });
     expect(parseFilter('phone is null')).toEqual({ kind: 'null', field: 'phone' });
     expect(parseFilter('phone is not null')).toEqual({ kind: 'null', field: 'phone', negate: true });
   });
 
   it('replaces run variables by values, never by text', () => {
-    const expr = parseFilter('modified_at >= ${vars.since}', { resolveVar: (name) => (name === 'since' ? "x' or 1=1" : undefined) });
+    const expr = parseFilter('modified_at >= ${vars.since}', {
+      resolveVar: (name) => (name === 'since' ? "x' or 1=1" : undefined),
+    });
     expect(expr).toEqual({ kind: 'compare', field: 'modified_at', op: '>=', value: "x' or 1=1" });
     expect(() => parseFilter('a = ${vars.missing}')).toThrow(/run variable "missing" is not set/);
   });
@@ -60,7 +84,7 @@ describe('filter text syntax', () => {
     ["email = 'abc", 9, /unterminated string/],
     ['email = ', 9, /expected a value but found the end/],
     ['email == 1', 8, /expected a value/],
-    ["(a = 1 and b = 2", 17, /expected "\)"/],
+    ['(a = 1 and b = 2', 17, /expected "\)"/],
     ['a = 1 b = 2', 7, /expected "and", "or" or the end/],
     ['a = 2024-13-45', 5, /not a real calendar date|not a valid/],
     ['a in 1', 6, /expected "\(" after "in"/],

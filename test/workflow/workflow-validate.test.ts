@@ -58,16 +58,61 @@ describe('workflow validation', () => {
   });
 
   it.each<[string, string, number, RegExp]>([
-    ['unknown activity type', VALID.replace('type: deduplication', 'type: dedupe'), 11, /unknown activity type "dedupe"; use one of query,/],
-    ['unknown setting', VALID.replace('keys: [crm_id]', 'keys: [crm_id]\n    keep_it: yes'), 13, /activity "dedupe": unknown setting "keep_it"/],
-    ['bad enum value', VALID.replace('keys: [crm_id]', 'keys: [crm_id]\n    keep: middle'), 13, /activity "dedupe": "keep"/],
-    ['bad cron', VALID.replace('*/5 * * * *', '61 * * * *'), 2, /schedule "61 \* \* \* \*" is not a valid cron expression/],
-    ['bad filter syntax', VALID.replace("country = 'FR'", "country = 'FR"), 7, /activity "import": bad filter: filter column 11: unterminated string/],
-    ['filter on a missing field', VALID.replace("country = 'FR'", "region = 'FR'"), 7, /filter field "region" does not exist in table "contact_import"/],
-    ['unknown field downstream', VALID.replace('keys: [crm_id]', 'keys: [crm_id, nickname]'), 12, /activity "dedupe": unknown field "nickname" in the input working set/],
-    ['missing source table', VALID.replace('table: contact_import', 'table: contacts'), 6, /table "contacts" does not exist in the store/],
+    [
+      'unknown activity type',
+      VALID.replace('type: deduplication', 'type: dedupe'),
+      11,
+      /unknown activity type "dedupe"; use one of query,/,
+    ],
+    [
+      'unknown setting',
+      VALID.replace('keys: [crm_id]', 'keys: [crm_id]\n    keep_it: yes'),
+      13,
+      /activity "dedupe": unknown setting "keep_it"/,
+    ],
+    [
+      'bad enum value',
+      VALID.replace('keys: [crm_id]', 'keys: [crm_id]\n    keep: middle'),
+      13,
+      /activity "dedupe": setting "keep": /,
+    ],
+    [
+      'bad cron',
+      VALID.replace('*/5 * * * *', '61 * * * *'),
+      2,
+      /schedule "61 \* \* \* \*" is not a valid cron expression/,
+    ],
+    [
+      'bad filter syntax',
+      VALID.replace("country = 'FR'", "country = 'FR"),
+      7,
+      /activity "import": bad filter: filter column 11: unterminated string/,
+    ],
+    [
+      'filter on a missing field',
+      VALID.replace("country = 'FR'", "region = 'FR'"),
+      7,
+      /filter field "region" does not exist in table "contact_import"/,
+    ],
+    [
+      'unknown field downstream',
+      VALID.replace('keys: [crm_id]', 'keys: [crm_id, nickname]'),
+      12,
+      /activity "dedupe": unknown field "nickname" in the input working set/,
+    ],
+    [
+      'missing source table',
+      VALID.replace('table: contact_import', 'table: contacts'),
+      6,
+      /table "contacts" does not exist in the store/,
+    ],
     ['missing input', VALID.replace('ok: done', 'duplicates: dedupe'), 14, /targets itself/],
-    ['transition the type lacks', VALID.replace('ok: done', 'rejects: done'), 14, /has no transition "rejects"; use ok, duplicates/],
+    [
+      'transition the type lacks',
+      VALID.replace('ok: done', 'rejects: done'),
+      14,
+      /has no transition "rejects"; use ok, duplicates/,
+    ],
     ['duplicate names', VALID.replace('name: done', 'name: dedupe'), 15, /activity name "dedupe" is used twice/],
     ['invalid YAML', VALID.replace('keys: [crm_id]', 'keys: [crm_id'), 13, /invalid YAML/],
   ])('%s', async (_what, text, line, message) => {
@@ -78,9 +123,15 @@ describe('workflow validation', () => {
 
   it('reports an activity without input, and a query given one', async () => {
     const text = VALID.replace('      ok: dedupe\n', '      ok: done\n');
-    expect(await issues(store, text)).toContainEqual({ severity: 'error', line: 10, message: 'activity "dedupe" (deduplication) is missing its input: no transition targets it' });
+    expect(await issues(store, text)).toContainEqual({
+      severity: 'error',
+      line: 10,
+      message: 'activity "dedupe" (deduplication) is missing its input: no transition targets it',
+    });
     const intoQuery = VALID.replace('ok: done', 'ok: import');
-    expect(await issues(store, intoQuery)).toContainEqual(expect.objectContaining({ line: 4, message: expect.stringMatching(/takes no input/) }));
+    expect(await issues(store, intoQuery)).toContainEqual(
+      expect.objectContaining({ line: 4, message: expect.stringMatching(/takes no input/) }),
+    );
   });
 
   it('reports a cycle at the transition that closes it', async () => {
@@ -99,12 +150,16 @@ activities:
     transitions: { ok: u }
 `;
     const found = await issues(store, text);
-    expect(found).toContainEqual(expect.objectContaining({ line: 13, message: 'activity "d" transition "ok" closes a cycle: u → d → u' }));
+    expect(found).toContainEqual(
+      expect.objectContaining({ line: 13, message: 'activity "d" transition "ok" closes a cycle: u → d → u' }),
+    );
   });
 
   it('checks filter syntax even without a store', async () => {
     const found = await issues(undefined, VALID.replace("country = 'FR'", 'country = = 1'));
-    expect(found).toEqual([expect.objectContaining({ line: 7, message: expect.stringMatching(/bad filter: filter column 11/) })]);
+    expect(found).toEqual([
+      expect.objectContaining({ line: 7, message: expect.stringMatching(/bad filter: filter column 11/) }),
+    ]);
   });
 
   it('validates the crm-connector shape although its handler comes later', async () => {
@@ -132,13 +187,21 @@ activities:
     type: union
 `;
     expect(await issues(store, connector)).toEqual([]);
-    const bad = connector.replace('operation: import', 'operation: upload').replace('onError: suspend', 'onError: retry');
+    const bad = connector
+      .replace('operation: import', 'operation: upload')
+      .replace('onError: suspend', 'onError: retry');
     const found = await issues(store, bad);
     expect(found.map((i) => i.line)).toEqual([7, 12]);
   });
 
   it('publishes a JSON schema that matches the committed schemas/workflow.schema.json', () => {
-    const committed = JSON.parse(readFileSync(new URL('../../schemas/workflow.schema.json', import.meta.url), 'utf8')) as unknown;
-    expect(committed).toEqual(workflowJsonSchema());
+    const committed = JSON.parse(
+      readFileSync(new URL('../../schemas/workflow.schema.json', import.meta.url), 'utf8'),
+    ) as unknown;
+    // After changing src/workflow/workflow-schema.ts, regenerate with:
+    //   node --import tsx -e "import('./src/workflow/workflow-schema.ts').then((m) => m.writeWorkflowJsonSchema())"
+    expect(committed, 'schemas/workflow.schema.json is stale: regenerate it (see the comment above)').toEqual(
+      workflowJsonSchema(),
+    );
   });
 });

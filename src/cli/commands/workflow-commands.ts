@@ -3,18 +3,24 @@ import cliProgress from 'cli-progress';
 import { LiaisonError } from '../../core/errors.js';
 import type { Store } from '../../store/store-types.js';
 import type { ActivityRegistry } from '../../workflow/activity.js';
+import { createCrmConnectorActivity } from '../../sync/connector-activity.js';
 import { builtinActivities } from '../../workflow/activity-registry.js';
 import type { RunView } from '../../workflow/run-history.js';
 import { runWorkflow, type RunEvent } from '../../workflow/workflow-engine.js';
-import { formatIssue, loadWorkflowFile, WorkflowInvalidError, type LoadedWorkflow } from '../../workflow/workflow-load.js';
+import {
+  formatIssue,
+  loadWorkflowFile,
+  WorkflowInvalidError,
+  type LoadedWorkflow,
+} from '../../workflow/workflow-load.js';
 import { scheduleWorkflow } from '../../workflow/workflow-scheduler.js';
 import { globalOptions, withStore } from '../cli-context.js';
 import { printJson } from '../cli-output.js';
 import { printRun } from './runs-commands.js';
 
-/** Handlers the CLI runs with; the CRM connector joins this map when src/sync provides it. */
+/** Handlers the CLI runs with: the built-ins and the CRM connector. */
 export function cliActivities(): ActivityRegistry {
-  return { ...builtinActivities };
+  return { ...builtinActivities, 'crm-connector': createCrmConnectorActivity() };
 }
 
 export function workflowCommands(): Command {
@@ -22,13 +28,24 @@ export function workflowCommands(): Command {
 
   workflow
     .command('validate')
-    .description('check a workflow file (schema, transitions, cycles, cron, filters, columns in the store); runs nothing')
+    .description(
+      'check a workflow file (schema, transitions, cycles, cron, filters, columns in the store); runs nothing',
+    )
     .argument('<file>', 'workflow YAML file')
     .action(async (file: string, _options: object, command: Command) => {
       const json = globalOptions(command).json;
       const loaded = await withStore(command, (store) => load(file, store, json));
-      if (json) return printJson({ valid: true, file, workflow: loaded.definition.name, activities: loaded.definition.activities.length, issues: loaded.warnings });
-      process.stdout.write(`${file}: valid (workflow "${loaded.definition.name}", ${loaded.definition.activities.length} activities)\n`);
+      if (json)
+        return printJson({
+          valid: true,
+          file,
+          workflow: loaded.definition.name,
+          activities: loaded.definition.activities.length,
+          issues: loaded.warnings,
+        });
+      process.stdout.write(
+        `${file}: valid (workflow "${loaded.definition.name}", ${loaded.definition.activities.length} activities)\n`,
+      );
     });
 
   workflow
@@ -62,13 +79,18 @@ export function workflowCommands(): Command {
       if (json) printJson(run);
       else printRun(run);
       if (run.status === 'failed') {
-        throw new LiaisonError('run_failed', `run ${run.id} failed: ${run.error ?? 'unknown error'}; fix the cause, then: liaison workflow run ${file} --resume ${run.id}`);
+        throw new LiaisonError(
+          'run_failed',
+          `run ${run.id} failed: ${run.error ?? 'unknown error'}; fix the cause, then: liaison workflow run ${file} --resume ${run.id}`,
+        );
       }
     });
 
   workflow
     .command('schedule')
-    .description("run a workflow on its cron schedule until stopped (Ctrl-C); a run never starts while the previous one runs")
+    .description(
+      'run a workflow on its cron schedule until stopped (Ctrl-C); a run never starts while the previous one runs',
+    )
     .argument('<file>', 'workflow YAML file with a "schedule"')
     .option('--max-runs <n>', 'stop after this many runs')
     .action(async (file: string, options: { maxRuns?: string }, command: Command) => {
@@ -80,7 +102,13 @@ export function workflowCommands(): Command {
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         try {
-          await schedule(store, loaded, abort.signal, options.maxRuns === undefined ? undefined : runNumber(options.maxRuns), json);
+          await schedule(
+            store,
+            loaded,
+            abort.signal,
+            options.maxRuns === undefined ? undefined : runNumber(options.maxRuns),
+            json,
+          );
         } finally {
           process.removeListener('SIGINT', onSignal);
           process.removeListener('SIGTERM', onSignal);
@@ -91,7 +119,13 @@ export function workflowCommands(): Command {
   return workflow;
 }
 
-async function schedule(store: Store, loaded: LoadedWorkflow, signal: AbortSignal, maxRuns: number | undefined, json: boolean | undefined): Promise<void> {
+async function schedule(
+  store: Store,
+  loaded: LoadedWorkflow,
+  signal: AbortSignal,
+  maxRuns: number | undefined,
+  json: boolean | undefined,
+): Promise<void> {
   const line = (text: string) => process.stderr.write(`${new Date().toISOString()} ${text}\n`);
   const handle = scheduleWorkflow(store, loaded, {
     registry: cliActivities(),
@@ -100,12 +134,17 @@ async function schedule(store: Store, loaded: LoadedWorkflow, signal: AbortSigna
     ...(json ? {} : { onEvent: plainProgress() }),
     onRun: (run: RunView) => {
       if (json) process.stdout.write(JSON.stringify({ id: run.id, status: run.status, error: run.error }) + '\n');
-      else line(`run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}; next run at ${handle.nextRun()?.toISOString() ?? 'never'}`);
+      else
+        line(
+          `run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}; next run at ${handle.nextRun()?.toISOString() ?? 'never'}`,
+        );
     },
     onError: (error) => line(`error: ${error instanceof Error ? error.message : String(error)}`),
     onSkip: () => line('skipped a tick: the previous run is still running'),
   });
-  line(`scheduled workflow "${loaded.definition.name}" (${loaded.definition.schedule}); first run at ${handle.nextRun()?.toISOString() ?? 'never'}; stop with Ctrl-C`);
+  line(
+    `scheduled workflow "${loaded.definition.name}" (${loaded.definition.schedule}); first run at ${handle.nextRun()?.toISOString() ?? 'never'}; stop with Ctrl-C`,
+  );
   await handle.done;
 }
 
@@ -130,7 +169,8 @@ async function load(file: string, store: Store, json: boolean | undefined): Prom
 
 function runNumber(text: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new LiaisonError('invalid_input', `"${text}" is not a run number; see 'liaison runs list'`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new LiaisonError('invalid_input', `"${text}" is not a run number; see 'liaison runs list'`);
   return value;
 }
 
@@ -177,7 +217,11 @@ function createProgress(): Progress {
         entry.bar.setTotal(Math.max(1, done));
         entry.bar.update(done, payload(event.activity, entry.started, done, event.status));
       } else if (event.type === 'activity-skip') {
-        bars.create(1, 1, { activity: event.activity.padEnd(width).slice(0, width), rate: 0, status: 'done in an earlier attempt' });
+        bars.create(1, 1, {
+          activity: event.activity.padEnd(width).slice(0, width),
+          rate: 0,
+          status: 'done in an earlier attempt',
+        });
       }
     },
     stop: () => bars.stop(),
@@ -197,7 +241,9 @@ function plainProgress(): (event: RunEvent) => void {
       case 'activity-start':
         started.set(event.activity, Date.now());
         last.set(event.activity, Date.now());
-        write(`[${event.activity}] started (${event.activityType}${event.total === undefined ? '' : `, ${event.total} records in`})`);
+        write(
+          `[${event.activity}] started (${event.activityType}${event.total === undefined ? '' : `, ${event.total} records in`})`,
+        );
         break;
       case 'activity-skip':
         write(`[${event.activity}] done in an earlier attempt; reusing its working sets`);
@@ -208,13 +254,18 @@ function plainProgress(): (event: RunEvent) => void {
         last.set(event.activity, now);
         const seconds = Math.max(0.001, (now - (started.get(event.activity) ?? now)) / 1000);
         const rate = event.done / seconds;
-        const eta = event.total !== undefined && rate > 0 ? `, ETA ${Math.ceil((event.total - event.done) / rate)}s` : '';
-        write(`[${event.activity}] ${event.done}${event.total === undefined ? '' : `/${event.total}`} records (${Math.round(rate)}/s${eta})`);
+        const eta =
+          event.total !== undefined && rate > 0 ? `, ETA ${Math.ceil((event.total - event.done) / rate)}s` : '';
+        write(
+          `[${event.activity}] ${event.done}${event.total === undefined ? '' : `/${event.total}`} records (${Math.round(rate)}/s${eta})`,
+        );
         break;
       }
       case 'activity-end': {
         const c = event.counters;
-        write(`[${event.activity}] ${event.status}: in ${c.recordsIn}, out ${c.recordsOut}, rejects ${c.rejects}, api calls ${c.apiCalls}, ${(event.durationMs / 1000).toFixed(1)}s${event.error ? ` — ${event.error}` : ''}`);
+        write(
+          `[${event.activity}] ${event.status}: in ${c.recordsIn}, out ${c.recordsOut}, rejects ${c.rejects}, api calls ${c.apiCalls}, ${(event.durationMs / 1000).toFixed(1)}s${event.error ? ` — ${event.error}` : ''}`,
+        );
         break;
       }
       case 'run-end':
@@ -223,4 +274,3 @@ function plainProgress(): (event: RunEvent) => void {
     }
   };
 }
-

@@ -17,13 +17,18 @@ export function columnList(names: readonly string[]): RawBuilder<unknown> {
 /** The single input of a one-input activity (the engine guarantees there is one; this keeps the types honest). */
 export function singleInput(ctx: ActivityContext): WorkingSet {
   const input = ctx.inputs[0];
-  if (!input || ctx.inputs.length !== 1) throw new LiaisonError('internal', `activity "${ctx.activity}" expects exactly one input working set`);
+  if (!input || ctx.inputs.length !== 1)
+    throw new LiaisonError('internal', `activity "${ctx.activity}" expects exactly one input working set`);
   return input;
 }
 
 export function requireColumn(columns: readonly ColumnInfo[], name: string, where: string): ColumnInfo {
   const found = columns.find((c) => c.name === name);
-  if (!found) throw new LiaisonError('field_not_found', `field "${name}" is not in ${where}; it has ${columns.map((c) => c.name).join(', ')}`);
+  if (!found)
+    throw new LiaisonError(
+      'field_not_found',
+      `field "${name}" is not in ${where}; it has ${columns.map((c) => c.name).join(', ')}`,
+    );
   return found;
 }
 

@@ -27,7 +27,8 @@ export const enrichmentActivity: ActivityHandler<EnrichmentConfig> = {
       sql` and `,
     );
     const lookups = Object.entries(config.fields).map(
-      ([name, from]) => sql`(select ${col('j', from)} from ${sql.table(config.table)} j where ${match} limit 1) as ${sql.ref(name)}`,
+      ([name, from]) =>
+        sql`(select ${col('j', from)} from ${sql.table(config.table)} j where ${match} limit 1) as ${sql.ref(name)}`,
     );
     const exists = sql`exists (select 1 from ${sql.table(config.table)} j where ${match})`;
     const inputNames = input.columns.map((c) => c.name);
@@ -39,7 +40,9 @@ export const enrichmentActivity: ActivityHandler<EnrichmentConfig> = {
       ...(await fillOutput(ctx, 'ok', outColumns, (table) =>
         sql`insert into ${sql.table(table)} (${columnList(outColumns.map((c) => c.name))})
           select ${wsList}, ${sql.join(lookups)} from ${source}
-          ${config.join === 'inner' ? sql`where ${exists}` : sql``} order by ${col('w', ROW_KEY)}`.execute(ctx.store.db),
+          ${config.join === 'inner' ? sql`where ${exists}` : sql``} order by ${col('w', ROW_KEY)}`.execute(
+          ctx.store.db,
+        ),
       )),
       ...(await fillOutput(ctx, 'unmatched', input.columns, (table) =>
         sql`insert into ${sql.table(table)} (${columnList(inputNames)}) select ${wsList} from ${source}

@@ -11,11 +11,20 @@ import { columnList, fillOutput, requireColumn } from './activity-sql.js';
 export const queryActivity: ActivityHandler<QueryConfig> = {
   async run(config, ctx) {
     const { store } = ctx;
-    const source = await requireTableColumns(store, config.table, 'create it (or fix "table") before running the workflow');
-    const columns = config.fields ? config.fields.map((f) => requireColumn(source, f, `table "${config.table}"`)) : source;
+    const source = await requireTableColumns(
+      store,
+      config.table,
+      'create it (or fix "table") before running the workflow',
+    );
+    const columns = config.fields
+      ? config.fields.map((f) => requireColumn(source, f, `table "${config.table}"`))
+      : source;
     const names = new Set(source.map((c) => c.name));
     const where = config.filter
-      ? filterToSql(parseFilter(config.filter, { resolveVar: (name) => ctx.vars.get(name) }), { dialect: store.dialect, columns: names })
+      ? filterToSql(parseFilter(config.filter, { resolveVar: (name) => ctx.vars.get(name) }), {
+          dialect: store.dialect,
+          columns: names,
+        })
       : sql`1 = 1`;
     const order = (config.orderBy ?? []).map((item) => {
       const [name, direction] = item.trim().split(/\s+/);
@@ -27,7 +36,9 @@ export const queryActivity: ActivityHandler<QueryConfig> = {
     const list = columnList(columns.map((c) => c.name));
     ctx.progress(0);
     const outputs = await fillOutput(ctx, 'ok', columns, (table) =>
-      sql`insert into ${sql.table(table)} (${list}) select ${list} from ${sql.table(config.table)} where ${where}${orderBy}${limit}`.execute(store.db),
+      sql`insert into ${sql.table(table)} (${list}) select ${list} from ${sql.table(config.table)} where ${where}${orderBy}${limit}`.execute(
+        store.db,
+      ),
     );
     const count = outputs.ok?.count ?? (await countRows(store, config.table));
     ctx.counters.recordsIn += count;

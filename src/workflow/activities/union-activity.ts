@@ -15,7 +15,9 @@ export const unionActivity: ActivityHandler<UnionConfig> = {
     const total = ctx.inputs.reduce((sum, input) => sum + input.count, 0);
     for (const input of ctx.inputs) {
       const list = columnList(input.columns.map((c) => c.name));
-      await sql`insert into ${sql.table(table)} (${list}) select ${list} from ${sql.table(input.table)} order by ${sql.ref(ROW_KEY)}`.execute(ctx.store.db);
+      await sql`insert into ${sql.table(table)} (${list}) select ${list} from ${sql.table(input.table)} order by ${sql.ref(ROW_KEY)}`.execute(
+        ctx.store.db,
+      );
       done += input.count;
       ctx.progress(done, total);
     }

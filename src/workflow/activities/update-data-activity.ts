@@ -22,12 +22,18 @@ const STAMPS = ['created_at', 'modified_at', 'modified_locally_at'] as const;
 export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
   async run(config, ctx) {
     const input = singleInput(ctx);
-    const target = await requireTableColumns(ctx.store, config.table, 'create it (e.g. with the wizard) and resume the run');
+    const target = await requireTableColumns(
+      ctx.store,
+      config.table,
+      'create it (e.g. with the wizard) and resume the run',
+    );
     const has = (name: string) => target.some((c) => c.name === name);
     const where = `the input of "${ctx.activity}"`;
     const mapping: [string, string][] = config.mapping
       ? Object.entries(config.mapping)
-      : input.columns.filter((c) => has(c.name) && !(STAMPS as readonly string[]).includes(c.name)).map((c) => [c.name, c.name]);
+      : input.columns
+          .filter((c) => has(c.name) && !(STAMPS as readonly string[]).includes(c.name))
+          .map((c) => [c.name, c.name]);
     for (const [targetColumn, source] of mapping) {
       requireColumn(target, targetColumn, `table "${config.table}"`);
       requireColumn(input.columns, source, where);
@@ -35,16 +41,35 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
     const keys = (config.keys ?? []).map((key): [string, string] => {
       requireColumn(target, key, `table "${config.table}"`);
       const source = config.mapping ? config.mapping[key] : key;
-      if (!source) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}": key "${key}" has no source column in "mapping"`);
+      if (!source)
+        throw new LiaisonError(
+          'workflow_invalid',
+          `activity "${ctx.activity}": key "${key}" has no source column in "mapping"`,
+        );
       return [key, requireColumn(input.columns, source, where).name];
     });
-    if (config.operation !== 'insert' && keys.length === 0) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}": operation "${config.operation}" needs keys`);
+    if (config.operation !== 'insert' && keys.length === 0)
+      throw new LiaisonError(
+        'workflow_invalid',
+        `activity "${ctx.activity}": operation "${config.operation}" needs keys`,
+      );
     const now = new Date().toISOString();
     const mapped = new Set(mapping.map(([t]) => t));
     const stamp = (names: readonly string[]): [string, RawBuilder<unknown>][] =>
-      names.filter((n) => has(n) && !mapped.has(n) && (n !== 'modified_locally_at' || config.origin !== 'crm')).map((n) => [n, sql.val(now)]);
-    const keyed = keys.length > 0 ? sql.join(keys.map(([, s]) => sql`${col('w', s)} is not null`), sql` and `) : sql`1 = 1`;
-    const match = sql.join(keys.map(([t, s]) => sql`${col(config.table, t)} = ${col('w', s)}`), sql` and `);
+      names
+        .filter((n) => has(n) && !mapped.has(n) && (n !== 'modified_locally_at' || config.origin !== 'crm'))
+        .map((n) => [n, sql.val(now)]);
+    const keyed =
+      keys.length > 0
+        ? sql.join(
+            keys.map(([, s]) => sql`${col('w', s)} is not null`),
+            sql` and `,
+          )
+        : sql`1 = 1`;
+    const match = sql.join(
+      keys.map(([t, s]) => sql`${col(config.table, t)} = ${col('w', s)}`),
+      sql` and `,
+    );
     const ws = sql`${sql.table(input.table)} w`;
     const exists = sql`exists (select 1 from ${ws} where ${match} and ${keyed})`;
 
@@ -54,7 +79,9 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
       const values = [...mapping.map(([, s]) => col('w', s)), ...extra.map(([, v]) => v)];
       const newOnly = onlyNew
         ? sql`where ${keyed} and not exists (select 1 from ${sql.table(config.table)} where ${match})`
-        : keys.length > 0 ? sql`where ${keyed}` : sql``;
+        : keys.length > 0
+          ? sql`where ${keyed}`
+          : sql``;
       return sql`insert into ${sql.table(config.table)} (${columnList(targets)}) select ${sql.join(values)} from ${ws}
         ${newOnly} order by ${col('w', ROW_KEY)}`.execute(db);
     };
@@ -64,7 +91,9 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
         ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
       ];
       if (sets.length === 0) return Promise.resolve({ numAffectedRows: 0n });
-      return sql`update ${sql.table(config.table)} set ${sql.join(sets)} from ${ws} where ${match} and ${keyed}`.execute(db);
+      return sql`update ${sql.table(config.table)} set ${sql.join(sets)} from ${ws} where ${match} and ${keyed}`.execute(
+        db,
+      );
     };
 
     ctx.progress(0, input.count);
@@ -86,16 +115,32 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
           break;
         case 'mark-deleted': {
           const mark = config.markDeleted;
-          if (!mark) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}": mark-deleted needs markDeleted.column`);
+          if (!mark)
+            throw new LiaisonError(
+              'workflow_invalid',
+              `activity "${ctx.activity}": mark-deleted needs markDeleted.column`,
+            );
           requireColumn(target, mark.column, `table "${config.table}"`);
           const value = mark.value === undefined ? now : bindValue(mark.value, ctx.store.dialect);
-          const sets = [sql`${sql.ref(mark.column)} = ${value}`, ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`)];
-          written = affected(await sql`update ${sql.table(config.table)} set ${sql.join(sets)} where ${exists}`.execute(trx));
+          const sets = [
+            sql`${sql.ref(mark.column)} = ${value}`,
+            ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
+          ];
+          written = affected(
+            await sql`update ${sql.table(config.table)} set ${sql.join(sets)} where ${exists}`.execute(trx),
+          );
           break;
         }
       }
     });
-    const rejects = keys.length > 0 ? await countNullKeys(ctx.store.db, input.table, keys.map(([, s]) => s)) : 0;
+    const rejects =
+      keys.length > 0
+        ? await countNullKeys(
+            ctx.store.db,
+            input.table,
+            keys.map(([, s]) => s),
+          )
+        : 0;
     ctx.counters.recordsOut += written;
     ctx.counters.rejects += rejects;
     const list = columnList(input.columns.map((c) => c.name));
@@ -112,7 +157,12 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
 };
 
 async function countNullKeys(db: Kysely<LiaisonDatabase>, table: string, columns: string[]): Promise<number> {
-  const anyNull = sql.join(columns.map((c) => sql`${sql.ref(c)} is null`), sql` or `);
-  const result = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)} where ${anyNull}`.execute(db);
+  const anyNull = sql.join(
+    columns.map((c) => sql`${sql.ref(c)} is null`),
+    sql` or `,
+  );
+  const result = await sql<{
+    n: number | string;
+  }>`select count(*) as n from ${sql.table(table)} where ${anyNull}`.execute(db);
   return Number(result.rows[0]?.n ?? 0);
 }

@@ -27,8 +27,16 @@ export async function createContactTables(store: Store): Promise<void> {
     .addColumn('account_ref', 'text')
     .addColumn('imported_at', 'varchar(40)')
     .execute();
-  await store.db.schema.createTable('account').addColumn('id', 'integer').addColumn('crm_account_id', 'text').addColumn('name', 'text').execute();
-  const db = store.db.withTables<{ contact_import: Record<string, string | null>; account: Record<string, string | number> }>();
+  await store.db.schema
+    .createTable('account')
+    .addColumn('id', 'integer')
+    .addColumn('crm_account_id', 'text')
+    .addColumn('name', 'text')
+    .execute();
+  const db = store.db.withTables<{
+    contact_import: Record<string, string | null>;
+    account: Record<string, string | number>;
+  }>();
   await db
     .insertInto('account')
     .values([
@@ -39,12 +47,54 @@ export async function createContactTables(store: Store): Promise<void> {
   await db
     .insertInto('contact_import')
     .values([
-      { crm_id: 'C1', email: 'ada@old.example', first_name: 'Ada', country: 'FR', account_ref: 'A1', imported_at: '2024-01-01' },
-      { crm_id: 'C1', email: 'ada@new.example', first_name: 'Ada', country: 'FR', account_ref: 'A1', imported_at: '2024-02-01' },
-      { crm_id: 'C2', email: 'bob@example.com', first_name: 'Bob', country: 'BE', account_ref: 'A2', imported_at: '2024-01-05' },
-      { crm_id: 'C3', email: 'cy@example.com', first_name: 'Cy', country: 'FR', account_ref: 'A9', imported_at: '2024-01-06' },
-      { crm_id: 'C4', email: 'dee@example.com', first_name: 'Dee', country: 'DE', account_ref: 'A1', imported_at: '2024-01-07' },
-      { crm_id: null, email: 'nokey@example.com', first_name: 'Nia', country: 'BE', account_ref: null, imported_at: '2024-01-08' },
+      {
+        crm_id: 'C1',
+        email: 'ada@old.example',
+        first_name: 'Ada',
+        country: 'FR',
+        account_ref: 'A1',
+        imported_at: '2024-01-01',
+      },
+      {
+        crm_id: 'C1',
+        email: 'ada@new.example',
+        first_name: 'Ada',
+        country: 'FR',
+        account_ref: 'A1',
+        imported_at: '2024-02-01',
+      },
+      {
+        crm_id: 'C2',
+        email: 'bob@example.com',
+        first_name: 'Bob',
+        country: 'BE',
+        account_ref: 'A2',
+        imported_at: '2024-01-05',
+      },
+      {
+        crm_id: 'C3',
+        email: 'cy@example.com',
+        first_name: 'Cy',
+        country: 'FR',
+        account_ref: 'A9',
+        imported_at: '2024-01-06',
+      },
+      {
+        crm_id: 'C4',
+        email: 'dee@example.com',
+        first_name: 'Dee',
+        country: 'DE',
+        account_ref: 'A1',
+        imported_at: '2024-01-07',
+      },
+      {
+        crm_id: null,
+        email: 'nokey@example.com',
+        first_name: 'Nia',
+        country: 'BE',
+        account_ref: null,
+        imported_at: '2024-01-08',
+      },
     ])
     .execute();
 }

@@ -1,0 +1,74 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, tableNames } from '../../src/store/store-open.js';
+import type { Store } from '../../src/store/store-types.js';
+import { pruneWorkingSets } from '../../src/workflow/run-history.js';
+import { loadWatermark, resetWatermark, saveWatermark } from '../../src/workflow/watermarks.js';
+import { runWorkflow } from '../../src/workflow/workflow-engine.js';
+import { storeTargets } from '../support/store-targets.js';
+import { createContactTables, load } from './support/workflow-fixtures.js';
+
+const FAILS_AT_SAVE = `
+name: keep-sets
+activities:
+  - name: all
+    type: query
+    table: contact_import
+    transitions: { ok: save }
+  - name: save
+    type: update-data
+    table: not_yet
+    operation: insert
+`;
+
+for (const target of storeTargets()) {
+  describe(`run state on ${target.name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await openStore(target.freshUrl());
+    });
+    afterEach(() => store.close());
+    afterAll(() => target.cleanup());
+
+    it('saves watermarks with the data they cover: a rolled-back transaction leaves none', async () => {
+      const mark = {
+        field: 'SystemModstamp',
+        value: '2024-03-01T00:00:00.000Z',
+        windowStart: '2024-02-01T00:00:00.000Z',
+        windowEnd: '2024-03-01T00:00:00.000Z',
+      };
+      await expect(
+        store.db.transaction().execute(async (trx) => {
+          await saveWatermark(trx, 'wf', 'pull', mark);
+          throw new Error('page write failed');
+        }),
+      ).rejects.toThrow('page write failed');
+      expect(await loadWatermark(store.db, 'wf', 'pull')).toBeUndefined();
+
+      await store.db.transaction().execute((trx) => saveWatermark(trx, 'wf', 'pull', mark));
+      expect(await loadWatermark(store.db, 'wf', 'pull')).toMatchObject(mark);
+      // The cursor never moves backwards.
+      await saveWatermark(store.db, 'wf', 'pull', { ...mark, value: '2024-01-01T00:00:00.000Z' });
+      expect((await loadWatermark(store.db, 'wf', 'pull'))?.value).toBe(mark.value);
+      await saveWatermark(store.db, 'wf', 'pull', { ...mark, value: '2024-04-01T00:00:00.000Z' });
+      expect((await loadWatermark(store.db, 'wf', 'pull'))?.value).toBe('2024-04-01T00:00:00.000Z');
+      await resetWatermark(store.db, 'wf', 'pull');
+      expect(await loadWatermark(store.db, 'wf', 'pull')).toBeUndefined();
+    });
+
+    it('keeps a failed run’s working sets until the retention period, then refuses to resume it', async () => {
+      await createContactTables(store);
+      const workflow = await load(store, FAILS_AT_SAVE);
+      const failed = await runWorkflow(store, workflow);
+      expect(failed.status).toBe('failed');
+      const kept = (await tableNames(store)).filter((t) => t.startsWith(`ws_${failed.id}_`));
+      expect(kept).toEqual([`ws_${failed.id}_all_ok`]);
+
+      expect(await pruneWorkingSets(store, new Date(Date.now() - 86_400_000))).toEqual({ runs: 0, tables: 0 });
+      expect(await pruneWorkingSets(store, new Date(Date.now() + 1000))).toEqual({ runs: 1, tables: 1 });
+      expect((await tableNames(store)).filter((t) => t.startsWith(`ws_${failed.id}_`))).toEqual([]);
+      await expect(runWorkflow(store, workflow, { resume: failed.id })).rejects.toThrow(
+        /cannot be resumed: the working sets of activity "all" are gone/,
+      );
+    });
+  });
+}
