@@ -45,6 +45,27 @@ interface Pairing {
   enumeration: string;
 }
 
+/** A picklist column of one of the account's schemas, for choosing what to sync. */
+export interface PicklistChoice {
+  schema: string;
+  crmObject: string;
+  field: string;
+  label?: string;
+  multi: boolean;
+  /** The enumeration it is paired with now (by default `object_field`). */
+  enumeration: string;
+}
+
+/** Every picklist column (orphans excluded) of the account's schemas. */
+export async function listPicklists(ctx: WizardContext, account: string): Promise<PicklistChoice[]> {
+  const schemas = await listAccountSchemas(ctx.store.db, account);
+  return schemas.flatMap((s) =>
+    s.columns
+      .filter((c) => !c.orphan && (c.type === 'picklist' || c.type === 'multipicklist'))
+      .map((c) => ({ schema: s.name, crmObject: s.crmObject, field: c.crmField, ...(c.label ? { label: c.label } : {}), multi: c.multiSelect === true, enumeration: c.enumeration ?? c.column })),
+  );
+}
+
 function parseMap(entry: string): { object: string; field: string; enumeration: string } {
   const match = /^([^.=\s]+)\.([^.=\s]+)=(.+)$/.exec(entry.trim());
   if (!match) throw new LiaisonError('invalid_input', `--map "${entry}" is not CRM_OBJECT.FIELD=LOCAL_ENUM (e.g. Contact.LeadSource=lead_source)`);

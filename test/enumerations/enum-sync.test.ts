@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccountsService } from '../../src/accounts/accounts-service.js';
 import type { SecretKey } from '../../src/accounts/secret-box.js';
 import { findEnumeration, getEnumeration, listEnumerations } from '../../src/enumerations/enum-store.js';
-import { syncEnumerations } from '../../src/enumerations/enum-sync.js';
+import { listPicklists, syncEnumerations } from '../../src/enumerations/enum-sync.js';
 import { fromStoredMultiSelect, multiSelectContains, toStoredMultiSelect } from '../../src/enumerations/multi-select.js';
 import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
@@ -28,6 +28,14 @@ for (const target of storeTargets()) {
     });
     afterEach(() => store.close());
     afterAll(() => target.cleanup());
+
+    it('lists the picklists of the account schemas with their current enumeration', async () => {
+      expect((await listPicklists(ctx, 'sf')).map((p) => [p.crmObject, p.field, p.multi, p.enumeration])).toEqual([
+        ['Contact', 'LeadSource', false, 'contact_leadsource'],
+        ['Contact', 'Interests__c', true, 'contact_interests__c'],
+        ['Contact', 'Sub_Source__c', false, 'contact_sub_source__c'],
+      ]);
+    });
 
     it('--all creates one enumeration per picklist, with disabled inactive values and dependent validFor', async () => {
       const items = await syncEnumerations(ctx, { account: 'sf', all: true });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { getEnumeration, listEnumerations } from '../../enumerations/enum-store.js';
-import { syncEnumerations } from '../../enumerations/enum-sync.js';
+import { listPicklists, syncEnumerations } from '../../enumerations/enum-sync.js';
+import type { WizardContext } from '../../wizard/wizard-service.js';
 import { globalOptions, withAccounts, withStore } from '../cli-context.js';
 import { printFields, printJson, printTable } from '../cli-output.js';
 
@@ -12,6 +13,19 @@ interface SyncOptions {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Terminal only: pick the picklists to sync; each keeps its current (or default) enumeration name. */
+async function choosePicklists(ctx: WizardContext, account: string): Promise<string[]> {
+  const choices = await listPicklists(ctx, account);
+  if (choices.length === 0) return [];
+  const { checkbox } = await import('@inquirer/prompts');
+  const chosen = await checkbox({
+    message: 'Picklists to sync (space to toggle, enter to confirm):',
+    pageSize: 15,
+    choices: choices.map((c) => ({ name: `${c.crmObject}.${c.field}${c.multi ? ' (multi-select)' : ''} → ${c.enumeration}`, value: `${c.crmObject}.${c.field}=${c.enumeration}`, checked: true })),
+  });
+  return chosen;
+}
 
 export function enumsCommands(): Command {
   const enums = new Command('enums').description('local enumerations paired with CRM picklists');
@@ -25,9 +39,12 @@ export function enumsCommands(): Command {
     .option('--replace', 'make each enumeration exactly the CRM values (default: merge, keeping local values)')
     .option('--dry-run', 'show what would change and change nothing')
     .action(async (account: string, options: SyncOptions, command: Command) => {
-      const items = await withAccounts(command, (accounts, store) =>
-        syncEnumerations({ store, accounts }, { account, maps: options.map, all: options.all === true, replace: options.replace === true, dryRun: options.dryRun === true }),
-      );
+      const items = await withAccounts(command, async (accounts, store) => {
+        const ctx: WizardContext = { store, accounts };
+        let maps = options.map;
+        if (maps.length === 0 && !options.all && process.stdin.isTTY && process.stdout.isTTY) maps = await choosePicklists(ctx, account);
+        return syncEnumerations(ctx, { account, maps, all: options.all === true, replace: options.replace === true, dryRun: options.dryRun === true });
+      });
       if (globalOptions(command).json) return printJson({ dryRun: options.dryRun === true, items });
       printTable(
         ['ENUMERATION', 'CRM FIELD', 'KIND', 'STATE', 'ADDED', 'UPDATED', 'REMOVED', 'DISABLED'],
