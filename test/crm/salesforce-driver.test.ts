@@ -6,14 +6,16 @@ import type { SalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
 import { describeDriverConformance } from './driver-conformance.js';
 import { driverFor, FAST_RETRY, settingsFor, startSandbox } from './salesforce-setup.js';
 
-async function collect(pages: AsyncIterable<RecordPage>): Promise<{ records: CrmRecord[]; pages: number }> {
+async function collect(pages: AsyncIterable<RecordPage>): Promise<{ records: CrmRecord[]; pages: number; totalSize?: number }> {
   const records: CrmRecord[] = [];
   let count = 0;
+  let totalSize: number | undefined;
   for await (const page of pages) {
     count++;
     records.push(...page.records);
+    totalSize ??= page.totalSize;
   }
-  return { records, pages: count };
+  return { records, pages: count, ...(totalSize !== undefined ? { totalSize } : {}) };
 }
 
 async function failure(promise: Promise<unknown>): Promise<LiaisonError> {
@@ -141,17 +143,21 @@ describe('Salesforce driver against the sandbox', () => {
     });
 
     it('reads large unordered results in parallel slices without duplicates, within the call budget', async () => {
-      const driver = track(driverFor(sandbox, { slices: { count: 4, minPages: 2 } }));
+      const driver = track(driverFor(sandbox, { slices: { count: 4 } }));
       await driver.describeObject('Contact');
       const before = driver.apiCalls;
-      const { records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }));
+      sandbox.admin.resetRequestCount();
+      const { records, totalSize } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }));
       expect(records).toHaveLength(contacts);
       expect(new Set(records.map((r) => r.id)).size).toBe(contacts);
+      expect(totalSize).toBe(contacts);
       expect(driver.apiCalls - before).toBeLessThanOrEqual(Math.ceil(contacts / 200) + 10);
+      // first chunk, count, upper end, and at least two slice queries (each slice starts with its own query)
+      expect(sandbox.admin.requestCounts().query).toBeGreaterThan(Math.ceil(contacts / 200));
     });
 
     it('reads incrementally when many records share a modstamp', async () => {
-      const driver = track(driverFor(sandbox, { slices: { count: 3, minPages: 1 } }));
+      const driver = track(driverFor(sandbox, { slices: { count: 3 } }));
       const at = new Date('2025-06-01T12:00:00.000Z');
       const tag = `Same${Date.now()}`;
       for (let i = 0; i < 450; i++) sandbox.admin.createRecord('Contact', { LastName: tag, Email: `s${i}@same.example` }, { at });

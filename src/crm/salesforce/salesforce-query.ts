@@ -65,7 +65,12 @@ export interface CompiledQuery {
    * Set when the caller asked for no order, limit or ids: the driver then orders by (modstamp, Id), so a read can
    * resume after the last record it returned if Salesforce drops the query locator (keyset pagination).
    */
-  keyset?: { select(extra: string[]): string };
+  keyset?: Keyset;
+}
+
+/** Builds keyset-ordered statements of one request with extra conditions (and optionally a limit). */
+export interface Keyset {
+  select(extra: string[], limit?: number): string;
 }
 
 /** The keyset order that makes a read resumable. */
@@ -119,8 +124,8 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
   if (request.modifiedSince?.to) where.push(`${modstamp.path} < ${soqlDateTime(request.modifiedSince.to)}`);
   const endpoint = request.includeDeleted ? 'queryAll' : 'query';
   const resumable = !request.ids && orderBy.length === 0 && request.limit === undefined;
-  const select = (extra: string[], order = orderBy): string =>
-    compileSelect({ object: meta.name, fields: columns.map((c) => c.path), where: [...where, ...extra], orderBy: order, ...(request.limit !== undefined ? { limit: request.limit } : {}) });
+  const select = (extra: string[], order = orderBy, limit = request.limit): string =>
+    compileSelect({ object: meta.name, fields: columns.map((c) => c.path), where: [...where, ...extra], orderBy: order, ...(limit !== undefined ? { limit } : {}) });
   let statements: string[];
   if (request.ids) {
     if (request.ids.length === 0) {
@@ -132,7 +137,7 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
   } else {
     statements = [resumable ? select([], keysetOrder(modstamp.path)) : select([])];
   }
-  const keyset = resumable ? { select: (extra: string[]) => select(extra, keysetOrder(modstamp.path)) } : undefined;
+  const keyset: Keyset | undefined = resumable ? { select: (extra, limit) => select(extra, keysetOrder(modstamp.path), limit) } : undefined;
   return { meta, statements, columns, modstamp, where, endpoint, ...(keyset ? { keyset } : {}) };
 }
 
