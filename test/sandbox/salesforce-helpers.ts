@@ -10,6 +10,18 @@ export interface RawResponse {
   json: unknown;
 }
 
+const agents = new WeakMap<SalesforceSandbox, https.Agent>();
+
+/** One keep-alive agent per sandbox, trusting its CA: TLS handshakes are the costly part of small calls. */
+function agentFor(sf: SalesforceSandbox): https.Agent {
+  let agent = agents.get(sf);
+  if (!agent) {
+    agent = new https.Agent({ keepAlive: true, ca: caBundle(sf.caFile) });
+    agents.set(sf, agent);
+  }
+  return agent;
+}
+
 export function rawRequest(
   sf: SalesforceSandbox,
   method: string,
@@ -24,9 +36,10 @@ export function rawRequest(
     payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['Content-Type'] ??= typeof options.body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json';
   }
-  const ca = options.ca === null ? undefined : (options.ca ?? caBundle(sf.caFile));
+  // ca: null = a client that does not trust the sandbox CA (Node's default roots only).
+  const transport = options.ca === null ? { agent: false as const } : options.ca ? { ca: options.ca, agent: false as const } : { agent: agentFor(sf) };
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers, ...(ca ? { ca } : {}), agent: false }, (res) => {
+    const req = https.request(url, { method, headers, ...transport }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
