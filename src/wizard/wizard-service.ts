@@ -151,8 +151,36 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
       };
       plans.push(planSchema(existing, fresh));
     }
+    plans.push(...relinkPlans(existingSchemas.filter((s) => !found.some((o) => o.name === s.crmObject)), links));
     return { account: request.account, crm: kind, plans, gone };
   });
+}
+
+/**
+ * Schemas not re-read in this run still gain links to objects chosen now (a reference to Account in Contact gets
+ * its link when Account is added later); that needs no CRM call.
+ */
+function relinkPlans(schemas: LocalSchema[], links: Map<string, { schema: string; table: string }>): SchemaPlan[] {
+  const plans: SchemaPlan[] = [];
+  for (const existing of schemas) {
+    const columns = existing.columns.map((c) => {
+      const link = c.type === 'reference' && !c.targetColumn && !c.link && c.referenceTo?.length === 1 ? links.get(c.referenceTo[0]!.toLowerCase()) : undefined;
+      return link ? { ...c, link } : c;
+    });
+    const changed = columns.filter((c, i) => c !== existing.columns[i]);
+    if (changed.length === 0) continue;
+    const schema = { ...existing, columns, updatedAt: new Date().toISOString() };
+    plans.push({ schema, existing, skipped: existing.skipped, changes: changed.map((column) => ({ kind: 'update-column', column, from: existing.columns.find((c) => c.column === column.column)! })) });
+  }
+  return plans;
+}
+
+/** True for a change that only adds a link between local schemas: nothing in the table changes. */
+function isLinkOnly(change: SchemaPlan['changes'][number]): boolean {
+  if (change.kind !== 'update-column') return false;
+  const { link: _a, ...to } = change.column;
+  const { link: _b, ...from } = change.from;
+  return JSON.stringify(to) === JSON.stringify(from);
 }
 
 /**
@@ -195,7 +223,7 @@ async function allocateNames(ctx: WizardContext, account: string, kind: CrmKind,
 
 /** True when some stored table would change (drift), as opposed to only new tables. */
 export function hasDrift(plan: WizardPlan): boolean {
-  return plan.gone.length > 0 || plan.plans.some((p) => p.existing && p.changes.length > 0);
+  return plan.gone.length > 0 || plan.plans.some((p) => p.existing && p.changes.some((c) => !isLinkOnly(c)));
 }
 
 /** Applies every plan in one transaction; a refusal anywhere means nothing is changed. */

@@ -102,6 +102,16 @@ for (const target of storeTargets()) {
       expect((await t.selectFrom('crm_sfdc_contact').select('lastname').executeTakeFirstOrThrow()).lastname).toBe('Lovelace');
     });
 
+    it('links an existing schema to an object chosen in a later run, without asking for drift confirmation', async () => {
+      await runWizard(ctx, { account: 'sf', objects: ['Contact'] });
+      expect((await getSchema(store, 'crm:sfdcContact')).columns.find((c) => c.crmField === 'AccountId')?.link).toBeUndefined();
+      const plan = await planWizard(ctx, { account: 'sf', objects: ['Account'] });
+      expect(hasDrift(plan)).toBe(false);
+      await applyWizard(ctx, plan);
+      expect((await getSchema(store, 'crm:sfdcContact')).columns.find((c) => c.crmField === 'AccountId')?.link).toEqual({ schema: 'crm:sfdcAccount', table: 'crm_sfdc_account' });
+      expect(crm.describeCalls).toBe(2);
+    });
+
     it('reports an object gone from the CRM and keeps its table', async () => {
       await runWizard(ctx, { account: 'sf', objects: ['Contact', 'Account'] });
       crm.objects.delete('account');
