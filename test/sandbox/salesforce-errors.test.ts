@@ -127,6 +127,7 @@ describe('record validation', () => {
     const multiple = await send('PATCH', path, { Points__c: 30 });
     expect(multiple.status).toBe(300);
     expect(multiple.json).toHaveLength(2);
+    expect((multiple.json as string[])[0]).toMatch(/^\/services\/data\/v62\.0\/sobjects\/Loyalty_Card__c\/a0L/);
   });
 });
 

@@ -98,6 +98,12 @@ describe('describe', () => {
     expect(field('Loyalty_Tier__c')).toMatchObject({ type: 'picklist', restrictedPicklist: true, custom: true });
     expect(field('Loyalty_Tier__c')?.picklistValues?.map((p) => p.value)).toEqual(['Bronze', 'Silver', 'Gold', 'Platinum']);
     expect(field('Interests__c')?.type).toBe('multipicklist');
+    expect(field('Loyalty_Benefit__c')).toMatchObject({ dependentPicklist: true, controllerName: 'Loyalty_Tier__c' });
+    // validFor: bit i (MSB first) set when valid for the controller's i-th value; lounge access is Platinum only.
+    const lounge = field('Loyalty_Benefit__c')?.picklistValues?.find((p) => p.value === 'Lounge access');
+    const bits = Buffer.from(String(lounge?.validFor), 'base64');
+    const validFor = [0, 1, 2, 3].filter((i) => ((bits[i >> 3] ?? 0) & (0x80 >> i % 8)) !== 0);
+    expect(validFor).toEqual([3]);
     expect(field('Customer_Number__c')).toMatchObject({ externalId: true, unique: true, type: 'string' });
     expect(field('Score__c')).toMatchObject({ type: 'double', precision: 5, scale: 1 });
     expect(field('SystemModstamp')).toMatchObject({ type: 'datetime', createable: false, updateable: false });

@@ -54,6 +54,9 @@ export class SfAuth {
 
   private issue(): Reply {
     const accessToken = `${this.orgId.slice(0, 15)}!${randomBytes(48).toString('base64url')}`;
+    if (this.tokens.size >= 10_000) {
+      for (const [key, value] of this.tokens) if (value.expiresAt <= Date.now()) this.tokens.delete(key);
+    }
     this.tokens.set(accessToken, { expiresAt: Date.now() + this.ttlSeconds * 1000 });
     const id = this.identityUrl();
     const issuedAt = String(Date.now());

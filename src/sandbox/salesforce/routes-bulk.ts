@@ -72,7 +72,7 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
       info: {
         id, ...fields, createdById: sf.store.userId, createdDate: now, systemModstamp: now, concurrencyMode: 'Parallel',
         contentType: 'CSV', apiVersion: Number(version), jobType: kind === 'ingest' ? 'V2Ingest' : 'V2Query',
-        numberRecordsProcessed: 0, retries: 0, totalProcessingTime: 0,
+        numberRecordsProcessed: 0, ...(kind === 'ingest' ? { numberRecordsFailed: 0 } : {}), retries: 0, totalProcessingTime: 0,
       },
     };
     jobs.set(id, job);

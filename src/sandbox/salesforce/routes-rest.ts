@@ -161,7 +161,14 @@ export function restRoutes(sf: SfContext): Route[] {
     apiRoute('GET', 'sobject', '/sobjects/([^/]+)/([^/]+)/([^/]+)', (ctx) => byExternalId(sf, ctx)),
     apiRoute('PATCH', 'sobject', '/sobjects/([^/]+)/([^/]+)/([^/]+)', async (ctx) => {
       const [name, field, value] = ctx.params as [string, string, string];
-      const result = sf.store.upsert(name, field, value, asObject(await ctx.json()));
+      let result: { id: string; created: boolean };
+      try {
+        result = sf.store.upsert(name, field, value, asObject(await ctx.json()));
+      } catch (error) {
+        // 300 Multiple Choices: the body lists the matching records' URLs.
+        if (error instanceof SfApiError && error.status === 300) return jsonReply(300, error.message.split(',').map((u) => `/services/data/v${ctx.version}${u}`));
+        throw error;
+      }
       if (!result.created && Number(ctx.version) < 46) return { status: 204 };
       return jsonReply(result.created ? 201 : 200, { id: result.id, success: true, errors: [], created: result.created });
     }),

@@ -154,6 +154,11 @@ function defineObjects(): [string, string, string, SfField[], boolean?][] {
       makeField('Description', 'textarea'),
       ...address('Mailing'),
       makeField('Loyalty_Tier__c', 'picklist', { picklist: ['Bronze', 'Silver', 'Gold', 'Platinum'], restrictedPicklist: true }),
+      makeField('Loyalty_Benefit__c', 'picklist', {
+        dependentPicklist: true,
+        controllerName: 'Loyalty_Tier__c',
+        picklist: ['Free shipping', 'Lounge access', 'Birthday gift'],
+      }),
       makeField('Interests__c', 'multipicklist', { picklist: ['Cycling', 'Hiking', 'Cooking', 'Music', 'Travel', 'Reading'] }),
       makeField('Customer_Number__c', 'string', { length: 20, externalId: true, unique: true, idLookup: true }),
       makeField('Score__c', 'double', { precision: 5, scale: 1 }),
@@ -235,6 +240,28 @@ function defineObjects(): [string, string, string, SfField[], boolean?][] {
   ];
 }
 
+/**
+ * validFor of a dependent picklist entry: a base64 bitset over the controlling field's values, bit i (most
+ * significant first within each byte) set when the entry is valid for controller value i.
+ */
+export function validForBits(indexes: number[], controllerValues: number): string {
+  const bytes = new Uint8Array(Math.max(3, Math.ceil(controllerValues / 8)));
+  for (const i of indexes) bytes[i >> 3] = (bytes[i >> 3] ?? 0) | (0x80 >> (i % 8));
+  return Buffer.from(bytes).toString('base64');
+}
+
+/** Fills validFor of the dependent picklists (which controller values each entry is valid for). */
+function linkDependentPicklists(object: SfObject): void {
+  const validity: Record<string, number[]> = { 'Free shipping': [1, 2, 3], 'Lounge access': [3], 'Birthday gift': [0, 1, 2, 3] };
+  for (const field of object.fields) {
+    if (!field.dependentPicklist || !field.controllerName) continue;
+    const controller = object.fields.find((f) => f.name === field.controllerName);
+    for (const entry of field.picklistValues) {
+      entry.validFor = validForBits(validity[entry.value] ?? [], controller?.picklistValues.length ?? 0);
+    }
+  }
+}
+
 export function indexObject(object: SfObject): void {
   object.byName = new Map(object.fields.map((f) => [f.name.toLowerCase(), f]));
   object.byRelationship = new Map(
@@ -258,6 +285,7 @@ export function buildCatalog(): Map<string, SfObject> {
       byRelationship: new Map(),
       version: 0,
     };
+    linkDependentPicklists(object);
     indexObject(object);
     catalog.set(name.toLowerCase(), object);
   }
