@@ -65,7 +65,8 @@ describe('liaison wizard / schema / enums (CLI)', () => {
     expect((await cli('wizard', 'sf', '--yes')).code).toBe(0);
     contact = JSON.parse((await cli('--json', 'schema', 'show', 'crm:sfdcContact')).stdout) as LocalSchema;
     expect(contact.columns.find((c) => c.crmField === 'Nickname__c')?.sqlType).toBe('varchar(30)');
-  });
+    // Fifteen CLI processes; through tsx (no build) on a busy machine that takes a while.
+  }, 240_000);
 
   it('reports bad input in one line with a non-zero exit code', async () => {
     const unknown = await cli('wizard', 'sf', '--objects', 'Widget__c', '--yes');
@@ -79,5 +80,5 @@ describe('liaison wizard / schema / enums (CLI)', () => {
     const badMap = await cli('enums', 'sync', 'sf', '--map', 'Contact.Email=emails');
     expect(badMap.code).not.toBe(0);
     expect(badMap.stderr).toContain('not a picklist');
-  });
+  }, 120_000);
 });
