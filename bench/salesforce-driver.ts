@@ -1,15 +1,21 @@
 /**
- * Salesforce driver benchmark against the in-process Salesforce sandbox with 100 ms added latency (an org across the
- * internet): a full query of 100,000 contacts (parallel modstamp slices, then one sequential prefetching locator, then
- * jsforce 3.10 autoFetch as the naive baseline), a collections write of 100,000 records and a Bulk API 2.0 write of
- * 100,000 records. Prints records/s, API calls and peak RSS (the sandbox runs in this process, so RSS includes it;
- * the jsforce baseline runs in a child process that trusts the sandbox CA through NODE_EXTRA_CA_CERTS).
+ * Salesforce driver benchmark against the Salesforce sandbox with 100 ms added latency (an org across the internet):
+ * a full query of 100,000 contacts (parallel modstamp slices, then one sequential prefetching locator, then jsforce
+ * 3.10 autoFetch as the naive baseline), a collections write of 100,000 records and a Bulk API 2.0 write of 100,000
+ * records. Prints records/s, API calls and the peak RSS of this (client) process.
+ *
+ * The sandbox runs in a child process: in-process, its single thread would serialise server and client work and
+ * hide what the client does. The jsforce baseline runs in another child that trusts the sandbox CA through
+ * NODE_EXTRA_CA_CERTS (verification stays on). API calls are the driver's own count (jsforce: the sandbox's count).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import https from 'node:https';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { ConnectionSettings, CrmDriver, WriteItem, WriteOutcome } from '../src/crm/driver.js';
+import { caBundle } from '../src/crm/http/tls.js';
 import { createSalesforceDriver, type SalesforceDriverOptions } from '../src/crm/salesforce/salesforce-driver.js';
-import { startSalesforceSandbox, type SalesforceSandbox } from '../src/sandbox/salesforce/index.js';
 
 const RECORDS = 100_000;
 const LATENCY_MS = 100;
@@ -40,12 +46,58 @@ async function measure(label: string, run: () => Promise<{ records: number; apiC
   }
 }
 
-function settingsOf(sandbox: SalesforceSandbox): ConnectionSettings {
+/** A sandbox in a child process, driven through its loopback admin API (`/_sandbox/...`). */
+interface RemoteSandbox {
+  url: string;
+  caFile: string;
+  credentials: Record<string, Record<string, string>>;
+  admin(method: string, path: string, body?: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+async function startRemoteSandbox(records: number): Promise<RemoteSandbox> {
+  const module = new URL('../src/sandbox/salesforce/index.js', import.meta.url).href;
+  const script = `
+    const { startSalesforceSandbox } = await import(${JSON.stringify(module)});
+    const sb = await startSalesforceSandbox({ records: ${records}, seed: 11 });
+    console.log(JSON.stringify({ url: sb.url, caFile: sb.caFile, credentials: sb.credentials }));
+    process.stdin.on('end', () => sb.stop().then(() => process.exit(0)));
+    process.stdin.resume();
+  `;
+  // execArgv carries a TS loader when the bench runs from sources (tsx); from dist/ it is empty.
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const [first] = (await once(lines, 'line')) as [string];
+  const info = JSON.parse(first) as Omit<RemoteSandbox, 'admin' | 'stop'>;
+  const agent = new https.Agent({ ca: caBundle(info.caFile) ?? [] });
+  const admin = (method: string, path: string, body?: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const req = https.request(`${info.url}/_sandbox/${path}`, { method, agent, headers: { 'Content-Type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => (res.statusCode && res.statusCode < 300 ? resolve(text ? (JSON.parse(text) as unknown) : undefined) : reject(new Error(`admin ${path}: HTTP ${res.statusCode} ${text}`))));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  return {
+    ...info,
+    admin,
+    stop: async () => {
+      agent.destroy();
+      child.stdin?.end();
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+function settingsOf(sandbox: RemoteSandbox): ConnectionSettings {
   const c = sandbox.credentials['client-credentials'] ?? {};
   return { kind: 'salesforce', url: sandbox.url, apiVersion: '62.0', caFile: sandbox.caFile, auth: { mode: 'client-credentials', clientId: c.clientId, clientSecret: c.clientSecret } };
 }
 
-async function fullQuery(sandbox: SalesforceSandbox, options: SalesforceDriverOptions): Promise<{ records: number; apiCalls: number }> {
+async function fullQuery(sandbox: RemoteSandbox, options: SalesforceDriverOptions): Promise<{ records: number; apiCalls: number }> {
   const driver = createSalesforceDriver(settingsOf(sandbox), options);
   try {
     let records = 0;
@@ -62,7 +114,7 @@ async function fullQuery(sandbox: SalesforceSandbox, options: SalesforceDriverOp
 }
 
 /** The naive baseline: jsforce autoFetch (one page after another), in a child process. */
-async function jsforceQuery(sandbox: SalesforceSandbox): Promise<{ records: number; apiCalls: number }> {
+async function jsforceQuery(sandbox: RemoteSandbox): Promise<{ records: number; apiCalls: number }> {
   const c = sandbox.credentials['client-credentials'] ?? {};
   const script = `
     import jsforce from 'jsforce';
@@ -72,14 +124,15 @@ async function jsforceQuery(sandbox: SalesforceSandbox): Promise<{ records: numb
     const result = await conn.query(process.env.SF_SOQL, { autoFetch: true, maxFetch: 1000000, headers: { 'Sforce-Query-Options': 'batchSize=${PAGE_SIZE}' } });
     console.log(JSON.stringify({ records: result.records.length }));
   `;
-  sandbox.admin.resetRequestCount();
+  await sandbox.admin('DELETE', 'requests');
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     cwd: process.cwd(),
     env: { ...process.env, NODE_EXTRA_CA_CERTS: sandbox.caFile, SF_URL: sandbox.url, SF_ID: c.clientId, SF_SECRET: c.clientSecret, SF_SOQL: `SELECT Id, SystemModstamp, ${FIELDS.join(', ')} FROM Contact` },
     maxBuffer: 16 * 1024 * 1024,
   });
   const out = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { records: number };
-  return { records: out.records, apiCalls: sandbox.admin.requestCount() };
+  const counted = (await sandbox.admin('GET', 'requests')) as { count: number };
+  return { records: out.records, apiCalls: counted.count };
 }
 
 function writeItems(prefix: string): WriteItem[] {
@@ -121,10 +174,10 @@ async function bulkWrite(driver: CrmDriver): Promise<{ records: number; apiCalls
 
 export async function benchSalesforceDriver(): Promise<void> {
   const seedStart = performance.now();
-  const sandbox = await startSalesforceSandbox({ records: RECORDS, seed: 11 });
-  const contacts = sandbox.admin.countRecords('Contact');
-  console.log(`Salesforce sandbox: ${contacts} contacts seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; ${LATENCY_MS} ms latency per call`);
-  sandbox.admin.setFaults({ latencyMs: LATENCY_MS });
+  const sandbox = await startRemoteSandbox(RECORDS);
+  const contacts = ((await sandbox.admin('GET', 'records/Contact/count')) as { count: number }).count;
+  console.log(`Salesforce sandbox (child process): ${contacts} contacts seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; ${LATENCY_MS} ms latency per call`);
+  await sandbox.admin('PUT', 'faults', { latencyMs: LATENCY_MS });
   const figures: Figures[] = [];
   try {
     figures.push(await measure('query, parallel slices (default)', () => fullQuery(sandbox, {})));
