@@ -118,19 +118,26 @@ export async function benchDynamicsDriver(): Promise<void> {
   const sandbox = await startDynamicsSandbox({ port: 0, host: '127.0.0.1', records: RECORDS, dataDir: dir, seed: 1 });
   console.log(`Dynamics sandbox seeded with ${RECORDS} contacts in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; latency ${LATENCY_MS} ms per response`);
   const driver = createDynamicsDriver(settingsOf(sandbox));
+  const single = createDynamicsDriver(settingsOf(sandbox), { readParallelism: 1 });
   try {
-    await driver.testConnection();
-    await driver.describeObject('contact');
+    for (const d of [driver, single]) {
+      await d.testConnection();
+      await d.describeObject('contact');
+    }
     sandbox.admin.setFaults({ latencyMs: LATENCY_MS });
     const rows: Figures[] = [];
-    rows.push(await measure('driver read (prefetch)', () => driverRead(driver)));
     const token = await tokenOf(sandbox);
-    rows.push(await measure('naive read (sequential)', () => naiveRead(sandbox, token)));
+    rows.push(await measure('naive read (sequential, new connection per page)', () => naiveRead(sandbox, token)));
+    rows.push(await measure('driver read (1 stream, next page prefetched)', () => driverRead(single)));
+    rows.push(await measure('driver read (4 createdon windows, default)', () => driverRead(driver)));
     rows.push(await measure(`driver write ($batch ${driver.capabilities.maxBatchSize})`, () => driverWrite(driver)));
     print(rows);
-    const [ours, naive] = rows;
-    if (ours && naive) console.log(`read speed-up over the naive client: ${(naive.seconds / ours.seconds).toFixed(2)}x`);
+    const [naive, one, four] = rows;
+    if (naive && one && four) {
+      console.log(`read speed-up over the naive client: 1 stream ${(naive.seconds / one.seconds).toFixed(2)}x, 4 windows ${(naive.seconds / four.seconds).toFixed(2)}x`);
+    }
   } finally {
+    await single.close();
     await driver.close();
     await sandbox.stop();
     rmSync(dir, { recursive: true, force: true });
