@@ -77,8 +77,8 @@ export async function checkColumns(
             ? [
                 ...input,
                 ...Object.entries(activity.fields).map(([name, from]) => ({
+                  ...(joined.find((c) => c.name === from) ?? { kind: 'text' as const }),
                   name,
-                  kind: joined.find((c) => c.name === from)?.kind ?? 'text',
                 })),
               ]
             : undefined;
@@ -181,7 +181,8 @@ export function mergeColumns(inputs: readonly (readonly ColumnInfo[])[]): Column
     for (const column of columns) {
       const seen = merged.get(column.name);
       if (!seen) merged.set(column.name, { ...column });
-      else if (seen.kind !== column.kind) seen.kind = 'text';
+      else if (seen.kind !== column.kind) merged.set(column.name, { name: column.name, kind: 'text' });
+      else if (seen.sqlType !== column.sqlType) merged.set(column.name, { name: column.name, kind: seen.kind });
     }
   }
   return [...merged.values()];

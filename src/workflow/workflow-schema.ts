@@ -113,6 +113,7 @@ export const crmConnectorActivity = z.strictObject({
   population: column.optional().describe('import: read only the CRM ids found in this column of the input working set'),
   orderBy: z.array(z.string().min(1)).optional().describe('import: "Field" or "Field desc"'),
   allRecords: z.boolean().optional().describe('import: deleted, archived and merged records too (Salesforce queryAll)'),
+  pageSize: z.number().int().positive().optional().describe('import: records per page asked of the CRM (clamped to its bounds)'),
   incremental: z
     .union([
       z.boolean(),

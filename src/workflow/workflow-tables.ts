@@ -86,22 +86,39 @@ export type ColumnKind = 'text' | 'integer' | 'number' | 'boolean';
 export interface ColumnInfo {
   name: string;
   kind: ColumnKind;
+  /**
+   * The store's own type when the column was read from a table (e.g. `numeric(12,2)`, `timestamp with time zone`):
+   * working sets copy it so values round-trip exactly. Absent → the type follows `kind`.
+   */
+  sqlType?: string;
+}
+
+/** Type names as the stores spell them (letters, digits, spaces, parentheses, commas): safe as raw SQL. */
+const SAFE_TYPE = /^[A-Za-z][A-Za-z0-9 ]*(\(\d+(, ?\d+)?\))?( [A-Za-z ]+)?$/;
+
+export function safeSqlType(type: string | undefined): string | undefined {
+  return type !== undefined && SAFE_TYPE.test(type) && !/serial/i.test(type) ? type : undefined;
 }
 
 /** The columns of a table in this store (PostgreSQL: the store's schema only), or undefined when it does not exist. */
 export async function tableColumns(store: Store, table: string): Promise<ColumnInfo[] | undefined> {
   assertIdentifier(table, 'table');
+  // format_type keeps the modifiers (numeric(12,2), character varying(18)) that information_schema splits apart.
   const query =
     store.dialect === 'postgres'
-      ? sql<{
-          name: string;
-          type: string;
-        }>`select column_name as name, data_type as type from information_schema.columns
-          where table_schema = current_schema() and table_name = ${table} order by ordinal_position`
+      ? sql<{ name: string; type: string }>`select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+          from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = current_schema() and c.relname = ${table} and a.attnum > 0 and not a.attisdropped
+          order by a.attnum`
       : sql<{ name: string; type: string }>`select name, type from pragma_table_info(${table})`;
   const rows = (await query.execute(store.db)).rows;
   if (rows.length === 0) return undefined;
-  return rows.map((row) => ({ name: row.name, kind: columnKind(row.type) }));
+  return rows.map((row) => {
+    const sqlType = safeSqlType(row.type);
+    return sqlType
+      ? { name: row.name, kind: columnKind(row.type), sqlType }
+      : { name: row.name, kind: columnKind(row.type) };
+  });
 }
 
 export async function requireTableColumns(store: Store, table: string, hint: string): Promise<ColumnInfo[]> {

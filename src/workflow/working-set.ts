@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { tableNames } from '../store/store-open.js';
 import type { Store } from '../store/store-types.js';
-import { sqlType, tableColumns, type ColumnInfo } from './workflow-tables.js';
+import { safeSqlType, sqlType, tableColumns, type ColumnInfo } from './workflow-tables.js';
 
 /** One record of a working set, keyed by column name. */
 export type Row = Record<string, unknown>;
@@ -51,7 +51,10 @@ export async function createWorkingSetTable(
     .addColumn(ROW_KEY, store.dialect === 'postgres' ? 'bigserial' : 'integer', (col) =>
       store.dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement(),
     );
-  for (const column of columns) builder = builder.addColumn(column.name, sqlType(column.kind, store.dialect));
+  for (const column of columns) {
+    const own = safeSqlType(column.sqlType);
+    builder = builder.addColumn(column.name, own ? sql.raw(own) : sqlType(column.kind, store.dialect));
+  }
   await builder.execute();
 }
 

@@ -19,8 +19,8 @@ export const enrichmentActivity: ActivityHandler<EnrichmentConfig> = {
       requireColumn(joined, tableColumn, `table "${config.table}"`);
     }
     const added: ColumnInfo[] = Object.entries(config.fields).map(([name, from]) => ({
+      ...requireColumn(joined, from, `table "${config.table}"`),
       name,
-      kind: requireColumn(joined, from, `table "${config.table}"`).kind,
     }));
     const match = sql.join(
       on.map(([wsColumn, tableColumn]) => sql`${col('j', tableColumn)} = ${col('w', wsColumn)}`),

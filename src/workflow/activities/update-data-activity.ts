@@ -5,7 +5,7 @@ import type { LiaisonDatabase } from '../../store/store-types.js';
 import type { ActivityHandler } from '../activity.js';
 import { ROW_KEY } from '../working-set.js';
 import type { UpdateDataConfig } from '../workflow-schema.js';
-import { requireTableColumns } from '../workflow-tables.js';
+import { requireTableColumns, safeSqlType } from '../workflow-tables.js';
 import { affected, col, columnList, fillOutput, requireColumn, singleInput } from './activity-sql.js';
 
 /** Columns Liaison stamps itself when a table has them (unless the workflow maps them explicitly). */
@@ -54,6 +54,15 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
         `activity "${ctx.activity}": operation "${config.operation}" needs keys`,
       );
     const now = new Date().toISOString();
+    // PostgreSQL does not convert text to timestamptz/numeric/boolean on assignment: cast working-set values whose
+    // type differs from the target column's (SQLite stores any value in any column).
+    const source = (targetColumn: string, sourceColumn: string): RawBuilder<unknown> => {
+      const to = target.find((c) => c.name === targetColumn);
+      const from = input.columns.find((c) => c.name === sourceColumn);
+      const type = safeSqlType(to?.sqlType);
+      if (ctx.store.dialect !== 'postgres' || !type || !from || from.sqlType === type) return col('w', sourceColumn);
+      return sql`cast(${col('w', sourceColumn)} as ${sql.raw(type)})`;
+    };
     const mapped = new Set(mapping.map(([t]) => t));
     const stamp = (names: readonly string[]): [string, RawBuilder<unknown>][] =>
       names
@@ -67,7 +76,7 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
           )
         : sql`1 = 1`;
     const match = sql.join(
-      keys.map(([t, s]) => sql`${col(config.table, t)} = ${col('w', s)}`),
+      keys.map(([t, s]) => sql`${col(config.table, t)} = ${source(t, s)}`),
       sql` and `,
     );
     const ws = sql`${sql.table(input.table)} w`;
@@ -76,7 +85,7 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
     const insert = (db: Kysely<LiaisonDatabase>, onlyNew: boolean) => {
       const extra = stamp(STAMPS);
       const targets = [...mapping.map(([t]) => t), ...extra.map(([t]) => t)];
-      const values = [...mapping.map(([, s]) => col('w', s)), ...extra.map(([, v]) => v)];
+      const values = [...mapping.map(([t, s]) => source(t, s)), ...extra.map(([, v]) => v)];
       const newOnly = onlyNew
         ? sql`where ${keyed} and not exists (select 1 from ${sql.table(config.table)} where ${match})`
         : keys.length > 0
@@ -87,7 +96,7 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
     };
     const update = (db: Kysely<LiaisonDatabase>) => {
       const sets = [
-        ...mapping.filter(([t]) => !keys.some(([k]) => k === t)).map(([t, s]) => sql`${sql.ref(t)} = ${col('w', s)}`),
+        ...mapping.filter(([t]) => !keys.some(([k]) => k === t)).map(([t, s]) => sql`${sql.ref(t)} = ${source(t, s)}`),
         ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
       ];
       if (sets.length === 0) return Promise.resolve({ numAffectedRows: 0n });
