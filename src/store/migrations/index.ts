@@ -3,6 +3,7 @@ import type { StoreDialect } from '../store-types.js';
 import { foundation } from './001-foundation.js';
 import { schemas } from './002-schemas.js';
 import { workflows } from './003-workflows.js';
+import { sync } from './004-sync.js';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the file system) so the built package and the test
@@ -13,5 +14,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     '001-foundation': foundation(dialect),
     '002-schemas': schemas(dialect),
     '003-workflows': workflows(dialect),
+    '004-sync': sync(dialect),
   };
 }

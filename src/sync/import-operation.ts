@@ -1,0 +1,197 @@
+import { sql } from 'kysely';
+import { LiaisonError, errorMessage } from '../core/errors.js';
+import type { FilterExpr } from '../crm/filter.js';
+import type { QueryRequest, SortKey } from '../crm/driver.js';
+import { parseFilter } from '../crm/filter-parse.js';
+import { toStoredMultiSelect } from '../enumerations/multi-select.js';
+import type { Store } from '../store/store-types.js';
+import type { LocalColumn, LocalSchema } from '../wizard/schema-types.js';
+import type { ActivityContext, ActivityResult } from '../workflow/activity.js';
+import type { CrmConnectorConfig } from '../workflow/workflow-schema.js';
+import type { ColumnInfo } from '../workflow/workflow-tables.js';
+import { convertValue, type Conversion } from './conversions.js';
+import { columnKindOf, resolveColumn, type ConnectorSession } from './connector-session.js';
+import { committedWatermark, savePendingWatermark } from './import-watermark.js';
+import { RejectsOutput } from './rejects-output.js';
+
+interface ImportColumn {
+  column: LocalColumn;
+  conversion: Conversion;
+}
+
+/**
+ * Import from the CRM: filter, upstream population or all records, optionally incremental. Pages flow from the
+ * driver through the conversions into the "ok" working set, one transaction per page that also records how far
+ * the import got (see import-watermark.ts). Records whose values cannot be converted go to "rejects".
+ */
+export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext, session: ConnectorSession): Promise<ActivityResult> {
+  const { driver, schema } = session;
+  const columns = importColumns(config, schema);
+  const cursorColumn = schema.columns.find((c) => c.column === schema.cursorColumn);
+  const outputColumns: ColumnInfo[] = [
+    { name: schema.crmIdColumn, kind: 'text' },
+    ...columns.filter((c) => c.column.column !== schema.crmIdColumn).map((c) => ({ name: c.column.column, kind: columnKindOf(c.column) })),
+    ...columns.filter((c) => c.column.targetColumn).map((c) => ({ name: c.column.targetColumn!, kind: 'text' as const })),
+  ];
+  const request: QueryRequest = {
+    object: schema.crmObject,
+    fields: columns.map((c) => c.column.crmField),
+    ...(config.filter ? { filter: crmFilter(config.filter, schema, ctx) } : {}),
+    ...(config.orderBy ? { orderBy: config.orderBy.map((item) => sortKey(item, schema)) } : {}),
+    ...(config.allRecords ? { includeDeleted: true } : {}),
+    ...(config.pageSize ? { pageSize: config.pageSize } : {}),
+    signal: ctx.signal,
+  };
+
+  // Incremental: read from the last committed cursor, inclusive, so records sharing its timestamp are read again
+  // (and reconciled on the CRM id downstream) rather than lost.
+  const incremental = config.incremental && config.population === undefined ? (config.incremental === true ? {} : config.incremental) : undefined;
+  const cursorField = incremental?.field ? resolveColumn(schema, incremental.field) : cursorColumn;
+  let windowStart: string | null = null;
+  if (incremental) {
+    if (!cursorField) throw new LiaisonError('invalid_input', `schema "${schema.name}" has no cursor column for an incremental import; name one with incremental.field`);
+    const mark = await committedWatermark(ctx.store, ctx.workflow, ctx.activity);
+    if (mark?.value && mark.field === cursorField.crmField) {
+      windowStart = new Date(Date.parse(mark.value) - (incremental.lookbackSeconds ?? 0) * 1000).toISOString();
+      request.modifiedSince = { field: cursorField.crmField, from: windowStart };
+    }
+  }
+
+  const table = await ctx.createOutputTable('ok', outputColumns);
+  const rejects = new RejectsOutput(ctx, config.rejectsFile, [schema.crmIdColumn]);
+  const cursorName = cursorField?.column;
+  let maxCursor: string | null = null;
+  let done = 0;
+  const writePage = async (records: { id: string; values: Record<string, unknown> }[], total?: number) => {
+    const rows: Record<string, unknown>[] = [];
+    for (const record of records) {
+      try {
+        rows.push(toRow(record, columns, schema, ctx.store.dialect));
+      } catch (error) {
+        await rejects.add({ [schema.crmIdColumn]: record.id }, 'conversion_failed', errorMessage(error));
+      }
+    }
+    if (cursorName) {
+      for (const row of rows) {
+        const value = row[cursorName];
+        if (typeof value === 'string' && (maxCursor === null || value > maxCursor)) maxCursor = value;
+      }
+    }
+    await ctx.store.db.transaction().execute(async (trx) => {
+      await insertRows(trx, table, rows);
+      if (incremental && cursorField) {
+        await savePendingWatermark(trx, { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId }, {
+          field: cursorField.crmField,
+          value: maxCursor,
+          windowStart,
+          windowEnd: maxCursor,
+        });
+      }
+    });
+    done += records.length;
+    ctx.progress(done, total);
+  };
+
+  if (config.population !== undefined) {
+    await importPopulation(config.population, ctx, async (ids) => {
+      for await (const page of driver.query({ ...request, ids })) await writePage(page.records);
+    });
+  } else {
+    let total: number | undefined;
+    for await (const page of driver.query(request)) {
+      total ??= page.totalSize;
+      await writePage(page.records, total);
+    }
+  }
+
+  const prefix = ctx.activity.replace(/[^A-Za-z0-9_]/g, '_');
+  ctx.vars.set(`${prefix}_window_start`, windowStart === null ? null : { datetime: windowStart });
+  ctx.vars.set(`${prefix}_window_end`, maxCursor === null ? null : { datetime: maxCursor });
+  const ok = await ctx.finishOutput('ok');
+  ctx.counters.recordsOut = ok.count;
+  ctx.counters.rejects = rejects.count;
+  return { outputs: { ok, ...(await rejects.finish()) } };
+}
+
+/** The fields to read: the ones the activity names, else every live column of the schema; the id and cursor always. */
+function importColumns(config: CrmConnectorConfig, schema: LocalSchema): ImportColumn[] {
+  const chosen: ImportColumn[] = config.fields
+    ? config.fields.map((field) => {
+        const column = resolveColumn(schema, field.crm);
+        const target = field.column ? { ...column, column: field.column } : column;
+        return { column: target, conversion: field.conversion ?? defaultConversion(column) };
+      })
+    : schema.columns.filter((c) => !c.orphan && c.column !== schema.crmIdColumn).map((column) => ({ column, conversion: defaultConversion(column) }));
+  const cursor = schema.columns.find((c) => c.column === schema.cursorColumn);
+  if (cursor && !chosen.some((c) => c.column.crmField === cursor.crmField)) chosen.push({ column: cursor, conversion: 'default' });
+  return chosen;
+}
+
+function defaultConversion(column: LocalColumn): Conversion {
+  return column.multiSelect ? 'set' : 'default';
+}
+
+function toRow(record: { id: string; values: Record<string, unknown> }, columns: ImportColumn[], schema: LocalSchema, dialect: Store['dialect']): Record<string, unknown> {
+  const row: Record<string, unknown> = { [schema.crmIdColumn]: record.id };
+  for (const { column, conversion } of columns) {
+    if (column.column === schema.crmIdColumn) continue;
+    let value: unknown = convertValue(record.values[column.crmField], conversion, { fieldType: column.type });
+    if (Array.isArray(value)) value = toStoredMultiSelect(value);
+    if (typeof value === 'boolean' && dialect === 'sqlite') value = value ? 1 : 0;
+    row[column.column] = value;
+    if (column.targetColumn) row[column.targetColumn] = (record.values[`${column.crmField}@target`] as string | undefined) ?? null;
+  }
+  return row;
+}
+
+/** Filter text on CRM fields or schema columns → a FilterExpr on CRM field names (values stay values). */
+function crmFilter(text: string, schema: LocalSchema, ctx: ActivityContext): FilterExpr {
+  const rename = (expr: FilterExpr): FilterExpr => {
+    switch (expr.kind) {
+      case 'and':
+      case 'or':
+        return { ...expr, args: expr.args.map(rename) };
+      case 'not':
+        return { ...expr, arg: rename(expr.arg) };
+      default:
+        return { ...expr, field: resolveColumn(schema, expr.field).crmField };
+    }
+  };
+  return rename(parseFilter(text, { resolveVar: (name) => ctx.vars.get(name) }));
+}
+
+function sortKey(item: string, schema: LocalSchema): SortKey {
+  const [name, direction] = item.trim().split(/\s+/);
+  return { field: resolveColumn(schema, name!).crmField, direction: direction?.toLowerCase() === 'desc' ? 'desc' : 'asc' };
+}
+
+/**
+ * Reads the distinct CRM ids of the input working set's `column` (keyset-paged in the database, so nothing grows
+ * in memory) and hands each chunk to `fetch`.
+ */
+async function importPopulation(column: string, ctx: ActivityContext, fetch: (ids: string[]) => Promise<void>): Promise<void> {
+  const input = ctx.inputs[0];
+  if (!input) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}" imports a population but has no input`);
+  if (!input.columns.some((c) => c.name === column)) {
+    throw new LiaisonError('field_not_found', `population column "${column}" is not in the input working set; it has ${input.columns.map((c) => c.name).join(', ')}`);
+  }
+  let after = '';
+  for (;;) {
+    const result = await sql<{ id: string }>`select distinct ${sql.ref(column)} as id from ${sql.table(input.table)}
+      where ${sql.ref(column)} > ${after} order by ${sql.ref(column)} limit 2000`.execute(ctx.store.db);
+    const ids = result.rows.map((row) => String(row.id)).filter((id) => id !== '');
+    if (ids.length > 0) await fetch(ids);
+    if (result.rows.length < 2000) return;
+    after = String(result.rows[result.rows.length - 1]!.id);
+  }
+}
+
+/** Multi-row inserts under both stores' bound-parameter limits. */
+export async function insertRows(db: Store['db'], table: string, rows: Record<string, unknown>[]): Promise<void> {
+  if (rows.length === 0) return;
+  const width = Object.keys(rows[0]!).length || 1;
+  const batch = Math.max(1, Math.floor(30_000 / width));
+  const dynamic = db.withTables<Record<string, Record<string, unknown>>>();
+  for (let i = 0; i < rows.length; i += batch) await dynamic.insertInto(table).values(rows.slice(i, i + batch)).execute();
+}
+
