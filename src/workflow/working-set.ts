@@ -131,7 +131,7 @@ async function* readPages(
     after = Number(result.rows[result.rows.length - 1]![ROW_KEY]);
     yield result.rows.map((row) => {
       const out: Row = {};
-      for (const column of columns) out[column.name] = fromStore(row[column.name], column.kind);
+      for (const column of columns) out[column.name] = fromStore(row[column.name], column);
       return out;
     });
     if (result.rows.length < pageSize) return;
@@ -145,8 +145,17 @@ function toStore(value: unknown, kind: ColumnInfo['kind'], dialect: Store['diale
   return value;
 }
 
-function fromStore(value: unknown, kind: ColumnInfo['kind']): unknown {
-  if (kind === 'boolean' && typeof value === 'number') return value !== 0;
+/** Rows leave a working set in Liaison's value conventions: booleans as booleans, dates and times as ISO text. */
+function fromStore(value: unknown, column: ColumnInfo): unknown {
+  if (column.kind === 'boolean' && typeof value === 'number') return value !== 0;
+  if (value instanceof Date) {
+    // node-postgres parses a `date` as local midnight: read its local calendar day back, not the UTC instant.
+    if (column.sqlType === 'date') {
+      const pad = (n: number) => String(n).padStart(2, '0');
+      return `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`;
+    }
+    return value.toISOString();
+  }
   return value;
 }
 

@@ -5,6 +5,7 @@ import type { ActivityHandler } from '../../src/workflow/activity.js';
 import { builtinActivities } from '../../src/workflow/activity-registry.js';
 import { runWorkflow } from '../../src/workflow/workflow-engine.js';
 import { tableColumns } from '../../src/workflow/workflow-tables.js';
+import { openWorkingSet } from '../../src/workflow/working-set.js';
 import { storeTargets } from '../support/store-targets.js';
 import { load } from './support/workflow-fixtures.js';
 
@@ -106,6 +107,23 @@ activities:
             active: store.dialect === 'postgres' ? false : 0,
           },
         ]);
+        // Pages hand rows over in Liaison's conventions whatever the store's driver returns.
+        const read = await runWorkflow(
+          store,
+          await load(
+            store,
+            'name: read\nactivities:\n  - { name: q, type: query, table: typed_target, orderBy: [crm_id], transitions: { ok: e } }\n  - { name: e, type: end }\n',
+          ),
+          { keepWorkingSets: true },
+        );
+        const staged = await openWorkingSet(store, read.activities[0]!.outputs.ok!.table);
+        const pages: Record<string, unknown>[][] = [];
+        for await (const page of staged.pages(1)) pages.push(page);
+        expect(pages).toHaveLength(2);
+        expect(pages[0]![0]).toMatchObject({ crm_id: 'A', birthday: '1990-02-03', active: true });
+        expect(pages[1]![0]).toMatchObject({ crm_id: 'B', birthday: '2001-12-31', active: false });
+        expect(Number(pages[0]![0]!.amount)).toBe(12345678.91);
+        expect(Date.parse(String(pages[0]![0]!.seen_at))).toBe(Date.parse('2024-05-06T07:08:09.000Z'));
       } finally {
         await store.close();
       }
