@@ -29,6 +29,8 @@ interface Figures {
   seconds: number;
   apiCalls: number;
   peakRssMb: number;
+  /** CPU seconds this (client) process used, to tell client-bound from server-bound runs. */
+  clientCpu: number;
 }
 
 async function measure(label: string, run: () => Promise<{ records: number; apiCalls: number }>): Promise<Figures> {
@@ -37,10 +39,13 @@ async function measure(label: string, run: () => Promise<{ records: number; apiC
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 20);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   try {
     const { records, apiCalls } = await run();
     const seconds = (performance.now() - started) / 1000;
-    return { label, records, seconds, apiCalls, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576) };
+    const used = process.cpuUsage(cpu);
+    const clientCpu = (used.user + used.system) / 1e6;
+    return { label, records, seconds, apiCalls, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576), clientCpu };
   } finally {
     clearInterval(sampler);
   }
@@ -194,10 +199,10 @@ export async function benchSalesforceDriver(): Promise<void> {
   } finally {
     await sandbox.stop();
   }
-  console.log('operation                                   records   seconds   records/s   API calls   peak RSS MB');
+  console.log('operation                                   records   seconds   records/s   API calls   peak RSS MB   client CPU s');
   for (const f of figures) {
     console.log(
-      `${f.label.padEnd(42)} ${String(f.records).padStart(8)} ${f.seconds.toFixed(1).padStart(9)} ${Math.round(f.records / f.seconds).toString().padStart(11)} ${String(f.apiCalls).padStart(11)} ${String(f.peakRssMb).padStart(13)}`,
+      `${f.label.padEnd(42)} ${String(f.records).padStart(8)} ${f.seconds.toFixed(1).padStart(9)} ${Math.round(f.records / f.seconds).toString().padStart(11)} ${String(f.apiCalls).padStart(11)} ${String(f.peakRssMb).padStart(13)} ${f.clientCpu.toFixed(1).padStart(14)}`,
     );
   }
   const sliced = figures[0];
