@@ -10,9 +10,10 @@ let sf: SalesforceSandbox;
 let token: string;
 const V = '/services/data/v62.0';
 const NOW = new Date('2025-03-15T12:00:00Z');
+let clockOffsetMs = 0;
 
 beforeAll(async () => {
-  sf = await startSalesforceSandbox({ records: 900, seed: 3, clock: () => NOW });
+  sf = await startSalesforceSandbox({ records: 900, seed: 3, clock: () => new Date(NOW.getTime() + clockOffsetMs) });
   token = await clientToken(sf);
 });
 
@@ -64,6 +65,10 @@ describe('SOQL semantics', () => {
     expect(await ids('CloseDate = LAST_N_DAYS:3')).not.toContain(lastWeek);
     const created = await ids('CreatedDate = TODAY');
     expect(created).toEqual(expect.arrayContaining([today, lastWeek]));
+    const account = sf.admin.createRecord('Account', { Name: "Rosé O'Hara Ltd" });
+    const contact = sf.admin.createRecord('Contact', { LastName: 'Parented', AccountId: account });
+    const byParent = (await soql("SELECT Id, Account.Name FROM Contact WHERE Account.Name = 'rosé o\\'hara ltd' OR Account.Name LIKE 'Rosé O\\'H%'")).json as Page;
+    expect(byParent.records).toEqual([expect.objectContaining({ Id: contact, Account: expect.objectContaining({ Name: "Rosé O'Hara Ltd" }) })]);
   });
 
   it('multipicklist INCLUDES, compound fields in SELECT, escapes and case-insensitive equality', async () => {
@@ -138,6 +143,20 @@ describe('Bulk API 2.0 over raw HTTPS', () => {
     const late = await rawRequest(sf, 'PUT', `/${aborted.contentUrl}`, { token, body: 'LastName\nLate\n', headers: { 'Content-Type': 'text/csv' } });
     expect(firstError(late).errorCode).toBe('INVALIDJOBSTATE');
     expect((await rawRequest(sf, 'DELETE', `${V}/jobs/ingest/${aborted.id}`, { token })).status).toBe(204);
+  });
+});
+
+describe('token lifetime', () => {
+  it('tokens expire after tokenTtlSeconds (default 2 hours) of org time', async () => {
+    const fresh = await clientToken(sf);
+    clockOffsetMs = 2 * 3600_000 - 1000;
+    expect((await rawRequest(sf, 'GET', `${V}/limits`, { token: fresh })).status).toBe(200);
+    clockOffsetMs = 2 * 3600_000 + 1000;
+    const expired = await rawRequest(sf, 'GET', `${V}/limits`, { token: fresh });
+    expect(expired.status).toBe(401);
+    expect(firstError(expired).errorCode).toBe('INVALID_SESSION_ID');
+    clockOffsetMs = 0;
+    token = await clientToken(sf);
   });
 });
 

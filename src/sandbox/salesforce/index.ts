@@ -98,7 +98,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   let baseUrl = '';
   const limits = { dailyApiRequests: options.dailyApiLimit ?? 5_000_000, used: 0 };
   const accounting = new Accounting(limits);
-  const auth = new SfAuth(app, () => baseUrl, ORG_ID, userId, options.tokenTtlSeconds ?? 7200);
+  const auth = new SfAuth(app, () => baseUrl, ORG_ID, userId, options.tokenTtlSeconds ?? 7200, clock);
   const sf: SfContext = { store, cursors, clock, deletedRetentionDays: options.deletedRetentionDays ?? 15, limits, baseUrl: () => baseUrl };
   const admin = createAdmin(store, cursors, accounting, () => auth.expireAll());
   const bulk = bulkRoutes(sf);

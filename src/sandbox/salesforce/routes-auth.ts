@@ -32,6 +32,8 @@ export class SfAuth {
     readonly orgId: string,
     readonly userId: string,
     private readonly ttlSeconds: number,
+    /** The org clock: token lifetimes follow it, so tests can move time instead of waiting. */
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   identityUrl(): string {
@@ -39,14 +41,14 @@ export class SfAuth {
   }
 
   expireAll(): void {
-    for (const token of this.tokens.values()) token.expiresAt = 0;
+    for (const token of this.tokens.values()) token.expiresAt = Number.NEGATIVE_INFINITY;
   }
 
   authenticate(req: IncomingMessage): Reply | undefined {
     const header = req.headers.authorization ?? '';
     const match = /^(?:Bearer|OAuth)\s+(\S+)$/i.exec(header);
     const token = match ? this.tokens.get(match[1] as string) : undefined;
-    if (!token || token.expiresAt <= Date.now()) {
+    if (!token || token.expiresAt <= this.clock().getTime()) {
       return errorReply(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
     }
     return undefined;
@@ -55,9 +57,9 @@ export class SfAuth {
   private issue(): Reply {
     const accessToken = `${this.orgId.slice(0, 15)}!${randomBytes(48).toString('base64url')}`;
     if (this.tokens.size >= 10_000) {
-      for (const [key, value] of this.tokens) if (value.expiresAt <= Date.now()) this.tokens.delete(key);
+      for (const [key, value] of this.tokens) if (value.expiresAt <= this.clock().getTime()) this.tokens.delete(key);
     }
-    this.tokens.set(accessToken, { expiresAt: Date.now() + this.ttlSeconds * 1000 });
+    this.tokens.set(accessToken, { expiresAt: this.clock().getTime() + this.ttlSeconds * 1000 });
     const id = this.identityUrl();
     const issuedAt = String(Date.now());
     const signature = createHmac('sha256', this.app.clientSecret).update(id + issuedAt).digest('base64');
