@@ -65,7 +65,7 @@ export async function createWorkingSet(
 ): Promise<WorkingSetWriter> {
   await createWorkingSetTable(store, table, columns);
   // Stay under SQLite's and PostgreSQL's bound-parameter limits.
-  const batchSize = Math.max(1, Math.min(500, Math.floor(30_000 / Math.max(1, columns.length))));
+  const batchSize = Math.max(1, Math.min(2000, Math.floor(30_000 / Math.max(1, columns.length + 1))));
   let pending: Row[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
