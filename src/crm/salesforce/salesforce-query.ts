@@ -4,7 +4,6 @@ import { filterFields } from '../filter.js';
 import type { ObjectMetadata } from '../metadata.js';
 import type { SalesforceSession } from './salesforce-auth.js';
 import { findField } from './salesforce-describe.js';
-import { parseJson } from './salesforce-http.js';
 import { checkId, compileFilter, compileSelect, idConditions, soqlDateTime, soqlString, type ResolvedField } from './salesforce-soql.js';
 import { normaliseDateTime, recordMapper } from './salesforce-values.js';
 
