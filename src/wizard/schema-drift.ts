@@ -138,6 +138,6 @@ export function describeChange(change: SchemaChange): string {
     case 'restore-column':
       return `restore column ${change.column.column}: ${change.column.crmField} is back in the CRM`;
     case 'refuse':
-      return `REFUSED ${change.column.column}: ${change.reason}`;
+      return `REFUSED column ${change.column.column}: ${change.reason}`;
   }
 }

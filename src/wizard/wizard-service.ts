@@ -230,7 +230,7 @@ export function hasDrift(plan: WizardPlan): boolean {
 export async function applyWizard(ctx: WizardContext, plan: WizardPlan, onProgress?: (event: WizardProgress) => void): Promise<void> {
   const refused = plan.plans.flatMap(refusals);
   if (refused.length > 0) {
-    throw new LiaisonError('schema_conflict', `nothing changed: ${refused.map(describeChange).join('; ')}`);
+    throw new LiaisonError('schema_conflict', `nothing changed: ${refused.map((r) => r.reason).join('; ')}`);
   }
   const { store } = ctx;
   await store.db.transaction().execute(async (trx) => {
