@@ -1,7 +1,7 @@
 import { type ApiRequest, type ApiResponse, DataverseError, header, jsonResponse, odataError, parsePrefer } from './dynamics-http.js';
 import { parseFilter, splitTopLevel, ODataSyntaxError } from './dynamics-odata-parser.js';
 import { compileFilter, unknownProperty } from './dynamics-odata-sql.js';
-import { AnnotationFilter, projection, type Projection, renderRecord, sqlColumns, unsupportedOption } from './dynamics-records.js';
+import { AnnotationFilter, compileRenderer, projection, type Projection, renderRecord, rowFromRaw, sqlColumnNames, sqlColumns, unsupportedOption } from './dynamics-records.js';
 import type { EntityDef } from './dynamics-schema-types.js';
 import { type DynamicsStore, quoteIdent, type Row, type SqlValue, tableName } from './dynamics-store.js';
 import { wireAttributes } from './dynamics-values.js';
@@ -71,9 +71,30 @@ function parseOrderBy(entity: EntityDef, text: string | null): OrderTerm[] {
   });
 }
 
-/** Keyset condition "row comes after `values`" for the sort order, NULL-aware (SQLite sorts NULL first). */
-function keysetCondition(order: OrderTerm[], values: SqlValue[], params: SqlValue[]): string {
-  const terms = [...order, { column: '_rid', desc: false }];
+/** Columns Dataverse always fills, so a keyset on them never meets NULL. */
+function nonNullColumns(entity: EntityDef): Set<string> {
+  return new Set(['_rid', entity.primaryIdAttribute, 'createdon', 'modifiedon', 'versionnumber']);
+}
+
+/** The sort terms including the `_rid` tie-breaker, which follows a uniform direction so row values apply. */
+function sortTerms(order: OrderTerm[]): OrderTerm[] {
+  const uniformDesc = order.length > 0 && order.every((o) => o.desc);
+  return [...order, { column: '_rid', desc: uniformDesc }];
+}
+
+/**
+ * Keyset condition "row comes after `values`". When every term sorts the same way over non-NULL values it is a
+ * row-value comparison, which SQLite answers with one index range seek (O(page) per page, O(n) overall); otherwise
+ * a NULL-aware OR chain (SQLite sorts NULL first), correct but slower.
+ */
+function keysetCondition(entity: EntityDef, order: OrderTerm[], values: SqlValue[], params: SqlValue[]): string {
+  const terms = sortTerms(order);
+  const nonNull = nonNullColumns(entity);
+  const uniform = terms.every((t) => t.desc === terms[0]!.desc);
+  if (uniform && values.every((v) => v !== null) && (!terms[0]!.desc || terms.every((t) => nonNull.has(t.column)))) {
+    params.push(...values);
+    return `(${terms.map((t) => quoteIdent(t.column)).join(', ')}) ${terms[0]!.desc ? '<' : '>'} (${terms.map(() => '?').join(', ')})`;
+  }
   const ors: string[] = [];
   for (let i = 0; i < terms.length; i++) {
     const parts: string[] = [];
@@ -175,14 +196,20 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   const pageWanted = maxPage === undefined && top !== undefined ? pageSize : pageSize + 1;
   const skiptoken = q.get('$skiptoken');
   const cookie = skiptoken ? decodeCookie(skiptoken) : undefined;
-  if (cookie?.k) where.push(keysetCondition(order, cookie.k, params));
-  const orderSql = [...order.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`), '_rid ASC'].join(', ');
-  const extraCols = order.filter((o) => !sqlColumns(p).includes(quoteIdent(o.column))).map((o) => `, ${quoteIdent(o.column)}`).join('');
-  const sql = `SELECT ${sqlColumns(p)}${extraCols} FROM ${tableName(entity)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderSql} LIMIT ${pageWanted}`;
-  const rows = ctx.store.prepare(sql).all(...params) as Row[];
-  const more = rows.length > pageSize;
-  if (more) rows.length = pageSize;
-  body.value = rows.map((row) => renderRecord(ctx.store, p, row));
+  const keysetParams: SqlValue[] = [];
+  // The keyset goes first so SQLite's planner seeks with it rather than with a range in the user's filter.
+  if (cookie?.k) where.unshift(keysetCondition(entity, order, cookie.k, keysetParams));
+  const terms = sortTerms(order);
+  const orderSql = terms.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`).join(', ');
+  const columns = sqlColumnNames(p);
+  for (const o of order) if (!columns.includes(o.column)) columns.push(o.column);
+  const sql = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${tableName(entity)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderSql} LIMIT ${pageWanted}`;
+  const raw = ctx.store.prepareRaw(sql).all(...keysetParams, ...params) as SqlValue[][];
+  const more = raw.length > pageSize;
+  if (more) raw.length = pageSize;
+  const render = compileRenderer(ctx.store, p, columns);
+  body.value = raw.map(render);
+  const rows = more ? [rowFromRaw(columns, raw[raw.length - 1]!)] : [];
   if (more) {
     const last = rows[rows.length - 1]!;
     const next: PageCookie = { k: [...order.map((o) => last[o.column] ?? null), last._rid ?? null], page: (cookie?.page ?? 1) + 1 };
@@ -208,15 +235,17 @@ function trackedQuery(ctx: QueryContext, entity: EntityDef, request: ApiRequest,
   const base = `${ctx.apiBase}$metadata#${p.contextSelect}`;
   const body: Record<string, unknown> = { '@odata.context': since === undefined ? base : `${base}/$delta` };
   const values: Array<Record<string, unknown>> = [];
+  const columns = sqlColumnNames(p);
   let next: PageCookie | undefined;
   if (since === undefined) {
     const last = Number(cookie?.k?.[0] ?? 0);
-    const rows = ctx.store.prepare(`SELECT ${sqlColumns(p)} FROM ${table} WHERE versionnumber <= ? AND _rid > ? ORDER BY _rid LIMIT ?`).all(snapshot, last, pageSize + 1) as Row[];
-    if (rows.length > pageSize) {
-      rows.length = pageSize;
-      next = { k: [rows[rows.length - 1]!._rid ?? null], v: snapshot, page: (cookie?.page ?? 1) + 1 };
+    const raw = ctx.store.prepareRaw(`SELECT ${sqlColumns(p)} FROM ${table} WHERE versionnumber <= ? AND _rid > ? ORDER BY _rid LIMIT ?`).all(snapshot, last, pageSize + 1) as SqlValue[][];
+    if (raw.length > pageSize) {
+      raw.length = pageSize;
+      next = { k: [raw[raw.length - 1]![columns.indexOf('_rid')] ?? null], v: snapshot, page: (cookie?.page ?? 1) + 1 };
     }
-    for (const row of rows) values.push(renderRecord(ctx.store, p, row));
+    const render = compileRenderer(ctx.store, p, columns);
+    for (const r of raw) values.push(render(r));
   } else {
     let phase = cookie?.phase ?? 'r';
     let after = Number(cookie?.k?.[0] ?? since);

@@ -47,7 +47,6 @@ export async function startDynamicsSandbox(options: SandboxStartOptions = {}): P
   const certificateFile = path.join(dataDir, 'app-cert.pem');
   writeFileSync(privateKeyFile, appKeys.privateKey, { mode: 0o600 });
   writeFileSync(certificateFile, appCert, { mode: 0o644 });
-  const signingKey = generateRsaKeyPair();
 
   const tenantId = stableGuid('tenant', seed);
   const confidentialClientId = stableGuid('confidential-client', seed);
@@ -85,7 +84,9 @@ export async function startDynamicsSandbox(options: SandboxStartOptions = {}): P
     password,
     appObjectId,
     userObjectId,
-    signingKeyPem: signingKey.privateKey,
+    // Tokens are signed with the server's TLS key: one RSA key generation less per start, and nothing verifies them
+    // against a published key set.
+    signingKeyPem: tls.key,
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3599,
   });
   late.auth = auth;
