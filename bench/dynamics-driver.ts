@@ -1,8 +1,8 @@
 /**
  * Dynamics driver benchmark: a full read of 100,000 contacts and a batched write of 100,000 against the in-process
  * Dataverse sandbox with 100 ms added latency (a CRM across the internet), compared with a naive client that
- * fetches one page after another over fresh connections. Prints records/s, API calls and peak RSS (the sandbox runs
- * in the same process, so RSS includes it).
+ * fetches one page after another over fresh connections. Prints records/s, API calls and peak RSS. The sandbox runs
+ * in a worker thread (its own event loop, same process: RSS includes it); faults are set over its HTTPS admin API.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { createDynamicsDriver } from '../src/crm/dynamics/dynamics-driver.js';
 import type { ConnectionSettings, CrmDriver, WriteItem } from '../src/crm/driver.js';
 import { caBundle } from '../src/crm/http/tls.js';
-import type { SandboxHandle } from '../src/sandbox/common/sandbox-types.js';
-import { startDynamicsSandbox } from '../src/sandbox/dynamics/index.js';
+import { Worker } from 'node:worker_threads';
+import type { SandboxInfo } from '../src/sandbox/common/sandbox-types.js';
 
 const RECORDS = 100_000;
 const LATENCY_MS = 100;
@@ -42,7 +42,7 @@ async function measure(label: string, run: () => Promise<{ records: number; apiC
   }
 }
 
-function settingsOf(sandbox: SandboxHandle): ConnectionSettings {
+function settingsOf(sandbox: SandboxInfo): ConnectionSettings {
   const creds = sandbox.credentials['client-secret'] ?? {};
   const get = (camel: string, kebab: string) => creds[camel] ?? creds[kebab];
   return {
@@ -55,7 +55,7 @@ function settingsOf(sandbox: SandboxHandle): ConnectionSettings {
 }
 
 /** One page after the other, a new TLS connection each time, no prefetch: what a first-draft client does. */
-async function naiveRead(sandbox: SandboxHandle, token: string): Promise<{ records: number; apiCalls: number }> {
+async function naiveRead(sandbox: SandboxInfo, token: string): Promise<{ records: number; apiCalls: number }> {
   const ca = caBundle(sandbox.caFile);
   let url: string | undefined = `${new URL(sandbox.url).origin}/api/data/v9.2/contacts?$select=${['contactid', 'modifiedon', ...FIELDS.map((f) => (f === 'parentcustomerid' ? '_parentcustomerid_value' : f))].join(',')}`;
   let records = 0;
@@ -112,10 +112,31 @@ function print(rows: Figures[]): void {
   }
 }
 
+/** PUT /_sandbox/faults on the worker's sandbox. */
+async function setFaults(sandbox: SandboxInfo, faults: Record<string, unknown>): Promise<void> {
+  const body = JSON.stringify(faults);
+  await new Promise<void>((resolve, reject) => {
+    const req = https.request(`${new URL(sandbox.url).origin}/_sandbox/faults`, { method: 'PUT', ca: caBundle(sandbox.caFile), headers: { 'Content-Type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`setting faults: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function startWorkerSandbox(dataDir: string): Promise<{ sandbox: SandboxInfo; worker: Worker }> {
+  const worker = new Worker(new URL('./dynamics-sandbox-worker.js', import.meta.url), { workerData: { records: RECORDS, dataDir } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (sandbox: SandboxInfo) => resolve({ sandbox, worker }));
+    worker.once('error', reject);
+  });
+}
+
 export async function benchDynamicsDriver(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'liaison-bench-dyn-'));
   const seedStart = performance.now();
-  const sandbox = await startDynamicsSandbox({ port: 0, host: '127.0.0.1', records: RECORDS, dataDir: dir, seed: 1 });
+  const { sandbox, worker } = await startWorkerSandbox(dir);
   console.log(`Dynamics sandbox seeded with ${RECORDS} contacts in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; latency ${LATENCY_MS} ms per response`);
   const driver = createDynamicsDriver(settingsOf(sandbox));
   const single = createDynamicsDriver(settingsOf(sandbox), { readParallelism: 1 });
@@ -124,7 +145,7 @@ export async function benchDynamicsDriver(): Promise<void> {
       await d.testConnection();
       await d.describeObject('contact');
     }
-    sandbox.admin.setFaults({ latencyMs: LATENCY_MS });
+    await setFaults(sandbox, { latencyMs: LATENCY_MS });
     const rows: Figures[] = [];
     const token = await tokenOf(sandbox);
     rows.push(await measure('naive read (sequential, new connection per page)', () => naiveRead(sandbox, token)));
@@ -139,13 +160,13 @@ export async function benchDynamicsDriver(): Promise<void> {
   } finally {
     await single.close();
     await driver.close();
-    await sandbox.stop();
+    await worker.terminate();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** A token for the naive client, fetched the plain OAuth way. */
-async function tokenOf(sandbox: SandboxHandle): Promise<string> {
+async function tokenOf(sandbox: SandboxInfo): Promise<string> {
   const s = settingsOf(sandbox);
   const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: s.auth.clientId ?? '', client_secret: s.auth.clientSecret ?? '', scope: `${new URL(sandbox.url).origin}/.default` }).toString();
   const url = `${s.auth.authorityUrl}/${s.auth.tenant}/oauth2/v2.0/token`;
