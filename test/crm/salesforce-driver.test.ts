@@ -279,6 +279,26 @@ describe('Salesforce driver against the sandbox', () => {
       expect(n).toBe(sandbox.admin.countRecords('Contact'));
     });
 
+    it('shares one token renewal between parallel slices when the token expires mid-read', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 4 } }));
+      await driver.describeObject('Contact');
+      sandbox.admin.resetRequestCount();
+      let n = 0;
+      let expired = false;
+      const ids = new Set<string>();
+      for await (const page of driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 })) {
+        n += page.records.length;
+        for (const r of page.records) ids.add(r.id);
+        if (!expired && n > 600) {
+          sandbox.admin.expireTokens();
+          expired = true;
+        }
+      }
+      expect(n).toBe(sandbox.admin.countRecords('Contact'));
+      expect(ids.size).toBe(n);
+      expect(sandbox.admin.requestCounts().token).toBe(1);
+    });
+
     it('recovers from injected 503s, transient limit errors and connection resets', async () => {
       const driver = track(driverFor(sandbox, { retry: { retries: 8, baseDelayMs: 5, maxDelayMs: 50 } }));
       await driver.describeObject('Contact');
