@@ -40,6 +40,15 @@ describe('query paging', () => {
     expect(tooSmall.records).toHaveLength(900);
   });
 
+  it('an open cursor survives a metadata change (a field added mid-pagination)', async () => {
+    const first = (await soql('SELECT Id, LastName FROM Contact', { 'Sforce-Query-Options': 'batchSize=200' })).json as Page;
+    sf.admin.addField('Contact', { name: 'Drift__c', type: 'string', length: 20 });
+    const second = await get(first.nextRecordsUrl as string);
+    expect(second.status).toBe(200);
+    expect((second.json as Page).records).toHaveLength(200);
+    sf.admin.removeField('Contact', 'Drift__c');
+  });
+
   it('a queryAll cursor keeps deleted rows on later pages even through the /query/ path', async () => {
     const victims = sf.admin.listIds('Contact', 900).slice(-5);
     for (const id of victims) sf.admin.deleteRecord('Contact', id);

@@ -45,10 +45,12 @@ export class QueryCursors {
     clearInterval(this.sweeper);
   }
 
-  /** Forgets cached statements (after a metadata change altered a table). */
+  /**
+   * Forgets cached statements after a metadata change altered a table. Open cursors stay valid (as Salesforce's
+   * do); their page statements are prepared again on next use.
+   */
   reset(): void {
     this.statements.clear();
-    for (const locator of [...this.cursors.keys()]) this.drop(locator);
   }
 
   private statement(sql: string): Database.Statement {
