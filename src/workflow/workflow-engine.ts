@@ -43,6 +43,8 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Keep working sets after a successful run (debugging); failed runs always keep them for --resume. */
   keepWorkingSets?: boolean;
+  /** Resume a run still marked running (its process died), or start one although another is marked running. */
+  force?: boolean;
   /** Failed runs older than this many days lose their working sets when a new run starts (default 7). */
   retentionDays?: number;
   log?: Logger;
@@ -66,8 +68,8 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
   }
   const runId =
     options.resume === undefined
-      ? await startRun(store, workflow, order, options.trigger ?? 'manual')
-      : await reopenRun(store, workflow, order, options.resume, log);
+      ? await startRun(store, workflow, order, options.trigger ?? 'manual', options.force ?? false)
+      : await reopenRun(store, workflow, order, options.resume, log, options.force ?? false);
   emit({ type: 'run-start', runId, workflow: workflow.definition.name, resumed: options.resume !== undefined });
   const db = workflowDb(store);
   const recorded = new Map((await showRun(store, runId)).activities.map((a) => [a.activity, a]));
@@ -262,8 +264,23 @@ async function startRun(
   workflow: LoadedWorkflow,
   order: readonly ActivityConfig[],
   trigger: string,
+  force: boolean,
 ): Promise<number> {
   const db = workflowDb(store);
+  // One run per workflow at a time, across processes (a schedule and a manual run must not interleave writes).
+  const running = await db
+    .selectFrom('workflow_run')
+    .select('id')
+    .where('workflow', '=', workflow.definition.name)
+    .where('status', '=', 'running')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  if (running && !force) {
+    throw new LiaisonError(
+      'run_failed',
+      `workflow "${workflow.definition.name}" is already running (run ${running.id}); wait for it, or if the process running it died, resume it with --resume ${running.id} --force`,
+    );
+  }
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto('workflow_run')
@@ -306,6 +323,7 @@ async function reopenRun(
   order: readonly ActivityConfig[],
   runId: number,
   log: Logger,
+  force: boolean,
 ): Promise<number> {
   const db = workflowDb(store);
   const run = await db.selectFrom('workflow_run').selectAll().where('id', '=', runId).executeTakeFirst();
@@ -316,10 +334,13 @@ async function reopenRun(
       `run ${runId} belongs to workflow "${run.workflow}", not "${workflow.definition.name}"; name the right file`,
     );
   }
-  if (run.status !== 'failed')
+  // A run still marked running is resumable only when forced: its process died (crash, kill -9) without recording it.
+  if (run.status !== 'failed' && !(run.status === 'running' && force))
     throw new LiaisonError(
       'invalid_input',
-      `run ${runId} is ${run.status}; only a failed run can be resumed (start a new run instead)`,
+      run.status === 'running'
+        ? `run ${runId} is marked running; if the process running it died, resume it with --force`
+        : `run ${runId} is ${run.status}; only a failed run can be resumed (start a new run instead)`,
     );
   const kept = await db
     .selectFrom('workflow_run_activity')

@@ -157,12 +157,16 @@ export const crmConnectorActivity = z.strictObject({
     .optional()
     .describe('export: Bulk API when the CRM has one (auto: for large sets)'),
   assignmentRules: z.boolean().optional().describe('export insert: apply Salesforce assignment rules'),
+  key: column.optional().describe('export/delete: working-set column identifying each local record (default: id, else the CRM id column)'),
   writeBack: z
-    .strictObject({ table: column, key: column, column: column.optional() })
+    .strictObject({
+      table: column.describe('local table the exported records come from (e.g. recipient)'),
+      key: column.describe('column of that table matching the working-set key column'),
+      crmId: column.optional().describe('column receiving the CRM id of created records (e.g. salesforce_id)'),
+      clear: column.optional().describe('column set to null once the record is in the CRM (e.g. modified_locally_at), if not changed since the export started'),
+    })
     .optional()
-    .describe(
-      'export: write created CRM ids back to this local table, matching its `key` to the working-set column of the same name',
-    ),
+    .describe('export: write results back to the local records'),
 });
 
 export const activitySchemas = {

@@ -4,6 +4,7 @@ import type { Store } from '../../src/store/store-types.js';
 import { pruneWorkingSets } from '../../src/workflow/run-history.js';
 import { loadWatermark, resetWatermark, saveWatermark } from '../../src/workflow/watermarks.js';
 import { runWorkflow } from '../../src/workflow/workflow-engine.js';
+import { workflowDb } from '../../src/workflow/workflow-tables.js';
 import { storeTargets } from '../support/store-targets.js';
 import { createContactTables, load } from './support/workflow-fixtures.js';
 
@@ -69,6 +70,32 @@ for (const target of storeTargets()) {
       await expect(runWorkflow(store, workflow, { resume: failed.id })).rejects.toThrow(
         /cannot be resumed: the working sets of activity "all" are gone/,
       );
+    });
+
+    it('allows one run per workflow at a time; a run left "running" by a dead process resumes with force', async () => {
+      await createContactTables(store);
+      const workflow = await load(store, FAILS_AT_SAVE);
+      const first = await runWorkflow(store, workflow);
+      // What a killed process leaves behind: the run and its activity still marked running.
+      await workflowDb(store)
+        .updateTable('workflow_run')
+        .set({ status: 'running', ended_at: null })
+        .where('id', '=', first.id)
+        .execute();
+      await workflowDb(store)
+        .updateTable('workflow_run_activity')
+        .set({ status: 'running' })
+        .where('run_id', '=', first.id)
+        .where('activity', '=', 'save')
+        .execute();
+      await expect(runWorkflow(store, workflow)).rejects.toThrow(
+        `workflow "keep-sets" is already running (run ${first.id}); wait for it, or if the process running it died, resume it with --resume ${first.id} --force`,
+      );
+      await expect(runWorkflow(store, workflow, { resume: first.id })).rejects.toThrow(/marked running; .* --force/);
+      await store.db.schema.createTable('not_yet').addColumn('crm_id', 'text').addColumn('email', 'text').execute();
+      const resumed = await runWorkflow(store, workflow, { resume: first.id, force: true });
+      expect(resumed.status).toBe('succeeded');
+      expect(resumed.activities.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
     });
   });
 }

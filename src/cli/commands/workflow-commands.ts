@@ -53,38 +53,46 @@ export function workflowCommands(): Command {
     .description('run a workflow now; progress per activity; a failed run can be resumed')
     .argument('<file>', 'workflow YAML file')
     .option('--resume <run>', 'resume this failed run from its failed activity (completed activities are not re-run)')
+    .option('--force', 'resume a run still marked running whose process died (or start despite one)')
     .option('--keep-working-sets', 'keep the staged working sets after a successful run (for inspection)')
-    .action(async (file: string, options: { resume?: string; keepWorkingSets?: boolean }, command: Command) => {
-      const json = globalOptions(command).json;
-      const resume = options.resume === undefined ? undefined : runNumber(options.resume);
-      const run = await withStore(command, async (store) => {
-        const loaded = await load(file, store, json);
-        const progress = json ? undefined : createProgress();
-        const abort = new AbortController();
-        const onSignal = () => abort.abort();
-        process.once('SIGINT', onSignal);
-        try {
-          return await runWorkflow(store, loaded, {
-            registry: cliActivities(),
-            ...(resume === undefined ? {} : { resume }),
-            keepWorkingSets: options.keepWorkingSets ?? false,
-            signal: abort.signal,
-            ...(progress ? { onEvent: progress.onEvent } : {}),
-          });
-        } finally {
-          progress?.stop();
-          process.removeListener('SIGINT', onSignal);
+    .action(
+      async (
+        file: string,
+        options: { resume?: string; keepWorkingSets?: boolean; force?: boolean },
+        command: Command,
+      ) => {
+        const json = globalOptions(command).json;
+        const resume = options.resume === undefined ? undefined : runNumber(options.resume);
+        const run = await withStore(command, async (store) => {
+          const loaded = await load(file, store, json);
+          const progress = json ? undefined : createProgress();
+          const abort = new AbortController();
+          const onSignal = () => abort.abort();
+          process.once('SIGINT', onSignal);
+          try {
+            return await runWorkflow(store, loaded, {
+              registry: cliActivities(),
+              ...(resume === undefined ? {} : { resume }),
+              keepWorkingSets: options.keepWorkingSets ?? false,
+              force: options.force ?? false,
+              signal: abort.signal,
+              ...(progress ? { onEvent: progress.onEvent } : {}),
+            });
+          } finally {
+            progress?.stop();
+            process.removeListener('SIGINT', onSignal);
+          }
+        });
+        if (json) printJson(run);
+        else printRun(run);
+        if (run.status === 'failed') {
+          throw new LiaisonError(
+            'run_failed',
+            `run ${run.id} failed: ${run.error ?? 'unknown error'}; fix the cause, then: liaison workflow run ${file} --resume ${run.id}`,
+          );
         }
-      });
-      if (json) printJson(run);
-      else printRun(run);
-      if (run.status === 'failed') {
-        throw new LiaisonError(
-          'run_failed',
-          `run ${run.id} failed: ${run.error ?? 'unknown error'}; fix the cause, then: liaison workflow run ${file} --resume ${run.id}`,
-        );
-      }
-    });
+      },
+    );
 
   workflow
     .command('schedule')
