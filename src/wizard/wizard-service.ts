@@ -198,6 +198,8 @@ function fieldSelection(existing: LocalSchema | undefined, given: string[] | und
 
 async function allocateNames(ctx: WizardContext, account: string, kind: CrmKind, objects: ObjectSummary[], existing: LocalSchema[]): Promise<Map<string, SchemaNames>> {
   const sameKind = (await ctx.accounts.list()).filter((a) => a.crm === kind).length;
+  // An account keeps one naming style: the one its first schemas got (plain while it was the only account of its kind).
+  const qualify = existing.length > 0 ? !existing.some((s) => s.name === schemaNames(kind, s.crmObject).schema) : sameKind > 1;
   const owned = await ownedTables(ctx.store.db);
   const tables = new Set(await tableNames(ctx.store));
   const out = new Map<string, SchemaNames>();
@@ -207,7 +209,7 @@ async function allocateNames(ctx: WizardContext, account: string, kind: CrmKind,
       out.set(object.name, { schema: stored.name, table: stored.table });
       continue;
     }
-    let names = schemaNames(kind, object.name, sameKind > 1 ? account : undefined);
+    let names = schemaNames(kind, object.name, qualify ? account : undefined);
     const taken = async (n: SchemaNames) => (await findSchema(ctx.store.db, n.schema)) !== undefined || owned.has(n.table);
     if (await taken(names)) names = schemaNames(kind, object.name, account);
     if (await taken(names)) {

@@ -149,7 +149,10 @@ for (const target of storeTargets()) {
       await runWizard(ctx, { account: 'sf', objects: ['Contact'] });
       await ctx.accounts.add({ name: 'sf-eu', crm: 'salesforce', url: 'https://fake-eu.example.test', auth: 'client-credentials', clientId: 'c', secrets: { clientSecret: 's' } });
       await runWizard(ctx, { account: 'sf-eu', objects: ['Contact'] });
+      // The first account keeps its plain names for objects it adds later.
+      await runWizard(ctx, { account: 'sf', objects: ['Account'] });
       expect((await listSchemas(store)).map((s) => [s.name, s.table, s.account])).toEqual([
+        ['crm:sfdcAccount', 'crm_sfdc_account', 'sf'],
         ['crm:sfdcContact', 'crm_sfdc_contact', 'sf'],
         ['crm:sfdc_sf_eu_Contact', 'crm_sfdc_sf_eu_contact', 'sf-eu'],
       ]);
