@@ -193,7 +193,8 @@ function createProgress(): Progress {
   const bars = new cliProgress.MultiBar(
     {
       stream: process.stderr,
-      format: '{activity} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | {status}',
+      format: '{activity} [{bar}] {value}/{total} {rate}/s ETA {eta_formatted} {status}',
+      barsize: 20,
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 20,
