@@ -7,10 +7,13 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { ConfidentialClientApplication, PublicClientApplication, type Configuration } from '@azure/msal-node';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { LiaisonError } from '../../core/errors.js';
+import { backoffDelay, DEFAULT_RETRY, sleep } from '../http/retry.js';
 import type { ConnectionSettings } from '../driver.js';
 import { DEFAULT_AUTHORITY_URL } from './dynamics-module.js';
 import { networkFailure, tokenFailure } from './dynamics-errors.js';
 import type { HttpTransport } from './dynamics-http.js';
+
+const TOKEN_ATTEMPTS = 3;
 
 /** Hands out a valid bearer token, renewing it shortly before expiry or when forced after a 401. */
 export interface TokenProvider {
@@ -136,12 +139,21 @@ export function createTokenProvider(settings: ConnectionSettings, transport: Htt
   let pending: Promise<string> | undefined;
 
   const fetchToken = async (): Promise<string> => {
-    network.lastFailure = undefined;
     let result;
-    try {
-      result = await acquire();
-    } catch (error) {
-      throw network.lastFailure ?? tokenFailure(error);
+    for (let attempt = 1; ; attempt++) {
+      network.lastFailure = undefined;
+      try {
+        result = await acquire();
+        break;
+      } catch (error) {
+        const failure = network.lastFailure ?? tokenFailure(error);
+        // A token request changes nothing server-side, so a dropped connection or timeout is simply retried.
+        if (attempt < TOKEN_ATTEMPTS && (failure.code === 'network_error' || failure.code === 'timeout')) {
+          await sleep(backoffDelay(attempt, DEFAULT_RETRY));
+          continue;
+        }
+        throw failure;
+      }
     }
     if (!result?.accessToken) throw new LiaisonError('auth_failed', 'Entra ID returned no access token');
     const now = Date.now();
