@@ -213,6 +213,17 @@ describe('Bulk API 2.0', () => {
     expect(upsert.successfulResults.map((r) => r.sf__Created).sort()).toEqual(['false', 'true']);
   });
 
+  it('hardDelete removes records for good (not even queryAll sees them)', async () => {
+    conn.bulk2.pollInterval = 50;
+    const ids = sf.admin.listIds('Loyalty_Card__c', 3);
+    expect(ids).toHaveLength(3);
+    const results = await conn.bulk2.loadAndWaitForResults({ object: 'Loyalty_Card__c', operation: 'hardDelete', input: ['Id', ...ids].join('\n') });
+    expect(results.successfulResults.map((r) => r.sf__Id).sort()).toEqual([...ids].sort());
+    const all = await conn.query(`SELECT Id FROM Loyalty_Card__c WHERE Id IN ('${ids.join("','")}')`, { scanAll: true });
+    expect(all.totalSize).toBe(0);
+    expect(sf.seeded.Loyalty_Card__c).toBe(CONTACTS / 20);
+  });
+
   it('bulk2.query returns every record of a query job', async () => {
     conn.bulk2.pollInterval = 50;
     const records = await (await conn.bulk2.query('SELECT Id, Name, Industry FROM Account')).toArray();

@@ -155,6 +155,19 @@ describe('Bulk API 2.0 over raw HTTPS', () => {
   });
 });
 
+describe('describe caching', () => {
+  it('If-Modified-Since gets 304 until the metadata changes', async () => {
+    const later = new Date(Date.now() + 60_000).toUTCString();
+    expect((await get(`${V}/sobjects/Lead/describe`, { 'If-Modified-Since': later })).status).toBe(304);
+    expect((await get(`${V}/sobjects`, { 'If-Modified-Since': later })).status).toBe(304);
+    const before = new Date(Date.now() - 1000).toUTCString();
+    sf.admin.addField('Lead', { name: 'Campaign_Code__c', type: 'string', length: 12 });
+    const changed = await get(`${V}/sobjects/Lead/describe`, { 'If-Modified-Since': before });
+    expect(changed.status).toBe(200);
+    expect((changed.json as { fields: { name: string }[] }).fields.map((f) => f.name)).toContain('Campaign_Code__c');
+  });
+});
+
 describe('token lifetime', () => {
   it('tokens expire after tokenTtlSeconds (default 2 hours) of org time', async () => {
     const fresh = await clientToken(sf);

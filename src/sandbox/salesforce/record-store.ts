@@ -259,9 +259,14 @@ export class RecordStore {
     return { id: this.insert(objectName, { ...rest, [field.name]: value }, options), created: true };
   }
 
-  delete(objectName: string, rawId: string, options: WriteOptions = {}): string {
+  /** Soft delete into the recycle bin; `hard` (Bulk hardDelete) removes the row for good. */
+  delete(objectName: string, rawId: string, options: WriteOptions & { hard?: boolean } = {}): string {
     const object = this.object(objectName);
     const row = this.liveRow(object, rawId);
+    if (options.hard) {
+      this.statement(`DELETE FROM ${q(object.name)} WHERE "Id" = ?`).run(row.Id);
+      return String(row.Id);
+    }
     const now = toWireSecond(options.at ?? this.clock());
     this.statement(`UPDATE ${q(object.name)} SET "IsDeleted" = 1, "_deletedAt" = ?, "SystemModstamp" = ?, "LastModifiedDate" = ? WHERE "Id" = ?`).run(now, now, now, row.Id);
     return String(row.Id);

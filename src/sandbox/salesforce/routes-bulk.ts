@@ -107,7 +107,7 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
         ({ id, created } = sf.store.upsert(object, ext, String(value), values));
       } else {
         if (typeof idValue !== 'string') throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in a delete call', ['Id']);
-        id = sf.store.delete(object, idValue);
+        id = sf.store.delete(object, idValue, { hard: operation === 'hardDelete' });
       }
       job.successful.push(csvLine([id, String(created), ...cells]));
     } catch (error) {

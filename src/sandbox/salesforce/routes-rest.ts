@@ -98,6 +98,13 @@ function byExternalId(sf: SfContext, ctx: RequestContext): Reply {
   return jsonReply(200, sf.store.toWire(object, rows[0] as Record<string, unknown>, ctx.version));
 }
 
+/** 304 when the metadata has not changed since If-Modified-Since (HTTP date, second precision). */
+function notModified(ctx: RequestContext, modifiedAt: number): Reply | undefined {
+  const since = Date.parse(String(ctx.req.headers['if-modified-since'] ?? ''));
+  if (Number.isNaN(since) || Math.floor(modifiedAt / 1000) * 1000 > since) return undefined;
+  return { status: 304, headers: { 'Last-Modified': new Date(modifiedAt).toUTCString() } };
+}
+
 function limits(sf: SfContext): Reply {
   const { dailyApiRequests, used } = sf.limits;
   const fixed = (max: number, remaining = max) => ({ Max: max, Remaining: remaining });
@@ -132,10 +139,13 @@ export function restRoutes(sf: SfContext): Route[] {
       return jsonReply(200, Object.fromEntries(names.map((n) => [n, `${base}/${n}`])));
     }),
     apiRoute('GET', 'limits', '/limits', () => limits(sf)),
-    apiRoute('GET', 'describe', '/sobjects', (ctx) => jsonReply(200, describeGlobal(sf.store.catalog, ctx.version))),
+    apiRoute('GET', 'describe', '/sobjects', (ctx) => {
+      const changed = Math.max(...[...sf.store.catalog.values()].map((o) => o.modifiedAt));
+      return notModified(ctx, changed) ?? jsonReply(200, describeGlobal(sf.store.catalog, ctx.version));
+    }),
     apiRoute('GET', 'describe', '/sobjects/([^/]+)/describe', (ctx) => {
       const object = sf.store.object(ctx.params[0] as string);
-      return jsonReply(200, describeObject(sf.store.catalog, object, ctx.version));
+      return notModified(ctx, object.modifiedAt) ?? jsonReply(200, describeObject(sf.store.catalog, object, ctx.version));
     }),
     apiRoute('GET', 'describe', '/sobjects/([^/]+)', (ctx) => jsonReply(200, basicInfo(sf.store.object(ctx.params[0] as string), ctx.version))),
     apiRoute('GET', 'query', '/query', (ctx) => query(sf, ctx, false)),

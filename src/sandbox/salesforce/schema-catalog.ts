@@ -268,6 +268,7 @@ export function indexObject(object: SfObject): void {
     object.fields.filter((f) => f.type === 'reference' && f.relationshipName).map((f) => [String(f.relationshipName).toLowerCase(), f]),
   );
   object.version++;
+  object.modifiedAt = Date.now();
 }
 
 /** A fresh copy of the catalog: each sandbox owns its metadata, which admin calls may change. */
@@ -284,6 +285,7 @@ export function buildCatalog(): Map<string, SfObject> {
       byName: new Map(),
       byRelationship: new Map(),
       version: 0,
+      modifiedAt: 0,
     };
     linkDependentPicklists(object);
     indexObject(object);

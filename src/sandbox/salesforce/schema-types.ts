@@ -75,6 +75,8 @@ export interface SfObject {
   byRelationship: Map<string, SfField>;
   /** Bumped on every metadata change so cached statements are rebuilt. */
   version: number;
+  /** When the metadata last changed (ms): describe honours If-Modified-Since against it. */
+  modifiedAt: number;
 }
 
 /** A Salesforce API error: `status` is the HTTP status, `errorCode` the documented code. */

@@ -186,6 +186,12 @@ export function seedData(store: RecordStore, records: number, seed: number, user
       _stamp: stampAfter, Name: ['Spring Launch', 'Été 2024', '年末セール'][i] ?? `Campaign ${i}`, Status: 'In Progress',
       StartDate: '2024-03-01', EndDate: '2024-12-31', IsActive: 1,
     })).length;
+    // Custom object rows with a custom relationship (Contact__r) to every 20th contact.
+    counts.Loyalty_Card__c = loader.load('Loyalty_Card__c', Math.floor(records / 20), (i) => ({
+      _stamp: stampAfter + Math.floor(i / 2), Name: `Card ${pad(i + 1, 7)}`, Contact__c: contacts[i * 20] ?? null,
+      Card_Number__c: `LC-${pad(i + 1, 9)}`, Points__c: Math.floor(rand() * 10_000), Issued_On__c: `2023-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
+      Active__c: rand() < 0.9 ? 1 : 0,
+    })).length;
   })();
   return counts;
 }
