@@ -4,6 +4,7 @@ import type { CrmConnectorConfig } from '../workflow/workflow-schema.js';
 import { defaultAccounts, openConnectorSession, type AccountsFactory } from './connector-session.js';
 import { runImportDeleted } from './import-deleted-operation.js';
 import { runImport } from './import-operation.js';
+import { runWrite } from './export-operation.js';
 
 /**
  * The CRM connector activity: one handler for the four operations, each in its own module. Errors follow the
@@ -21,8 +22,9 @@ export function createCrmConnectorActivity(options: { accounts?: AccountsFactory
             return await runImport(config, ctx, session);
           case 'import-deleted':
             return await runImportDeleted(config, ctx, session);
-          default:
-            throw new LiaisonError('not_supported', `operation "${config.operation}" is not available in this build`);
+          case 'export':
+          case 'delete':
+            return await runWrite(config, ctx, session);
         }
       } catch (error) {
         if (config.onError !== 'ignore' || ctx.signal.aborted) {

@@ -6,7 +6,9 @@ import type { StoreDialect } from '../store-types.js';
  * - `sync_watermark_pending`: the cursor an import reached in a run, promoted to `sync_watermark` only once that run
  *   has succeeded, so a run that fails after importing (or is never resumed) cannot skip records next time;
  * - `sync_export_journal`: per-record export outcomes, written as they come, so a rerun after a crash neither sends a
- *   record twice nor skips one (`in_flight` marks records of a batch whose answer never arrived).
+ *   record twice nor skips one (`in_flight` marks records of a batch whose answer never arrived). Keyed by
+ *   workflow + activity + record, not by run: a fresh run after a failed one sees what the failed one did; the rows
+ *   of a run are cleared once that run has succeeded.
  */
 export function sync(dialect: StoreDialect): Migration {
   const runId = dialect === 'postgres' ? 'bigint' : 'integer';
@@ -37,7 +39,7 @@ export function sync(dialect: StoreDialect): Migration {
         .addColumn('message', 'text')
         .addColumn('batch', 'integer', (col) => col.notNull())
         .addColumn('updated_at', 'varchar(40)', (col) => col.notNull())
-        .addPrimaryKeyConstraint('sync_export_journal_pk', ['workflow', 'activity', 'run_id', 'ref'])
+        .addPrimaryKeyConstraint('sync_export_journal_pk', ['workflow', 'activity', 'ref'])
         .execute();
     },
   };

@@ -1,0 +1,228 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountsService } from '../../src/accounts/accounts-service.js';
+import type { AccountInput } from '../../src/accounts/account-model.js';
+import type { SecretKey } from '../../src/accounts/secret-box.js';
+import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
+import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
+import { startSalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
+import { openStore } from '../../src/store/store-open.js';
+import type { Store } from '../../src/store/store-types.js';
+import { createCrmConnectorActivity } from '../../src/sync/connector-activity.js';
+import { runWizard } from '../../src/wizard/wizard-service.js';
+import { builtinActivities } from '../../src/workflow/activity-registry.js';
+import type { ActivityRegistry } from '../../src/workflow/activity.js';
+import { runWorkflow } from '../../src/workflow/workflow-engine.js';
+import { parseWorkflow } from '../../src/workflow/workflow-load.js';
+import { storeTargets } from '../support/store-targets.js';
+
+/** The connector's writing half end to end on both CRMs and both stores, and the echo-free round trip. */
+const fixedKey = (): SecretKey => ({ key: Buffer.alloc(32, 6), source: 'test key' });
+
+interface CrmCase {
+  kind: 'salesforce' | 'dynamics';
+  start(): Promise<SandboxHandle>;
+  account(sandbox: SandboxHandle): AccountInput;
+  object: string;
+  schema: string;
+  f: { email: string; first: string; last: string; extId: string };
+  idColumn: 'salesforce_id' | 'dynamics_id';
+}
+
+const CASES: CrmCase[] = [
+  {
+    kind: 'salesforce',
+    start: () => startSalesforceSandbox({ port: 0, records: 30, seed: 5 }),
+    account: (sb) => {
+      const c = sb.credentials['client-credentials']!;
+      return { name: 'salesforce', crm: 'salesforce', url: sb.url, auth: 'client-credentials', clientId: c.clientId, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+    },
+    object: 'Contact',
+    schema: 'crm:sfdcContact',
+    f: { email: 'Email', first: 'FirstName', last: 'LastName', extId: 'Customer_Number__c' },
+    idColumn: 'salesforce_id',
+  },
+  {
+    kind: 'dynamics',
+    start: () => startDynamicsSandbox({ port: 0, records: 30, seed: 5 }),
+    account: (sb) => {
+      const c = sb.credentials['client-secret']!;
+      return { name: 'dynamics', crm: 'dynamics', url: sb.url, auth: 'client-secret', clientId: c.clientId, tenant: c.tenant, authorityUrl: c.authorityUrl, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+    },
+    object: 'contact',
+    schema: 'crm:dynContact',
+    f: { email: 'emailaddress1', first: 'firstname', last: 'lastname', extId: 'lia_customernumber' },
+    idColumn: 'dynamics_id',
+  },
+];
+
+const exportWorkflow = (c: CrmCase, options: { mode?: string; extra?: string; mapping?: string } = {}) => `
+name: export-${c.kind}
+activities:
+  - name: changed
+    type: query
+    table: recipient
+    filter: "modified_locally_at is not null"
+    transitions: { ok: export }
+  - name: export
+    type: crm-connector
+    account: ${c.kind}
+    object: "${c.schema}"
+    operation: export
+    mode: ${options.mode ?? 'insert-or-update'}
+    idColumn: ${c.idColumn}
+    mapping: { ${options.mapping ?? `${c.f.last}: last_name, ${c.f.first}: first_name, ${c.f.email}: lower(email)`} }
+${options.extra ?? ''}
+    writeBack: { table: recipient, key: id, crmId: ${c.idColumn}, clear: modified_locally_at }
+    transitions: { ok: done, rejects: rejected }
+  - name: done
+    type: end
+  - name: rejected
+    type: end
+`;
+
+const importWorkflow = (c: CrmCase) => `
+name: import-${c.kind}
+activities:
+  - name: import
+    type: crm-connector
+    account: ${c.kind}
+    object: "${c.schema}"
+    operation: import
+    incremental: true
+    fields: [{ crm: ${c.f.email} }, { crm: ${c.f.first} }, { crm: ${c.f.last} }]
+    transitions: { ok: save }
+  - name: save
+    type: update-data
+    table: recipient
+    operation: insert-or-update
+    keys: [${c.idColumn}]
+    origin: crm
+    mapping: { ${c.idColumn}: crm_id, email: ${c.f.email.toLowerCase()}, first_name: ${c.f.first.toLowerCase()}, last_name: ${c.f.last.toLowerCase()} }
+    transitions: { ok: done }
+  - name: done
+    type: end
+`;
+
+for (const c of CASES) {
+  for (const target of storeTargets()) {
+    describe(`CRM connector export to ${c.kind} from ${target.name}`, () => {
+      let sandbox: SandboxHandle;
+      let store: Store;
+      let registry: ActivityRegistry;
+      beforeAll(async () => {
+        sandbox = await c.start();
+        store = await openStore(target.freshUrl());
+        const accounts = new AccountsService(store, fixedKey);
+        await accounts.add(c.account(sandbox));
+        await runWizard({ store, accounts }, { account: c.kind, objects: [c.object] });
+        registry = { ...builtinActivities, 'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, fixedKey) }) };
+      });
+      afterAll(async () => {
+        await store?.close();
+        await sandbox?.stop();
+        await target.cleanup();
+      });
+
+      const run = async (text: string) => runWorkflow(store, await parseWorkflow(text, `${c.kind}.yaml`, store), { registry });
+      const now = () => new Date().toISOString();
+      const addRecipient = async (values: { email: string; first_name: string; last_name: string | null }) =>
+        sql`insert into recipient (email, first_name, last_name, created_at, modified_at, modified_locally_at) values (${values.email}, ${values.first_name}, ${values.last_name}, ${now()}, ${now()}, ${now()})`.execute(store.db);
+      const recipient = async (email: string) =>
+        (await sql<{ id: number; crm: string | null; modified_locally_at: string | null; first_name: string }>`select id, ${sql.ref(c.idColumn)} as crm, modified_locally_at, first_name from recipient where email = ${email}`.execute(store.db)).rows[0];
+
+      it('inserts new records, writes created ids back, and sends a refused record to rejects with the CRM code', async () => {
+        const before = sandbox.admin.countRecords(c.object);
+        await addRecipient({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' });
+        await addRecipient({ email: 'grace@example.com', first_name: 'Grace', last_name: 'Hopper' });
+        await addRecipient({ email: 'nameless@example.com', first_name: 'No', last_name: null }); // last name is required
+        const result = await run(exportWorkflow(c));
+        expect(result.status).toBe('succeeded');
+        const step = result.activities.find((a) => a.activity === 'export')!;
+        expect(step.recordsOut).toBe(2);
+        expect(step.rejects).toBe(1);
+        expect(sandbox.admin.countRecords(c.object)).toBe(before + 2);
+        const ada = await recipient('ada@example.com');
+        expect(ada?.crm).toBeTruthy();
+        expect(ada?.modified_locally_at).toBeNull();
+        expect(sandbox.admin.getRecord(c.object, ada!.crm!)?.[c.f.last]).toBe('Lovelace');
+        const nameless = await recipient('nameless@example.com');
+        expect(nameless?.crm).toBeNull();
+        expect(nameless?.modified_locally_at).not.toBeNull();
+        const rejects = await sql<{ error_code: string; error_message: string }>`select error_code, error_message from ${sql.table(result.activities.find((a) => a.activity === 'export')!.outputs.rejects!.table)}`.execute(store.db).catch(() => undefined);
+        // Working sets of a successful run are dropped; the rejects are in the run history counters instead.
+        expect(rejects === undefined || rejects.rows.length === 1).toBe(true);
+        await sql`delete from recipient where email = 'nameless@example.com'`.execute(store.db);
+      });
+
+      it('updates by CRM id what changed locally, and nothing when nothing changed', async () => {
+        await sql`update recipient set first_name = 'Augusta', modified_locally_at = ${now()} where email = 'ada@example.com'`.execute(store.db);
+        const requestsBefore = sandbox.admin.requestCount();
+        const result = await run(exportWorkflow(c));
+        expect(result.status).toBe('succeeded');
+        expect(result.activities.find((a) => a.activity === 'export')!.recordsOut).toBe(1);
+        const ada = await recipient('ada@example.com');
+        expect(sandbox.admin.getRecord(c.object, ada!.crm!)?.[c.f.first]).toBe('Augusta');
+        // One write call plus the session's token and metadata look-ups: a handful, not one per record.
+        expect(sandbox.admin.requestCount() - requestsBefore).toBeLessThanOrEqual(10);
+        const idle = await run(exportWorkflow(c));
+        expect(idle.activities.find((a) => a.activity === 'export')!.recordsIn).toBe(0);
+      });
+
+      it('upserts by an external id without creating duplicates', async () => {
+        await addRecipient({ email: 'katherine@example.com', first_name: 'Katherine', last_name: 'Johnson' });
+        const before = sandbox.admin.countRecords(c.object);
+        const upsert = exportWorkflow(c, { mode: 'upsert', extra: `    externalIdField: ${c.f.extId}`, mapping: `${c.f.extId}: last_name, ${c.f.last}: last_name, ${c.f.first}: first_name` });
+        expect((await run(upsert)).status).toBe('succeeded');
+        await sql`update recipient set first_name = 'Kate', modified_locally_at = ${now()} where email = 'katherine@example.com'`.execute(store.db);
+        expect((await run(upsert)).status).toBe('succeeded');
+        expect(sandbox.admin.countRecords(c.object)).toBe(before + 1);
+        const kate = await recipient('katherine@example.com');
+        expect(sandbox.admin.getRecord(c.object, kate!.crm!)?.[c.f.first]).toBe('Kate');
+      });
+
+      it('deletes CRM records named by a column, with a reject for an id the CRM does not know', async () => {
+        const victims = sandbox.admin.listIds(c.object, 2);
+        const before = sandbox.admin.countRecords(c.object);
+        await sql`create table doomed (id integer primary key, crm_id varchar(40))`.execute(store.db);
+        const unknown = c.kind === 'salesforce' ? '003000000000000AAA' : '00000000-0000-0000-0000-000000000001';
+        for (const [i, id] of [...victims, unknown].entries()) await sql`insert into doomed (id, crm_id) values (${i + 1}, ${id})`.execute(store.db);
+        const result = await run(`
+name: delete-${c.kind}
+activities:
+  - { name: pick, type: query, table: doomed, transitions: { ok: remove } }
+  - name: remove
+    type: crm-connector
+    account: ${c.kind}
+    object: "${c.schema}"
+    operation: delete
+    idColumn: crm_id
+    transitions: { ok: done, rejects: rejected }
+  - { name: done, type: end }
+  - { name: rejected, type: end }
+`);
+        expect(result.status).toBe('succeeded');
+        const step = result.activities.find((a) => a.activity === 'remove')!;
+        expect(step.recordsOut).toBe(2);
+        expect(step.rejects).toBe(1);
+        expect(sandbox.admin.countRecords(c.object)).toBe(before - 2);
+      });
+
+      it('round-trips without echoes: an import does not make records go back, a local change goes back once', async () => {
+        expect((await run(importWorkflow(c))).status).toBe('succeeded');
+        const quiet = await run(exportWorkflow(c));
+        expect(quiet.activities.find((a) => a.activity === 'export')!.recordsIn).toBe(0);
+        await sql`update recipient set first_name = 'Opted', modified_locally_at = ${now()} where email = 'grace@example.com'`.execute(store.db);
+        const out = await run(exportWorkflow(c));
+        expect(out.activities.find((a) => a.activity === 'export')!.recordsOut).toBe(1);
+        // The CRM's echo of that change comes back through the incremental import …
+        const echo = await run(importWorkflow(c));
+        expect(echo.status).toBe('succeeded');
+        expect((await recipient('grace@example.com'))?.first_name).toBe('Opted');
+        // … and does not go out again.
+        const after = await run(exportWorkflow(c));
+        expect(after.activities.find((a) => a.activity === 'export')!.recordsIn).toBe(0);
+      });
+    });
+  }
+}
