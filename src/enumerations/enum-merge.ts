@@ -14,11 +14,21 @@ export interface MergeResult {
 }
 
 function fromCrm(value: PicklistValue): EnumValue {
-  return { value: value.value, label: value.label, enabled: value.active, source: 'crm', ...(value.validFor ? { validFor: [...value.validFor] } : {}) };
+  return {
+    value: value.value,
+    label: value.label,
+    enabled: value.active,
+    source: 'crm',
+    ...(value.validFor ? { validFor: [...value.validFor] } : {}),
+  };
 }
 
 function same(a: EnumValue, b: EnumValue): boolean {
-  return a.label === b.label && a.enabled === b.enabled && JSON.stringify(a.validFor ?? null) === JSON.stringify(b.validFor ?? null);
+  return (
+    a.label === b.label &&
+    a.enabled === b.enabled &&
+    JSON.stringify(a.validFor ?? null) === JSON.stringify(b.validFor ?? null)
+  );
 }
 
 /**
@@ -26,10 +36,20 @@ function same(a: EnumValue, b: EnumValue): boolean {
  * validFor; local-only values stay untouched. Replace: the enumeration becomes exactly the CRM's values, in its order.
  * Inactive CRM values are kept either way, disabled.
  */
-export function mergeValues(local: readonly EnumValue[], crm: readonly PicklistValue[], mode: 'merge' | 'replace'): MergeResult {
+export function mergeValues(
+  local: readonly EnumValue[],
+  crm: readonly PicklistValue[],
+  mode: 'merge' | 'replace',
+): MergeResult {
   const crmByValue = new Map(crm.map((v) => [v.value, v]));
   const localByValue = new Map(local.map((v) => [v.value, v]));
-  const result: MergeResult = { values: [], added: [], updated: [], removed: [], disabled: crm.filter((v) => !v.active).map((v) => v.value) };
+  const result: MergeResult = {
+    values: [],
+    added: [],
+    updated: [],
+    removed: [],
+    disabled: crm.filter((v) => !v.active).map((v) => v.value),
+  };
   if (mode === 'replace') {
     for (const value of crm) {
       const next = fromCrm(value);

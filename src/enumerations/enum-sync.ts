@@ -62,13 +62,24 @@ export async function listPicklists(ctx: WizardContext, account: string): Promis
   return schemas.flatMap((s) =>
     s.columns
       .filter((c) => !c.orphan && (c.type === 'picklist' || c.type === 'multipicklist'))
-      .map((c) => ({ schema: s.name, crmObject: s.crmObject, field: c.crmField, ...(c.label ? { label: c.label } : {}), multi: c.multiSelect === true, enumeration: c.enumeration ?? c.column })),
+      .map((c) => ({
+        schema: s.name,
+        crmObject: s.crmObject,
+        field: c.crmField,
+        ...(c.label ? { label: c.label } : {}),
+        multi: c.multiSelect === true,
+        enumeration: c.enumeration ?? c.column,
+      })),
   );
 }
 
 function parseMap(entry: string): { object: string; field: string; enumeration: string } {
   const match = /^([^.=\s]+)\.([^.=\s]+)=(.+)$/.exec(entry.trim());
-  if (!match) throw new LiaisonError('invalid_input', `--map "${entry}" is not CRM_OBJECT.FIELD=LOCAL_ENUM (e.g. Contact.LeadSource=lead_source)`);
+  if (!match)
+    throw new LiaisonError(
+      'invalid_input',
+      `--map "${entry}" is not CRM_OBJECT.FIELD=LOCAL_ENUM (e.g. Contact.LeadSource=lead_source)`,
+    );
   return { object: match[1]!, field: match[2]!, enumeration: match[3]! };
 }
 
@@ -77,22 +88,42 @@ function pairings(schemas: LocalSchema[], request: EnumSyncRequest): Pairing[] {
   const out = new Map<string, Pairing>();
   const key = (s: LocalSchema, c: LocalColumn) => `${s.name}\u0000${c.column}`;
   if (request.all) {
-    for (const schema of schemas) for (const column of schema.columns.filter(isPicklist)) out.set(key(schema, column), { schema, column, enumeration: column.enumeration ?? column.column });
+    for (const schema of schemas)
+      for (const column of schema.columns.filter(isPicklist))
+        out.set(key(schema, column), { schema, column, enumeration: column.enumeration ?? column.column });
   }
   for (const entry of request.maps ?? []) {
     const map = parseMap(entry);
     const schema = schemas.find((s) => s.crmObject.toLowerCase() === map.object.toLowerCase());
     if (!schema) {
-      throw new LiaisonError('object_not_found', `account "${request.account}" has no schema for object "${map.object}"; generate it first with: liaison wizard ${request.account} --objects ${map.object}`);
+      throw new LiaisonError(
+        'object_not_found',
+        `account "${request.account}" has no schema for object "${map.object}"; generate it first with: liaison wizard ${request.account} --objects ${map.object}`,
+      );
     }
     const column = schema.columns.find((c) => !c.orphan && c.crmField.toLowerCase() === map.field.toLowerCase());
-    if (!column) throw new LiaisonError('field_not_found', `schema ${schema.name} has no field "${map.field}" (object ${schema.crmObject}); see: liaison schema show ${schema.name}`);
-    if (!isPicklist(column)) throw new LiaisonError('invalid_input', `${schema.crmObject}.${column.crmField} is a ${column.crmType ?? column.type} field, not a picklist; only picklists pair with enumerations`);
-    if (!ENUM_NAME.test(map.enumeration)) throw new LiaisonError('invalid_input', `enumeration name "${map.enumeration}" must start with a letter and hold only letters, digits, "_", ".", ":" or "-"`);
+    if (!column)
+      throw new LiaisonError(
+        'field_not_found',
+        `schema ${schema.name} has no field "${map.field}" (object ${schema.crmObject}); see: liaison schema show ${schema.name}`,
+      );
+    if (!isPicklist(column))
+      throw new LiaisonError(
+        'invalid_input',
+        `${schema.crmObject}.${column.crmField} is a ${column.crmType ?? column.type} field, not a picklist; only picklists pair with enumerations`,
+      );
+    if (!ENUM_NAME.test(map.enumeration))
+      throw new LiaisonError(
+        'invalid_input',
+        `enumeration name "${map.enumeration}" must start with a letter and hold only letters, digits, "_", ".", ":" or "-"`,
+      );
     out.set(key(schema, column), { schema, column, enumeration: map.enumeration });
   }
   if (!request.all && (request.maps ?? []).length === 0) {
-    throw new LiaisonError('invalid_input', 'name the picklists to sync with --map CRM_OBJECT.FIELD=LOCAL_ENUM, or use --all');
+    throw new LiaisonError(
+      'invalid_input',
+      'name the picklists to sync with --map CRM_OBJECT.FIELD=LOCAL_ENUM, or use --all',
+    );
   }
   return [...out.values()];
 }
@@ -100,10 +131,16 @@ function pairings(schemas: LocalSchema[], request: EnumSyncRequest): Pairing[] {
 function crmField(meta: ObjectMetadata, pairing: Pairing): FieldMetadata {
   const found = meta.fields.find((f) => f.name.toLowerCase() === pairing.column.crmField.toLowerCase());
   if (!found) {
-    throw new LiaisonError('field_not_found', `${meta.name}.${pairing.column.crmField} no longer exists in the CRM; re-run 'liaison wizard' to record the drift`);
+    throw new LiaisonError(
+      'field_not_found',
+      `${meta.name}.${pairing.column.crmField} no longer exists in the CRM; re-run 'liaison wizard' to record the drift`,
+    );
   }
   if (found.type !== 'picklist' && found.type !== 'multipicklist') {
-    throw new LiaisonError('invalid_input', `${meta.name}.${found.name} is no longer a picklist in the CRM (${found.crmType}); re-run 'liaison wizard'`);
+    throw new LiaisonError(
+      'invalid_input',
+      `${meta.name}.${found.name} is no longer a picklist in the CRM (${found.crmType}); re-run 'liaison wizard'`,
+    );
   }
   return found;
 }
@@ -113,7 +150,10 @@ export async function syncEnumerations(ctx: WizardContext, request: EnumSyncRequ
   if (schemas.length === 0) {
     // Distinguish an unknown account from one without schemas.
     await ctx.accounts.show(request.account);
-    throw new LiaisonError('schema_not_found', `account "${request.account}" has no schemas; generate them first with: liaison wizard ${request.account}`);
+    throw new LiaisonError(
+      'schema_not_found',
+      `account "${request.account}" has no schemas; generate them first with: liaison wizard ${request.account}`,
+    );
   }
   const chosen = pairings(schemas, request);
   const settings = await ctx.accounts.connectionSettings(request.account);
@@ -121,7 +161,8 @@ export async function syncEnumerations(ctx: WizardContext, request: EnumSyncRequ
   const described = new Map<string, ObjectMetadata>();
   try {
     for (const pairing of chosen) {
-      if (!described.has(pairing.schema.crmObject)) described.set(pairing.schema.crmObject, await driver.describeObject(pairing.schema.crmObject));
+      if (!described.has(pairing.schema.crmObject))
+        described.set(pairing.schema.crmObject, await driver.describeObject(pairing.schema.crmObject));
     }
   } finally {
     await driver.close();
@@ -151,7 +192,11 @@ export async function syncEnumerations(ctx: WizardContext, request: EnumSyncRequ
           `enumeration "${pairing.enumeration}" holds ${existing.multi ? 'multi-select' : 'single'} values (source ${existing.source}) but ${pairing.schema.crmObject}.${field.name} is ${multi ? 'a multi-select' : 'a single-value'} picklist; map it to another enumeration; nothing changed`,
         );
       }
-      const merged = mergeValues(existing?.values ?? [], field.picklist?.values ?? [], request.replace ? 'replace' : 'merge');
+      const merged = mergeValues(
+        existing?.values ?? [],
+        field.picklist?.values ?? [],
+        request.replace ? 'replace' : 'merge',
+      );
       const controller = field.picklist?.controllerName;
       const next: Enumeration = {
         name: pairing.enumeration,
@@ -165,7 +210,15 @@ export async function syncEnumerations(ctx: WizardContext, request: EnumSyncRequ
       };
       pending.set(next.name, next);
       const { values: _values, ...counts } = merged;
-      items.push({ schema: pairing.schema.name, crmObject: pairing.schema.crmObject, field: field.name, enumeration: next.name, multi, created: !existing, ...counts });
+      items.push({
+        schema: pairing.schema.name,
+        crmObject: pairing.schema.crmObject,
+        field: field.name,
+        enumeration: next.name,
+        multi,
+        created: !existing,
+        ...counts,
+      });
       if (pairing.column.enumeration !== pairing.enumeration) {
         const schema = changedSchemas.get(pairing.schema.name) ?? structuredClone(pairing.schema);
         const column = schema.columns.find((c) => c.column === pairing.column.column)!;

@@ -19,14 +19,16 @@ export function toStoredMultiSelect(values: readonly string[] | null | undefined
 export function fromStoredMultiSelect(stored: unknown): string[] {
   if (stored === null || stored === undefined) return [];
   if (Array.isArray(stored)) return stored.map(String); // PostgreSQL jsonb columns come back parsed
-  if (typeof stored !== 'string') throw new LiaisonError('invalid_input', `a multi-select value must be JSON array text, not ${typeof stored}`);
+  if (typeof stored !== 'string')
+    throw new LiaisonError('invalid_input', `a multi-select value must be JSON array text, not ${typeof stored}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(stored);
   } catch {
     throw new LiaisonError('invalid_input', `a multi-select value is not JSON array text: ${stored.slice(0, 40)}`);
   }
-  if (!Array.isArray(parsed)) throw new LiaisonError('invalid_input', `a multi-select value is not a JSON array: ${stored.slice(0, 40)}`);
+  if (!Array.isArray(parsed))
+    throw new LiaisonError('invalid_input', `a multi-select value is not a JSON array: ${stored.slice(0, 40)}`);
   return parsed.map(String);
 }
 
@@ -36,14 +38,21 @@ const SEPARATOR: Record<CrmKind, string> = { salesforce: ';', dynamics: ',' };
 export function toCrmMultiSelect(kind: CrmKind, values: readonly string[]): string {
   const separator = SEPARATOR[kind];
   const bad = values.find((v) => v.includes(separator));
-  if (bad !== undefined) throw new LiaisonError('invalid_input', `multi-select value "${bad}" contains "${separator}", which ${kind} uses to separate values`);
+  if (bad !== undefined)
+    throw new LiaisonError(
+      'invalid_input',
+      `multi-select value "${bad}" contains "${separator}", which ${kind} uses to separate values`,
+    );
   return values.join(separator);
 }
 
 /** The CRM's wire text → string[]; empty or null is no selection. */
 export function fromCrmMultiSelect(kind: CrmKind, text: string | null | undefined): string[] {
   if (text === null || text === undefined || text === '') return [];
-  return text.split(SEPARATOR[kind]).map((v) => v.trim()).filter((v) => v !== '');
+  return text
+    .split(SEPARATOR[kind])
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /** A condition "the multi-select column holds `value`", for either store (the column name is an identifier, the value a parameter). */

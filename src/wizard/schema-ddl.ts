@@ -12,7 +12,8 @@ import type { LocalColumn } from './schema-types.js';
  * only from the closed list below (numbers checked), so nothing from the CRM reaches SQL text unchecked.
  */
 
-const SQL_TYPE = /^(varchar\(\d{1,8}\)|numeric\(\d{1,4},\d{1,4}\)|numeric|text|boolean|integer|bigint|double precision|date|time|timestamp with time zone)$/;
+const SQL_TYPE =
+  /^(varchar\(\d{1,8}\)|numeric\(\d{1,4},\d{1,4}\)|numeric|text|boolean|integer|bigint|double precision|date|time|timestamp with time zone)$/;
 /** Multi-target lookups store the target object's API name beside the id. */
 export const TARGET_SQL_TYPE = 'varchar(255)';
 
@@ -23,24 +24,39 @@ export function columnType(sqlType: string): RawBuilder<unknown> {
 
 type Db = Kysely<LiaisonDatabase>;
 
-export async function createTable(db: Db, dialect: StoreDialect, table: string, columns: LocalColumn[], crmIdColumn: string): Promise<void> {
+export async function createTable(
+  db: Db,
+  dialect: StoreDialect,
+  table: string,
+  columns: LocalColumn[],
+  crmIdColumn: string,
+): Promise<void> {
   assertIdentifier(table, 'table name');
   let builder = addIdColumn(db.schema.createTable(table), dialect, ID_COLUMN);
   for (const column of columns) {
     const name = assertIdentifier(column.column, 'column name');
-    builder = builder.addColumn(name, columnType(column.sqlType), (col) => (name === crmIdColumn ? col.notNull().unique() : col));
-    if (column.targetColumn) builder = builder.addColumn(assertIdentifier(column.targetColumn, 'column name'), columnType(TARGET_SQL_TYPE));
+    builder = builder.addColumn(name, columnType(column.sqlType), (col) =>
+      name === crmIdColumn ? col.notNull().unique() : col,
+    );
+    if (column.targetColumn)
+      builder = builder.addColumn(assertIdentifier(column.targetColumn, 'column name'), columnType(TARGET_SQL_TYPE));
   }
   await builder.execute();
 }
 
 async function addColumn(db: Db, table: string, column: LocalColumn): Promise<void> {
-  await db.schema.alterTable(table).addColumn(assertIdentifier(column.column, 'column name'), columnType(column.sqlType)).execute();
+  await db.schema
+    .alterTable(table)
+    .addColumn(assertIdentifier(column.column, 'column name'), columnType(column.sqlType))
+    .execute();
   if (column.targetColumn) await addTargetColumn(db, table, column.targetColumn);
 }
 
 async function addTargetColumn(db: Db, table: string, target: string): Promise<void> {
-  await db.schema.alterTable(table).addColumn(assertIdentifier(target, 'column name'), columnType(TARGET_SQL_TYPE)).execute();
+  await db.schema
+    .alterTable(table)
+    .addColumn(assertIdentifier(target, 'column name'), columnType(TARGET_SQL_TYPE))
+    .execute();
 }
 
 /**
@@ -51,15 +67,25 @@ async function addTargetColumn(db: Db, table: string, target: string): Promise<v
 async function widenColumn(db: Db, dialect: StoreDialect, table: string, column: LocalColumn): Promise<void> {
   if (dialect !== 'postgres') return;
   const name = assertIdentifier(column.column, 'column name');
-  await sql`alter table ${sql.id(table)} alter column ${sql.id(name)} type ${columnType(column.sqlType)} using ${sql.id(name)}::${columnType(column.sqlType)}`.execute(db);
+  await sql`alter table ${sql.id(table)} alter column ${sql.id(name)} type ${columnType(column.sqlType)} using ${sql.id(name)}::${columnType(column.sqlType)}`.execute(
+    db,
+  );
 }
 
 export async function applyChanges(db: Db, dialect: StoreDialect, plan: SchemaPlan): Promise<void> {
   const { schema } = plan;
-  for (const change of plan.changes) await applyChange(db, dialect, schema.table, schema.crmIdColumn, schema.columns, change);
+  for (const change of plan.changes)
+    await applyChange(db, dialect, schema.table, schema.crmIdColumn, schema.columns, change);
 }
 
-async function applyChange(db: Db, dialect: StoreDialect, table: string, crmIdColumn: string, columns: LocalColumn[], change: SchemaChange): Promise<void> {
+async function applyChange(
+  db: Db,
+  dialect: StoreDialect,
+  table: string,
+  crmIdColumn: string,
+  columns: LocalColumn[],
+  change: SchemaChange,
+): Promise<void> {
   switch (change.kind) {
     case 'create-table':
       return createTable(db, dialect, table, columns, crmIdColumn);
@@ -69,7 +95,8 @@ async function applyChange(db: Db, dialect: StoreDialect, table: string, crmIdCo
     case 'update-column':
     case 'restore-column':
       if (change.column.sqlType !== change.from.sqlType) await widenColumn(db, dialect, table, change.column);
-      if (change.column.targetColumn && !change.from.targetColumn) await addTargetColumn(db, table, change.column.targetColumn);
+      if (change.column.targetColumn && !change.from.targetColumn)
+        await addTargetColumn(db, table, change.column.targetColumn);
       return;
     case 'orphan-column':
       return;
@@ -81,7 +108,11 @@ async function applyChange(db: Db, dialect: StoreDialect, table: string, crmIdCo
 /** Drops columns whose CRM field is gone (after the user asked for it). */
 export async function dropColumns(db: Db, table: string, columns: LocalColumn[]): Promise<void> {
   for (const column of columns) {
-    await db.schema.alterTable(assertIdentifier(table, 'table name')).dropColumn(assertIdentifier(column.column, 'column name')).execute();
-    if (column.targetColumn) await db.schema.alterTable(table).dropColumn(assertIdentifier(column.targetColumn, 'column name')).execute();
+    await db.schema
+      .alterTable(assertIdentifier(table, 'table name'))
+      .dropColumn(assertIdentifier(column.column, 'column name'))
+      .execute();
+    if (column.targetColumn)
+      await db.schema.alterTable(table).dropColumn(assertIdentifier(column.targetColumn, 'column name')).execute();
   }
 }

@@ -45,17 +45,23 @@ const INTEGER_DIGITS: Record<string, number> = { integer: 10, bigint: 19 };
 /** 'same' storage, 'widen', or the reason the change is refused. */
 export function compareStorage(from: LocalColumn, to: LocalColumn): 'same' | 'widen' | { refuse: string } {
   if (!!from.multiSelect !== !!to.multiSelect) {
-    return { refuse: `${to.crmField} changed between multi-select and single-value (${from.crmType ?? from.type} → ${to.crmType ?? to.type}); its stored values have another form` };
+    return {
+      refuse: `${to.crmField} changed between multi-select and single-value (${from.crmType ?? from.type} → ${to.crmType ?? to.type}); its stored values have another form`,
+    };
   }
   if (from.sqlType === to.sqlType) return 'same';
   const a = parseSqlType(from.sqlType);
   const b = parseSqlType(to.sqlType);
-  const narrowing = (what: string) => ({ refuse: `${to.crmField}: ${what} (${from.sqlType} → ${to.sqlType}) could lose stored values; widen it back in the CRM or create a new field` });
-  if (a.base === 'varchar' && b.base === 'varchar') return b.length! > a.length! ? 'widen' : narrowing('shorter length');
+  const narrowing = (what: string) => ({
+    refuse: `${to.crmField}: ${what} (${from.sqlType} → ${to.sqlType}) could lose stored values; widen it back in the CRM or create a new field`,
+  });
+  if (a.base === 'varchar' && b.base === 'varchar')
+    return b.length! > a.length! ? 'widen' : narrowing('shorter length');
   if (a.base === 'varchar' && b.base === 'text') return 'widen';
   if (a.base === 'text' && b.base === 'varchar') return narrowing('a length limit on long text');
   if (a.base === 'numeric' && b.base === 'numeric') {
-    if (a.precision === undefined || b.precision === undefined) return b.precision === undefined ? 'widen' : narrowing('a precision limit');
+    if (a.precision === undefined || b.precision === undefined)
+      return b.precision === undefined ? 'widen' : narrowing('a precision limit');
     const intA = a.precision - a.scale!;
     const intB = b.precision - b.scale!;
     return b.scale! >= a.scale! && intB >= intA ? 'widen' : narrowing('lower precision or scale');
@@ -63,12 +69,17 @@ export function compareStorage(from: LocalColumn, to: LocalColumn): 'same' | 'wi
   const digits = INTEGER_DIGITS[a.base];
   if (digits !== undefined) {
     if (b.base === 'bigint') return 'widen';
-    if (b.base === 'numeric') return b.precision === undefined || b.precision - b.scale! >= digits ? 'widen' : narrowing('fewer integer digits');
+    if (b.base === 'numeric')
+      return b.precision === undefined || b.precision - b.scale! >= digits
+        ? 'widen'
+        : narrowing('fewer integer digits');
     if (b.base === 'double precision' && a.base === 'integer') return 'widen';
     if (b.base === 'integer') return narrowing('a smaller integer type');
   }
   if (a.base === 'date' && b.base === 'timestamp with time zone') return 'widen';
-  return { refuse: `${to.crmField} changed type (${from.crmType ?? from.type} ${from.sqlType} → ${to.crmType ?? to.type} ${to.sqlType}), which Liaison cannot convert without losing data; map it to a new field in the CRM` };
+  return {
+    refuse: `${to.crmField} changed type (${from.crmType ?? from.type} ${from.sqlType} → ${to.crmType ?? to.type} ${to.sqlType}), which Liaison cannot convert without losing data; map it to a new field in the CRM`,
+  };
 }
 
 function sameMetadata(a: LocalColumn, b: LocalColumn): boolean {
@@ -108,7 +119,13 @@ export function planSchema(existing: LocalSchema | undefined, fresh: LocalSchema
     changes.push({ kind: 'add-column', column: added });
     columns.push(added);
   }
-  const schema: LocalSchema = { ...fresh, name: existing.name, table: existing.table, createdAt: existing.createdAt, columns };
+  const schema: LocalSchema = {
+    ...fresh,
+    name: existing.name,
+    table: existing.table,
+    createdAt: existing.createdAt,
+    columns,
+  };
   if (existing.selectedFields && !fresh.selectedFields) schema.selectedFields = existing.selectedFields;
   return { schema, existing, changes, skipped: fresh.skipped };
 }

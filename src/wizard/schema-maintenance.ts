@@ -15,7 +15,11 @@ export async function dropOrphans(store: Store, name: string): Promise<LocalColu
     const orphans = schema.columns.filter((c) => c.orphan);
     if (orphans.length === 0) return [];
     await dropColumns(trx, schema.table, orphans);
-    await saveSchema(trx, { ...schema, columns: schema.columns.filter((c) => !c.orphan), updatedAt: new Date().toISOString() });
+    await saveSchema(trx, {
+      ...schema,
+      columns: schema.columns.filter((c) => !c.orphan),
+      updatedAt: new Date().toISOString(),
+    });
     return orphans;
   });
 }

@@ -102,14 +102,20 @@ export function mapObjectColumns(meta: ObjectMetadata, options: MapOptions): Map
   if (options.fields && options.fields.length > 0) {
     const unknown = options.fields.filter((name) => !byLower.has(name.toLowerCase()));
     if (unknown.length > 0) {
-      throw new LiaisonError('field_not_found', `${meta.name} has no field ${unknown.map((n) => `"${n}"`).join(', ')}; see the fields with: liaison wizard ACCOUNT --objects ${meta.name} --dry-run`);
+      throw new LiaisonError(
+        'field_not_found',
+        `${meta.name} has no field ${unknown.map((n) => `"${n}"`).join(', ')}; see the fields with: liaison wizard ACCOUNT --objects ${meta.name} --dry-run`,
+      );
     }
     wanted = new Set(options.fields.map((n) => n.toLowerCase()));
     wanted.add(meta.idField.toLowerCase());
     wanted.add(meta.modstampField.toLowerCase());
   }
   if (!byLower.has(meta.idField.toLowerCase()) || !byLower.has(meta.modstampField.toLowerCase())) {
-    throw new LiaisonError('crm_error', `${meta.name} does not describe its id field ${meta.idField} or last-modified field ${meta.modstampField}; it cannot be mirrored`);
+    throw new LiaisonError(
+      'crm_error',
+      `${meta.name} does not describe its id field ${meta.idField} or last-modified field ${meta.modstampField}; it cannot be mirrored`,
+    );
   }
 
   const previous = new Map<string, LocalColumn>();
@@ -130,12 +136,17 @@ export function mapObjectColumns(meta: ObjectMetadata, options: MapOptions): Map
     if (wanted && !wanted.has(field.name.toLowerCase())) continue;
     if (field.type === 'address' || field.type === 'location') {
       // Compound fields are read-only views over their components, which carry the data.
-      if (!compoundParents.has(field.name)) skipped.push({ field: field.name, crmType: field.crmType, reason: 'compound field without component fields' });
+      if (!compoundParents.has(field.name))
+        skipped.push({ field: field.name, crmType: field.crmType, reason: 'compound field without component fields' });
       continue;
     }
     const type = sqlTypeFor(field);
     if (!type) {
-      skipped.push({ field: field.name, crmType: field.crmType, reason: `Liaison cannot map the CRM type "${field.crmType}"` });
+      skipped.push({
+        field: field.name,
+        crmType: field.crmType,
+        reason: `Liaison cannot map the CRM type "${field.crmType}"`,
+      });
       continue;
     }
     const column: LocalColumn = {
@@ -147,13 +158,15 @@ export function mapObjectColumns(meta: ObjectMetadata, options: MapOptions): Map
       ...type,
       nullable: isId ? false : field.nillable,
     };
-    if (field.type === 'picklist' || field.type === 'multipicklist') column.enumeration = previous.get(field.name.toLowerCase())?.enumeration ?? options.enumerationFor(field);
+    if (field.type === 'picklist' || field.type === 'multipicklist')
+      column.enumeration = previous.get(field.name.toLowerCase())?.enumeration ?? options.enumerationFor(field);
     if (field.type === 'multipicklist') column.multiSelect = true;
     if (field.compoundFieldName) column.compound = field.compoundFieldName;
     if (field.type === 'reference' && !isId) {
       column.referenceTo = field.referenceTo ?? [];
       if (isMultiTarget(field)) {
-        column.targetColumn = previous.get(field.name.toLowerCase())?.targetColumn ?? namer.take(`${column.column}_target`);
+        column.targetColumn =
+          previous.get(field.name.toLowerCase())?.targetColumn ?? namer.take(`${column.column}_target`);
       } else {
         const link = options.links?.get((field.referenceTo?.[0] ?? '').toLowerCase());
         if (link) column.link = link;

@@ -18,7 +18,10 @@ export function isSafeIdentifier(name: string): boolean {
 
 export function assertIdentifier(name: string, what: string): string {
   if (!isSafeIdentifier(name)) {
-    throw new LiaisonError('invalid_input', `${what} "${name}" is not a safe SQL identifier (lower-case letters, digits and _, at most 63, not starting with a digit)`);
+    throw new LiaisonError(
+      'invalid_input',
+      `${what} "${name}" is not a safe SQL identifier (lower-case letters, digits and _, at most 63, not starting with a digit)`,
+    );
   }
   return name;
 }
@@ -46,7 +49,10 @@ export function schemaNames(kind: CrmKind, crmObject: string, account?: string):
   const qualifier = account ? `_${toIdentifierPart(account)}_` : '';
   const table = `crm_${prefix}${account ? `_${toIdentifierPart(account)}` : ''}_${toIdentifierPart(crmObject)}`;
   if (table.length > MAX_IDENTIFIER) {
-    throw new LiaisonError('invalid_input', `the table name for ${crmObject} would be longer than ${MAX_IDENTIFIER} characters (${table}); use a shorter account name`);
+    throw new LiaisonError(
+      'invalid_input',
+      `the table name for ${crmObject} would be longer than ${MAX_IDENTIFIER} characters (${table}); use a shorter account name`,
+    );
   }
   return { schema: `crm:${prefix}${qualifier}${objectPart}`, table: assertIdentifier(table, 'table name') };
 }

@@ -24,30 +24,51 @@ function parse(json: string): LocalSchema {
 
 /** Every generated schema, by name. */
 export async function listSchemas(store: Store | { db: Kysely<LiaisonDatabase> }): Promise<LocalSchema[]> {
-  const rows = await registryDb(store.db).selectFrom('liaison_schema').select('definition_json').orderBy('name').execute();
+  const rows = await registryDb(store.db)
+    .selectFrom('liaison_schema')
+    .select('definition_json')
+    .orderBy('name')
+    .execute();
   return rows.map((row) => parse(row.definition_json));
 }
 
 /** The schemas generated for one external account. */
 export async function listAccountSchemas(db: Kysely<LiaisonDatabase>, account: string): Promise<LocalSchema[]> {
-  const rows = await registryDb(db).selectFrom('liaison_schema').select('definition_json').where('account', '=', account).orderBy('name').execute();
+  const rows = await registryDb(db)
+    .selectFrom('liaison_schema')
+    .select('definition_json')
+    .where('account', '=', account)
+    .orderBy('name')
+    .execute();
   return rows.map((row) => parse(row.definition_json));
 }
 
 /** One schema by name; throws `schema_not_found` naming the fix. */
 export async function getSchema(store: Store | { db: Kysely<LiaisonDatabase> }, name: string): Promise<LocalSchema> {
   const schema = await findSchema(store.db, name);
-  if (!schema) throw new LiaisonError('schema_not_found', `no schema named "${name}"; see 'liaison schema list' or create one with 'liaison wizard ACCOUNT'`);
+  if (!schema)
+    throw new LiaisonError(
+      'schema_not_found',
+      `no schema named "${name}"; see 'liaison schema list' or create one with 'liaison wizard ACCOUNT'`,
+    );
   return schema;
 }
 
 export async function findSchema(db: Kysely<LiaisonDatabase>, name: string): Promise<LocalSchema | undefined> {
-  const row = await registryDb(db).selectFrom('liaison_schema').select('definition_json').where('name', '=', name).executeTakeFirst();
+  const row = await registryDb(db)
+    .selectFrom('liaison_schema')
+    .select('definition_json')
+    .where('name', '=', name)
+    .executeTakeFirst();
   return row ? parse(row.definition_json) : undefined;
 }
 
 /** The schema that mirrors `crmObject` (matched case-insensitively) for `account`, if any. */
-export async function findSchemaForObject(db: Kysely<LiaisonDatabase>, account: string, crmObject: string): Promise<LocalSchema | undefined> {
+export async function findSchemaForObject(
+  db: Kysely<LiaisonDatabase>,
+  account: string,
+  crmObject: string,
+): Promise<LocalSchema | undefined> {
   const all = await listAccountSchemas(db, account);
   return all.find((s) => s.crmObject.toLowerCase() === crmObject.toLowerCase());
 }
@@ -63,9 +84,17 @@ export async function saveSchema(db: Kysely<LiaisonDatabase>, schema: LocalSchem
     definition_json: JSON.stringify(schema),
     updated_at: schema.updatedAt,
   };
-  const existing = await reg.selectFrom('liaison_schema').select('name').where('name', '=', schema.name).executeTakeFirst();
+  const existing = await reg
+    .selectFrom('liaison_schema')
+    .select('name')
+    .where('name', '=', schema.name)
+    .executeTakeFirst();
   if (existing) await reg.updateTable('liaison_schema').set(values).where('name', '=', schema.name).execute();
-  else await reg.insertInto('liaison_schema').values({ name: schema.name, created_at: schema.createdAt, ...values }).execute();
+  else
+    await reg
+      .insertInto('liaison_schema')
+      .values({ name: schema.name, created_at: schema.createdAt, ...values })
+      .execute();
 }
 
 /** Registry rows owning a table name, to tell Liaison's generated tables from foreign ones. */

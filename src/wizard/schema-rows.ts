@@ -14,7 +14,8 @@ import type { LocalColumn, LocalSchema } from './schema-types.js';
 
 function toStored(column: LocalColumn, value: unknown, dialect: StoreDialect): unknown {
   if (value === null || value === undefined) return null;
-  if (column.multiSelect) return toStoredMultiSelect(Array.isArray(value) ? value.map(String) : String(value).split(';'));
+  if (column.multiSelect)
+    return toStoredMultiSelect(Array.isArray(value) ? value.map(String) : String(value).split(';'));
   if (column.type === 'boolean') return dialect === 'sqlite' ? (value ? 1 : 0) : Boolean(value);
   return value;
 }
@@ -24,9 +25,11 @@ export function recordToRow(schema: LocalSchema, record: CrmRecord, dialect: Sto
   const row: Record<string, unknown> = { [schema.crmIdColumn]: record.id };
   for (const column of schema.columns) {
     if (column.orphan || column.column === schema.crmIdColumn) continue;
-    if (Object.hasOwn(record.values, column.crmField)) row[column.column] = toStored(column, record.values[column.crmField], dialect);
+    if (Object.hasOwn(record.values, column.crmField))
+      row[column.column] = toStored(column, record.values[column.crmField], dialect);
     const target = `${column.crmField}@target`;
-    if (column.targetColumn && Object.hasOwn(record.values, target)) row[column.targetColumn] = record.values[target] ?? null;
+    if (column.targetColumn && Object.hasOwn(record.values, target))
+      row[column.targetColumn] = record.values[target] ?? null;
   }
   return row;
 }
@@ -41,9 +44,12 @@ function fromStored(column: LocalColumn, value: unknown): unknown {
   if (column.type === 'boolean') return value === true || value === 1 || value === '1' || value === 't';
   if (value instanceof Date) {
     // node-postgres parses `date` at local midnight: read it back with local getters.
-    return column.type === 'date' ? `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}` : value.toISOString();
+    return column.type === 'date'
+      ? `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`
+      : value.toISOString();
   }
-  if (typeof value === 'string' && ['decimal', 'double', 'integer', 'bigint'].includes(column.type)) return Number(value);
+  if (typeof value === 'string' && ['decimal', 'double', 'integer', 'bigint'].includes(column.type))
+    return Number(value);
   return value;
 }
 
@@ -53,7 +59,8 @@ export function rowToValues(schema: LocalSchema, row: Record<string, unknown>): 
   for (const column of schema.columns) {
     if (column.orphan || column.column === schema.crmIdColumn || !Object.hasOwn(row, column.column)) continue;
     values[column.crmField] = fromStored(column, row[column.column]);
-    if (column.targetColumn && Object.hasOwn(row, column.targetColumn)) values[`${column.crmField}@target`] = row[column.targetColumn] ?? null;
+    if (column.targetColumn && Object.hasOwn(row, column.targetColumn))
+      values[`${column.crmField}@target`] = row[column.targetColumn] ?? null;
   }
   return values;
 }

@@ -5,7 +5,7 @@ import type { ObjectMetadata, ObjectSummary } from '../crm/metadata.js';
 import { driverModule } from '../crm/registry.js';
 import { tableNames } from '../store/store-open.js';
 import type { Store } from '../store/store-types.js';
-import { planSchema, refusals, describeChange, type SchemaPlan } from './schema-drift.js';
+import { planSchema, refusals, type SchemaPlan } from './schema-drift.js';
 import { applyChanges } from './schema-ddl.js';
 import { mapObjectColumns, ID_COLUMN } from './schema-mapping.js';
 import { defaultEnumerationName, schemaNames, toIdentifierPart, type SchemaNames } from './schema-naming.js';
@@ -51,7 +51,11 @@ export interface WizardPlan {
   gone: LocalSchema[];
 }
 
-async function withDriver<T>(ctx: WizardContext, account: string, work: (driver: CrmDriver, kind: CrmKind) => Promise<T>): Promise<T> {
+async function withDriver<T>(
+  ctx: WizardContext,
+  account: string,
+  work: (driver: CrmDriver, kind: CrmKind) => Promise<T>,
+): Promise<T> {
   const settings = await ctx.accounts.connectionSettings(account);
   const driver = ctx.createDriver ? ctx.createDriver(settings) : driverModule(settings.kind).createDriver(settings);
   try {
@@ -71,9 +75,14 @@ function groupFields(fields: string[] | undefined, objects: string[]): Map<strin
   const chosen = new Set(objects.map((o) => o.toLowerCase()));
   for (const entry of fields ?? []) {
     const dot = entry.indexOf('.');
-    if (dot <= 0 || dot === entry.length - 1) throw new LiaisonError('invalid_input', `--fields entry "${entry}" is not OBJECT.FIELD (e.g. Contact.Email)`);
+    if (dot <= 0 || dot === entry.length - 1)
+      throw new LiaisonError('invalid_input', `--fields entry "${entry}" is not OBJECT.FIELD (e.g. Contact.Email)`);
     const object = entry.slice(0, dot).toLowerCase();
-    if (!chosen.has(object)) throw new LiaisonError('invalid_input', `--fields names ${entry.slice(0, dot)}, which is not among the chosen objects (${objects.join(', ')})`);
+    if (!chosen.has(object))
+      throw new LiaisonError(
+        'invalid_input',
+        `--fields names ${entry.slice(0, dot)}, which is not among the chosen objects (${objects.join(', ')})`,
+      );
     byObject.set(object, [...(byObject.get(object) ?? []), entry.slice(dot + 1)]);
   }
   return byObject;
@@ -84,9 +93,13 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
   const progress = request.onProgress ?? (() => undefined);
   return withDriver(ctx, request.account, async (driver, kind) => {
     const existingSchemas = await listAccountSchemas(store.db, request.account);
-    const requested = request.objects && request.objects.length > 0 ? request.objects : existingSchemas.map((s) => s.crmObject);
+    const requested =
+      request.objects && request.objects.length > 0 ? request.objects : existingSchemas.map((s) => s.crmObject);
     if (requested.length === 0) {
-      throw new LiaisonError('invalid_input', `account "${request.account}" has no schemas yet; choose objects with --objects Contact,Account,… (or run in a terminal)`);
+      throw new LiaisonError(
+        'invalid_input',
+        `account "${request.account}" has no schemas yet; choose objects with --objects Contact,Account,… (or run in a terminal)`,
+      );
     }
     const available = new Map((await driver.listObjects()).map((o) => [o.name.toLowerCase(), o]));
     const found: ObjectSummary[] = [];
@@ -100,17 +113,28 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
           progress({ object: stored.crmObject, step: 'gone' });
           continue;
         }
-        throw new LiaisonError('object_not_found', `the ${kind} account "${request.account}" has no object "${name}"; object names are API names (e.g. Contact, Loyalty_Card__c, lia_loyaltycard)`);
+        throw new LiaisonError(
+          'object_not_found',
+          `the ${kind} account "${request.account}" has no object "${name}"; object names are API names (e.g. Contact, Loyalty_Card__c, lia_loyaltycard)`,
+        );
       }
-      if (!summary.queryable) throw new LiaisonError('object_not_found', `object ${summary.name} cannot be read by the user of account "${request.account}"; grant read access in the CRM`);
+      if (!summary.queryable)
+        throw new LiaisonError(
+          'object_not_found',
+          `object ${summary.name} cannot be read by the user of account "${request.account}"; grant read access in the CRM`,
+        );
       if (!found.some((o) => o.name === summary.name)) found.push(summary);
     }
-    const fieldsByObject = groupFields(request.fields, found.map((o) => o.name));
+    const fieldsByObject = groupFields(
+      request.fields,
+      found.map((o) => o.name),
+    );
 
     const names = await allocateNames(ctx, request.account, kind, found, existingSchemas);
     const links = new Map<string, { schema: string; table: string }>();
     for (const s of existingSchemas) links.set(s.crmObject.toLowerCase(), { schema: s.name, table: s.table });
-    for (const o of found) links.set(o.name.toLowerCase(), { schema: names.get(o.name)!.schema, table: names.get(o.name)!.table });
+    for (const o of found)
+      links.set(o.name.toLowerCase(), { schema: names.get(o.name)!.schema, table: names.get(o.name)!.table });
 
     const plans: SchemaPlan[] = [];
     for (const summary of found) {
@@ -119,7 +143,12 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
       try {
         meta = await driver.describeObject(summary.name);
       } catch (error) {
-        if (isLiaisonError(error, 'object_not_found')) throw new LiaisonError('object_not_found', `object ${summary.name} cannot be described for account "${request.account}": ${error.message}`, { cause: error });
+        if (isLiaisonError(error, 'object_not_found'))
+          throw new LiaisonError(
+            'object_not_found',
+            `object ${summary.name} cannot be described for account "${request.account}": ${error.message}`,
+            { cause: error },
+          );
         throw error;
       }
       progress({ object: meta.name, step: 'generating' });
@@ -130,7 +159,10 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
         ...(selection ? { fields: selection } : {}),
         links,
         // A shared (global) option set gives one enumeration for every field that uses it.
-        enumerationFor: (field) => (field.picklist?.globalName ? toIdentifierPart(field.picklist.globalName) : defaultEnumerationName(meta.name, field.name)),
+        enumerationFor: (field) =>
+          field.picklist?.globalName
+            ? toIdentifierPart(field.picklist.globalName)
+            : defaultEnumerationName(meta.name, field.name),
         ...(existing ? { existing } : {}),
       });
       const now = new Date().toISOString();
@@ -151,7 +183,12 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
       };
       plans.push(planSchema(existing, fresh));
     }
-    plans.push(...relinkPlans(existingSchemas.filter((s) => !found.some((o) => o.name === s.crmObject)), links));
+    plans.push(
+      ...relinkPlans(
+        existingSchemas.filter((s) => !found.some((o) => o.name === s.crmObject)),
+        links,
+      ),
+    );
     return { account: request.account, crm: kind, plans, gone };
   });
 }
@@ -164,13 +201,25 @@ function relinkPlans(schemas: LocalSchema[], links: Map<string, { schema: string
   const plans: SchemaPlan[] = [];
   for (const existing of schemas) {
     const columns = existing.columns.map((c) => {
-      const link = c.type === 'reference' && !c.targetColumn && !c.link && c.referenceTo?.length === 1 ? links.get(c.referenceTo[0]!.toLowerCase()) : undefined;
+      const link =
+        c.type === 'reference' && !c.targetColumn && !c.link && c.referenceTo?.length === 1
+          ? links.get(c.referenceTo[0]!.toLowerCase())
+          : undefined;
       return link ? { ...c, link } : c;
     });
     const changed = columns.filter((c, i) => c !== existing.columns[i]);
     if (changed.length === 0) continue;
     const schema = { ...existing, columns, updatedAt: new Date().toISOString() };
-    plans.push({ schema, existing, skipped: existing.skipped, changes: changed.map((column) => ({ kind: 'update-column', column, from: existing.columns.find((c) => c.column === column.column)! })) });
+    plans.push({
+      schema,
+      existing,
+      skipped: existing.skipped,
+      changes: changed.map((column) => ({
+        kind: 'update-column',
+        column,
+        from: existing.columns.find((c) => c.column === column.column)!,
+      })),
+    });
   }
   return plans;
 }
@@ -187,7 +236,11 @@ function isLinkOnly(change: SchemaPlan['changes'][number]): boolean {
  * User-given fields must exist (checked by the mapper); a stored selection is re-applied without the fields the CRM
  * dropped, so those surface as orphans instead of errors.
  */
-function fieldSelection(existing: LocalSchema | undefined, given: string[] | undefined, meta: ObjectMetadata): string[] | undefined {
+function fieldSelection(
+  existing: LocalSchema | undefined,
+  given: string[] | undefined,
+  meta: ObjectMetadata,
+): string[] | undefined {
   if (existing && !existing.selectedFields) return undefined;
   const known = new Set(meta.fields.map((f) => f.name.toLowerCase()));
   const previous = (existing?.selectedFields ?? []).filter((f) => known.has(f.toLowerCase()));
@@ -196,10 +249,17 @@ function fieldSelection(existing: LocalSchema | undefined, given: string[] | und
   return all.filter((f, i) => all.findIndex((g) => g.toLowerCase() === f.toLowerCase()) === i);
 }
 
-async function allocateNames(ctx: WizardContext, account: string, kind: CrmKind, objects: ObjectSummary[], existing: LocalSchema[]): Promise<Map<string, SchemaNames>> {
+async function allocateNames(
+  ctx: WizardContext,
+  account: string,
+  kind: CrmKind,
+  objects: ObjectSummary[],
+  existing: LocalSchema[],
+): Promise<Map<string, SchemaNames>> {
   const sameKind = (await ctx.accounts.list()).filter((a) => a.crm === kind).length;
   // An account keeps one naming style: the one its first schemas got (plain while it was the only account of its kind).
-  const qualify = existing.length > 0 ? !existing.some((s) => s.name === schemaNames(kind, s.crmObject).schema) : sameKind > 1;
+  const qualify =
+    existing.length > 0 ? !existing.some((s) => s.name === schemaNames(kind, s.crmObject).schema) : sameKind > 1;
   const owned = await ownedTables(ctx.store.db);
   const tables = new Set(await tableNames(ctx.store));
   const out = new Map<string, SchemaNames>();
@@ -210,13 +270,20 @@ async function allocateNames(ctx: WizardContext, account: string, kind: CrmKind,
       continue;
     }
     let names = schemaNames(kind, object.name, qualify ? account : undefined);
-    const taken = async (n: SchemaNames) => (await findSchema(ctx.store.db, n.schema)) !== undefined || owned.has(n.table);
+    const taken = async (n: SchemaNames) =>
+      (await findSchema(ctx.store.db, n.schema)) !== undefined || owned.has(n.table);
     if (await taken(names)) names = schemaNames(kind, object.name, account);
     if (await taken(names)) {
-      throw new LiaisonError('schema_conflict', `schema ${names.schema} (table ${names.table}) already exists for another account or object; remove it or rename the account`);
+      throw new LiaisonError(
+        'schema_conflict',
+        `schema ${names.schema} (table ${names.table}) already exists for another account or object; remove it or rename the account`,
+      );
     }
     if (tables.has(names.table)) {
-      throw new LiaisonError('schema_conflict', `the store already holds a table ${names.table} that Liaison does not own; rename or drop that table, or use another store`);
+      throw new LiaisonError(
+        'schema_conflict',
+        `the store already holds a table ${names.table} that Liaison does not own; rename or drop that table, or use another store`,
+      );
     }
     out.set(object.name, names);
   }
@@ -229,7 +296,11 @@ export function hasDrift(plan: WizardPlan): boolean {
 }
 
 /** Applies every plan in one transaction; a refusal anywhere means nothing is changed. */
-export async function applyWizard(ctx: WizardContext, plan: WizardPlan, onProgress?: (event: WizardProgress) => void): Promise<void> {
+export async function applyWizard(
+  ctx: WizardContext,
+  plan: WizardPlan,
+  onProgress?: (event: WizardProgress) => void,
+): Promise<void> {
   const refused = plan.plans.flatMap(refusals);
   if (refused.length > 0) {
     throw new LiaisonError('schema_conflict', `nothing changed: ${refused.map((r) => r.reason).join('; ')}`);
@@ -254,4 +325,3 @@ export async function runWizard(ctx: WizardContext, request: WizardRequest): Pro
   await applyWizard(ctx, plan, request.onProgress);
   return plan;
 }
-

@@ -17,8 +17,28 @@ describe('liaison wizard / schema / enums (CLI)', () => {
     sandbox = await startSalesforceSandbox({ port: 0, host: '127.0.0.1', records: 20, seed: 11 });
     cwd = mkdtempSync(path.join(os.tmpdir(), 'liaison-wizard-cli-'));
     const creds = sandbox.credentials['client-credentials']!;
-    env = { LIAISON_DB: `sqlite:${path.join(cwd, 'liaison.db')}`, LIAISON_SECRET_KEY_FILE: path.join(cwd, 'secret.key'), SF_SECRET: creds.clientSecret };
-    const added = await cli('account', 'add', 'sf', '--crm', 'salesforce', '--url', sandbox.url, '--auth', 'client-credentials', '--client-id', creds.clientId!, '--client-secret-env', 'SF_SECRET', '--ca-file', sandbox.caFile);
+    env = {
+      LIAISON_DB: `sqlite:${path.join(cwd, 'liaison.db')}`,
+      LIAISON_SECRET_KEY_FILE: path.join(cwd, 'secret.key'),
+      SF_SECRET: creds.clientSecret,
+    };
+    const added = await cli(
+      'account',
+      'add',
+      'sf',
+      '--crm',
+      'salesforce',
+      '--url',
+      sandbox.url,
+      '--auth',
+      'client-credentials',
+      '--client-id',
+      creds.clientId!,
+      '--client-secret-env',
+      'SF_SECRET',
+      '--ca-file',
+      sandbox.caFile,
+    );
     expect(added.code).toBe(0);
   });
   afterAll(async () => {
@@ -38,10 +58,20 @@ describe('liaison wizard / schema / enums (CLI)', () => {
     expect(human.stdout).toMatch(/^NAME\s+ACCOUNT\s+CRM OBJECT\s+TABLE/);
 
     const show = JSON.parse((await cli('--json', 'schema', 'show', 'crm:sfdcLoyalty_Card__c')).stdout) as LocalSchema;
-    expect(show).toMatchObject({ crmObject: 'Loyalty_Card__c', table: 'crm_sfdc_loyalty_card__c', crmIdColumn: 'crm_id', cursorColumn: 'systemmodstamp' });
-    expect(show.columns.find((c) => c.crmField === 'Contact__c')?.link).toEqual({ schema: 'crm:sfdcContact', table: 'crm_sfdc_contact' });
+    expect(show).toMatchObject({
+      crmObject: 'Loyalty_Card__c',
+      table: 'crm_sfdc_loyalty_card__c',
+      crmIdColumn: 'crm_id',
+      cursorColumn: 'systemmodstamp',
+    });
+    expect(show.columns.find((c) => c.crmField === 'Contact__c')?.link).toEqual({
+      schema: 'crm:sfdcContact',
+      table: 'crm_sfdc_contact',
+    });
     const showHuman = await cli('schema', 'show', 'crm:sfdcContact');
-    expect(showHuman.stdout).toMatch(/interests__c\s+Interests__c\s+multipicklist \(JSON array\)\s+text\s+yes\s+contact_interests__c/);
+    expect(showHuman.stdout).toMatch(
+      /interests__c\s+Interests__c\s+multipicklist \(JSON array\)\s+text\s+yes\s+contact_interests__c/,
+    );
 
     const sync = await cli('enums', 'sync', 'sf', '--all');
     expect(sync.code).toBe(0);
@@ -49,7 +79,10 @@ describe('liaison wizard / schema / enums (CLI)', () => {
     const enumShow = await cli('enums', 'show', 'contact_leadsource');
     expect(enumShow.stdout).toMatch(/VALUE\s+LABEL\s+ENABLED\s+SOURCE/);
     expect(enumShow.stdout).toMatch(/Phone Inquiry\s+Phone Inquiry\s+yes\s+crm/);
-    const enumJson = JSON.parse((await cli('--json', 'enums', 'show', 'contact_interests__c')).stdout) as { multi: boolean; values: unknown[] };
+    const enumJson = JSON.parse((await cli('--json', 'enums', 'show', 'contact_interests__c')).stdout) as {
+      multi: boolean;
+      values: unknown[];
+    };
     expect(enumJson.multi).toBe(true);
 
     // Drift: a new CRM field. Dry run shows it; without --yes and without a terminal nothing changes.
@@ -71,12 +104,16 @@ describe('liaison wizard / schema / enums (CLI)', () => {
   it('reports bad input in one line with a non-zero exit code', async () => {
     const unknown = await cli('wizard', 'sf', '--objects', 'Widget__c', '--yes');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr.trim().split('\n').at(-1)).toBe('liaison: the salesforce account "sf" has no object "Widget__c"; object names are API names (e.g. Contact, Loyalty_Card__c, lia_loyaltycard)');
+    expect(unknown.stderr.trim().split('\n').at(-1)).toBe(
+      'liaison: the salesforce account "sf" has no object "Widget__c"; object names are API names (e.g. Contact, Loyalty_Card__c, lia_loyaltycard)',
+    );
     const noAccount = await cli('wizard', 'nope', '--objects', 'Contact');
     expect(noAccount.code).not.toBe(0);
     expect(noAccount.stderr).toMatch(/nope/);
     const noSchema = await cli('schema', 'show', 'crm:nothing');
-    expect(noSchema.stderr.trim()).toBe(`liaison: no schema named "crm:nothing"; see 'liaison schema list' or create one with 'liaison wizard ACCOUNT'`);
+    expect(noSchema.stderr.trim()).toBe(
+      `liaison: no schema named "crm:nothing"; see 'liaison schema list' or create one with 'liaison wizard ACCOUNT'`,
+    );
     const badMap = await cli('enums', 'sync', 'sf', '--map', 'Contact.Email=emails');
     expect(badMap.code).not.toBe(0);
     expect(badMap.stderr).toContain('not a picklist');

@@ -2,14 +2,34 @@ import { describe, expect, it } from 'vitest';
 import type { PicklistValue } from '../../src/crm/metadata.js';
 import { isNoop, mergeValues } from '../../src/enumerations/enum-merge.js';
 import type { EnumValue } from '../../src/enumerations/enum-types.js';
-import { fromCrmMultiSelect, fromStoredMultiSelect, toCrmMultiSelect, toStoredMultiSelect } from '../../src/enumerations/multi-select.js';
+import {
+  fromCrmMultiSelect,
+  fromStoredMultiSelect,
+  toCrmMultiSelect,
+  toStoredMultiSelect,
+} from '../../src/enumerations/multi-select.js';
 
-const crm = (value: string, label = value, active = true, validFor?: string[]): PicklistValue => ({ value, label, active, isDefault: false, ...(validFor ? { validFor } : {}) });
-const local = (value: string, label = value, source: 'crm' | 'local' = 'crm'): EnumValue => ({ value, label, enabled: true, source });
+const crm = (value: string, label = value, active = true, validFor?: string[]): PicklistValue => ({
+  value,
+  label,
+  active,
+  isDefault: false,
+  ...(validFor ? { validFor } : {}),
+});
+const local = (value: string, label = value, source: 'crm' | 'local' = 'crm'): EnumValue => ({
+  value,
+  label,
+  enabled: true,
+  source,
+});
 
 describe('enumeration merge and replace', () => {
   it('merge adds new CRM values, keeps local-only values in place and updates labels', () => {
-    const result = mergeValues([local('Web', 'Website'), local('Fair', 'Trade fair', 'local'), local('Phone')], [crm('Web', 'Web'), crm('Phone'), crm('Email')], 'merge');
+    const result = mergeValues(
+      [local('Web', 'Website'), local('Fair', 'Trade fair', 'local'), local('Phone')],
+      [crm('Web', 'Web'), crm('Phone'), crm('Email')],
+      'merge',
+    );
     expect(result.values.map((v) => [v.value, v.label, v.source])).toEqual([
       ['Web', 'Web', 'crm'],
       ['Fair', 'Trade fair', 'local'],
@@ -20,7 +40,11 @@ describe('enumeration merge and replace', () => {
   });
 
   it('replace makes the enumeration exactly the CRM values, in CRM order', () => {
-    const result = mergeValues([local('Fair', 'Trade fair', 'local'), local('Web')], [crm('Email'), crm('Web')], 'replace');
+    const result = mergeValues(
+      [local('Fair', 'Trade fair', 'local'), local('Web')],
+      [crm('Email'), crm('Web')],
+      'replace',
+    );
     expect(result.values.map((v) => v.value)).toEqual(['Email', 'Web']);
     expect(result).toMatchObject({ added: ['Email'], updated: [], removed: ['Fair'] });
   });

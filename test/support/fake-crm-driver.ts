@@ -70,7 +70,9 @@ class FakeCrmDriver implements CrmDriver {
   }
   async listObjects(): Promise<ObjectSummary[]> {
     this.apiCalls++;
-    return [...this.crm.objects.values()].map(({ fields: _f, idField: _i, modstampField: _m, nameField: _n, collectionName: _c, ...summary }) => summary);
+    return [...this.crm.objects.values()].map(
+      ({ fields: _f, idField: _i, modstampField: _m, nameField: _n, collectionName: _c, ...summary }) => summary,
+    );
   }
   async describeObject(name: string): Promise<ObjectMetadata> {
     this.apiCalls++;
@@ -93,10 +95,22 @@ class FakeCrmDriver implements CrmDriver {
 
 /** Field builders with the neutral model's shapes. */
 export function field(name: string, type: FieldMetadata['type'], extra: Partial<FieldMetadata> = {}): FieldMetadata {
-  return { name, label: name, type, crmType: extra.crmType ?? type, nillable: true, createable: true, updateable: true, ...extra };
+  return {
+    name,
+    label: name,
+    type,
+    crmType: extra.crmType ?? type,
+    nillable: true,
+    createable: true,
+    updateable: true,
+    ...extra,
+  };
 }
 
-export function picklist(values: (string | [string, string, boolean?])[], extra: Partial<NonNullable<FieldMetadata['picklist']>> = {}): NonNullable<FieldMetadata['picklist']> {
+export function picklist(
+  values: (string | [string, string, boolean?])[],
+  extra: Partial<NonNullable<FieldMetadata['picklist']>> = {},
+): NonNullable<FieldMetadata['picklist']> {
   return {
     values: values.map((v) => {
       const [value, label, active] = typeof v === 'string' ? [v, v, true] : v;
@@ -130,7 +144,13 @@ export function salesforceFixture(): FakeCrm {
     field('SystemModstamp', 'datetime', { nillable: false, isModstamp: true }),
   ];
   return new FakeCrm('salesforce')
-    .add(object('Account', [...system, field('Name', 'string', { length: 255, nillable: false }), field('AnnualRevenue', 'decimal', { crmType: 'currency', precision: 18, scale: 2 })]))
+    .add(
+      object('Account', [
+        ...system,
+        field('Name', 'string', { length: 255, nillable: false }),
+        field('AnnualRevenue', 'decimal', { crmType: 'currency', precision: 18, scale: 2 }),
+      ]),
+    )
     .add(
       object('Contact', [
         ...system,
@@ -144,9 +164,19 @@ export function salesforceFixture(): FakeCrm {
         field('Score__c', 'decimal', { crmType: 'double', precision: 5, scale: 1 }),
         field('Ratio__c', 'double'),
         field('Description', 'text', { crmType: 'textarea', length: 32000 }),
-        field('LeadSource', 'picklist', { length: 255, picklist: picklist(['Web', 'Phone Inquiry', ['Old', 'Old', false]]) }),
+        field('LeadSource', 'picklist', {
+          length: 255,
+          picklist: picklist(['Web', 'Phone Inquiry', ['Old', 'Old', false]]),
+        }),
         field('Interests__c', 'multipicklist', { length: 4099, picklist: picklist(['Cycling', 'Hiking', 'Music']) }),
-        field('Sub_Source__c', 'picklist', { length: 255, picklist: { ...picklist([]), values: [{ value: 'Form', label: 'Form', active: true, isDefault: false, validFor: ['Web'] }], controllerName: 'LeadSource' } }),
+        field('Sub_Source__c', 'picklist', {
+          length: 255,
+          picklist: {
+            ...picklist([]),
+            values: [{ value: 'Form', label: 'Form', active: true, isDefault: false, validFor: ['Web'] }],
+            controllerName: 'LeadSource',
+          },
+        }),
         field('MailingStreet', 'text', { crmType: 'textarea', length: 255, compoundFieldName: 'MailingAddress' }),
         field('MailingCity', 'string', { length: 40, compoundFieldName: 'MailingAddress' }),
         field('MailingAddress', 'address', { createable: false, updateable: false }),

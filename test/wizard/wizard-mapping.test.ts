@@ -39,17 +39,31 @@ describe('type mapping', () => {
     expect(col('Id')).toMatchObject({ column: 'crm_id', sqlType: 'varchar(18)', nullable: false });
     expect(mapped.cursorColumn).toBe('systemmodstamp');
     expect(col('SystemModstamp')?.sqlType).toBe('timestamp with time zone');
-    expect(col('AccountId')).toMatchObject({ column: 'accountid', link: { schema: 'crm:sfdcAccount', table: 'crm_sfdc_account' } });
+    expect(col('AccountId')).toMatchObject({
+      column: 'accountid',
+      link: { schema: 'crm:sfdcAccount', table: 'crm_sfdc_account' },
+    });
     expect(col('AccountId')?.targetColumn).toBeUndefined();
-    expect(col('WhoId')).toMatchObject({ column: 'whoid', targetColumn: 'whoid_target', referenceTo: ['Contact', 'Lead'] });
+    expect(col('WhoId')).toMatchObject({
+      column: 'whoid',
+      targetColumn: 'whoid_target',
+      referenceTo: ['Contact', 'Lead'],
+    });
     expect(col('WhoId')?.link).toBeUndefined();
     expect(col('LeadSource')).toMatchObject({ enumeration: 'contact_leadsource', sqlType: 'varchar(255)' });
-    expect(col('Interests__c')).toMatchObject({ column: 'interests__c', multiSelect: true, enumeration: 'contact_interests__c', sqlType: 'text' });
+    expect(col('Interests__c')).toMatchObject({
+      column: 'interests__c',
+      multiSelect: true,
+      enumeration: 'contact_interests__c',
+      sqlType: 'text',
+    });
     expect(col('Score__c')).toMatchObject({ sqlType: 'numeric(5,1)', precision: 5, scale: 1 });
     expect(col('MailingStreet')).toMatchObject({ compound: 'MailingAddress' });
     expect(col('MailingCity')).toMatchObject({ compound: 'MailingAddress', sqlType: 'varchar(40)' });
     expect(col('MailingAddress')).toBeUndefined();
-    expect(mapped.skipped).toEqual([{ field: 'Secret__c', crmType: 'encryptedblob', reason: expect.stringContaining('encryptedblob') }]);
+    expect(mapped.skipped).toEqual([
+      { field: 'Secret__c', crmType: 'encryptedblob', reason: expect.stringContaining('encryptedblob') },
+    ]);
     expect(new Set(mapped.columns.map((c) => c.column)).size).toBe(mapped.columns.length);
   });
 
@@ -63,8 +77,14 @@ describe('type mapping', () => {
   it('names schemas and tables by CRM kind, disambiguating a second account of the same kind', () => {
     expect(schemaNames('salesforce', 'Contact')).toEqual({ schema: 'crm:sfdcContact', table: 'crm_sfdc_contact' });
     expect(schemaNames('dynamics', 'contact')).toEqual({ schema: 'crm:dynContact', table: 'crm_dyn_contact' });
-    expect(schemaNames('salesforce', 'Loyalty_Card__c')).toEqual({ schema: 'crm:sfdcLoyalty_Card__c', table: 'crm_sfdc_loyalty_card__c' });
-    expect(schemaNames('salesforce', 'Contact', 'sf-eu')).toEqual({ schema: 'crm:sfdc_sf_eu_Contact', table: 'crm_sfdc_sf_eu_contact' });
+    expect(schemaNames('salesforce', 'Loyalty_Card__c')).toEqual({
+      schema: 'crm:sfdcLoyalty_Card__c',
+      table: 'crm_sfdc_loyalty_card__c',
+    });
+    expect(schemaNames('salesforce', 'Contact', 'sf-eu')).toEqual({
+      schema: 'crm:sfdc_sf_eu_Contact',
+      table: 'crm_sfdc_sf_eu_contact',
+    });
   });
 
   it('gives unsafe or reserved CRM names safe, unique column names', () => {
@@ -80,7 +100,20 @@ describe('type mapping', () => {
 describe('drift planning', () => {
   const base = (): LocalSchema => {
     const mapped = mapObjectColumns(salesforceFixture().object('Contact'), { enumerationFor });
-    return { name: 'crm:sfdcContact', account: 'sf', crm: 'salesforce', crmObject: 'Contact', table: 'crm_sfdc_contact', idColumn: 'id', crmIdColumn: 'crm_id', cursorColumn: 'systemmodstamp', columns: mapped.columns, skipped: mapped.skipped, createdAt: 't0', updatedAt: 't0' };
+    return {
+      name: 'crm:sfdcContact',
+      account: 'sf',
+      crm: 'salesforce',
+      crmObject: 'Contact',
+      table: 'crm_sfdc_contact',
+      idColumn: 'id',
+      crmIdColumn: 'crm_id',
+      cursorColumn: 'systemmodstamp',
+      columns: mapped.columns,
+      skipped: mapped.skipped,
+      createdAt: 't0',
+      updatedAt: 't0',
+    };
   };
   const fresh = (mutate: (crm: ReturnType<typeof salesforceFixture>) => void): LocalSchema => {
     const crm = salesforceFixture();
@@ -91,7 +124,12 @@ describe('drift planning', () => {
   };
 
   it('plans nothing when the CRM did not change', () => {
-    expect(planSchema(base(), fresh(() => undefined)).changes).toEqual([]);
+    expect(
+      planSchema(
+        base(),
+        fresh(() => undefined),
+      ).changes,
+    ).toEqual([]);
   });
 
   it('plans added, orphaned, widened and retyped columns, keeping column names', () => {
@@ -106,7 +144,15 @@ describe('drift planning', () => {
       }),
     );
     const kinds = plan.changes.map((c) => `${c.kind}:${'column' in c ? c.column.column : ''}`);
-    expect(kinds.sort()).toEqual(['add-column:nickname__c', 'orphan-column:birthdate', 'widen-column:email', 'widen-column:score__c', 'widen-column:visits__c'].sort());
+    expect(kinds.sort()).toEqual(
+      [
+        'add-column:nickname__c',
+        'orphan-column:birthdate',
+        'widen-column:email',
+        'widen-column:score__c',
+        'widen-column:visits__c',
+      ].sort(),
+    );
     expect(plan.schema.columns.find((c) => c.column === 'birthdate')?.orphan).toBe(true);
     expect(plan.schema.columns.find((c) => c.column === 'email')?.sqlType).toBe('varchar(120)');
     expect(refusals(plan)).toEqual([]);
@@ -131,7 +177,10 @@ describe('drift planning', () => {
   });
 
   it('restores an orphan whose field comes back', () => {
-    const removed = planSchema(base(), fresh((crm) => crm.removeField('Contact', 'Email'))).schema;
+    const removed = planSchema(
+      base(),
+      fresh((crm) => crm.removeField('Contact', 'Email')),
+    ).schema;
     const crm = salesforceFixture();
     const mapped = mapObjectColumns(crm.object('Contact'), { enumerationFor, existing: removed });
     const plan = planSchema(removed, { ...removed, columns: mapped.columns });
@@ -140,7 +189,14 @@ describe('drift planning', () => {
   });
 
   it('compares storage: widening allowed, narrowing refused', () => {
-    const c = (sqlType: string, extra: Partial<LocalColumn> = {}): LocalColumn => ({ column: 'x', crmField: 'X', type: 'string', sqlType, nullable: true, ...extra });
+    const c = (sqlType: string, extra: Partial<LocalColumn> = {}): LocalColumn => ({
+      column: 'x',
+      crmField: 'X',
+      type: 'string',
+      sqlType,
+      nullable: true,
+      ...extra,
+    });
     expect(compareStorage(c('varchar(10)'), c('varchar(20)'))).toBe('widen');
     expect(compareStorage(c('varchar(10)'), c('text'))).toBe('widen');
     expect(compareStorage(c('integer'), c('bigint'))).toBe('widen');

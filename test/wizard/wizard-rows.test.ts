@@ -17,7 +17,14 @@ for (const target of storeTargets()) {
     beforeEach(async () => {
       store = await openStore(target.freshUrl());
       const accounts = new AccountsService(store, fixedKey);
-      await accounts.add({ name: 'sf', crm: 'salesforce', url: 'https://fake.example.test', auth: 'client-credentials', clientId: 'c', secrets: { clientSecret: 's' } });
+      await accounts.add({
+        name: 'sf',
+        crm: 'salesforce',
+        url: 'https://fake.example.test',
+        auth: 'client-credentials',
+        clientId: 'c',
+        secrets: { clientSecret: 's' },
+      });
       const crm = salesforceFixture();
       await runWizard({ store, accounts, createDriver: () => crm.driver() }, { account: 'sf', objects: ['Contact'] });
     });
@@ -41,7 +48,12 @@ for (const target of storeTargets()) {
         AccountId: null,
       };
       const row = recordToRow(schema, { id: '003000000000001AAA', values }, store.dialect);
-      expect(row).toMatchObject({ crm_id: '003000000000001AAA', interests__c: '["Cycling","Music"]', whoid_target: 'Lead', hasoptedoutofemail: store.dialect === 'sqlite' ? 1 : true });
+      expect(row).toMatchObject({
+        crm_id: '003000000000001AAA',
+        interests__c: '["Cycling","Music"]',
+        whoid_target: 'Lead',
+        hasoptedoutofemail: store.dialect === 'sqlite' ? 1 : true,
+      });
       expect(row).not.toHaveProperty('description');
       const t = store.db.withTables<Record<string, Record<string, unknown>>>();
       await t.insertInto(schema.table).values(row).execute();

@@ -5,7 +5,12 @@ import type { SecretKey } from '../../src/accounts/secret-box.js';
 import { driverModule } from '../../src/crm/registry.js';
 import { getEnumeration } from '../../src/enumerations/enum-store.js';
 import { syncEnumerations } from '../../src/enumerations/enum-sync.js';
-import { fromStoredMultiSelect, multiSelectContains, toCrmMultiSelect, toStoredMultiSelect } from '../../src/enumerations/multi-select.js';
+import {
+  fromStoredMultiSelect,
+  multiSelectContains,
+  toCrmMultiSelect,
+  toStoredMultiSelect,
+} from '../../src/enumerations/multi-select.js';
 import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
 import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
 import { startSalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
@@ -48,7 +53,15 @@ const CASES: CrmCase[] = [
     start: () => startSalesforceSandbox({ port: 0, host: '127.0.0.1', records: 20, seed: 3 }),
     account: (sb) => {
       const c = sb.credentials['client-credentials']!;
-      return { name: 'sf', crm: 'salesforce', url: sb.url, auth: 'client-credentials', clientId: c.clientId, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+      return {
+        name: 'sf',
+        crm: 'salesforce',
+        url: sb.url,
+        auth: 'client-credentials',
+        clientId: c.clientId,
+        caFile: sb.caFile,
+        secrets: { clientSecret: c.clientSecret },
+      };
     },
     objects: ['Contact', 'Account', 'Lead', 'Opportunity', 'Loyalty_Card__c'],
     contact: 'Contact',
@@ -61,14 +74,34 @@ const CASES: CrmCase[] = [
     widened: { field: 'FirstName', patch: { length: 120 }, sqlType: 'varchar(120)' },
     narrowed: { field: 'LastName', patch: { length: 20 } },
     row: { crm_id: '003000000000001AAA', lastname: 'Lovelace', firstname: 'Ada', title: 'Countess' },
-    types: { Email: 'varchar(80)', Score__c: 'numeric(5,1)', Lifetime_Value__c: 'numeric(16,2)', Birthdate: 'date', SystemModstamp: 'timestamp with time zone', HasOptedOutOfEmail: 'boolean', Visits__c: 'integer', Interests__c: 'text', MailingCity: 'varchar(40)' },
+    types: {
+      Email: 'varchar(80)',
+      Score__c: 'numeric(5,1)',
+      Lifetime_Value__c: 'numeric(16,2)',
+      Birthdate: 'date',
+      SystemModstamp: 'timestamp with time zone',
+      HasOptedOutOfEmail: 'boolean',
+      Visits__c: 'integer',
+      Interests__c: 'text',
+      MailingCity: 'varchar(40)',
+    },
   },
   {
     kind: 'dynamics',
     start: () => startDynamicsSandbox({ port: 0, host: '127.0.0.1', records: 20, seed: 3 }),
     account: (sb) => {
       const c = sb.credentials['client-secret']!;
-      return { name: 'dyn', crm: 'dynamics', url: sb.url, auth: 'client-secret', clientId: c.clientId, tenant: c.tenant, authorityUrl: c.authorityUrl, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+      return {
+        name: 'dyn',
+        crm: 'dynamics',
+        url: sb.url,
+        auth: 'client-secret',
+        clientId: c.clientId,
+        tenant: c.tenant,
+        authorityUrl: c.authorityUrl,
+        caFile: sb.caFile,
+        secrets: { clientSecret: c.clientSecret },
+      };
     },
     objects: ['contact', 'account', 'lead', 'opportunity', 'lia_loyaltycard'],
     contact: 'contact',
@@ -80,8 +113,23 @@ const CASES: CrmCase[] = [
     removed: 'jobtitle',
     widened: { field: 'firstname', patch: { maxLength: 120 }, sqlType: 'varchar(120)' },
     narrowed: { field: 'lastname', patch: { maxLength: 20 } },
-    row: { crm_id: '6f1a3c0e-0000-4000-8000-000000000001', lastname: 'Lovelace', firstname: 'Ada', jobtitle: 'Countess' },
-    types: { emailaddress1: 'varchar(100)', lia_score: 'numeric(8,2)', creditlimit: 'numeric(17,2)', birthdate: 'date', modifiedon: 'timestamp with time zone', donotemail: 'boolean', lia_points: 'bigint', lia_interests: 'text', lia_lastpurchaseon: 'timestamp with time zone' },
+    row: {
+      crm_id: '6f1a3c0e-0000-4000-8000-000000000001',
+      lastname: 'Lovelace',
+      firstname: 'Ada',
+      jobtitle: 'Countess',
+    },
+    types: {
+      emailaddress1: 'varchar(100)',
+      lia_score: 'numeric(8,2)',
+      creditlimit: 'numeric(17,2)',
+      birthdate: 'date',
+      modifiedon: 'timestamp with time zone',
+      donotemail: 'boolean',
+      lia_points: 'bigint',
+      lia_interests: 'text',
+      lia_lastpurchaseon: 'timestamp with time zone',
+    },
   },
 ];
 
@@ -114,14 +162,26 @@ for (const crm of CASES) {
         expect(contact.table).toBe(`crm_${crm.prefix}_contact`);
         expect(contact.name).toBe(`crm:${crm.prefix}Contact`);
         for (const [fieldName, sqlType] of Object.entries(crm.types)) {
-          expect({ fieldName, sqlType: contact.columns.find((c) => c.crmField === fieldName)?.sqlType }).toEqual({ fieldName, sqlType });
+          expect({ fieldName, sqlType: contact.columns.find((c) => c.crmField === fieldName)?.sqlType }).toEqual({
+            fieldName,
+            sqlType,
+          });
         }
-        expect(contact.columns.find((c) => c.crmField === crm.multi.field)).toMatchObject({ multiSelect: true, type: 'multipicklist' });
+        expect(contact.columns.find((c) => c.crmField === crm.multi.field)).toMatchObject({
+          multiSelect: true,
+          type: 'multipicklist',
+        });
         expect(contact.cursorColumn).toBe(crm.kind === 'salesforce' ? 'systemmodstamp' : 'modifiedon');
         const custom = schemas.find((s) => s.crmObject === crm.custom.object)!;
-        expect(custom.columns.find((c) => c.crmField === crm.custom.lookup)?.link).toEqual({ schema: contact.name, table: contact.table });
+        expect(custom.columns.find((c) => c.crmField === crm.custom.lookup)?.link).toEqual({
+          schema: contact.name,
+          table: contact.table,
+        });
         if (crm.kind === 'dynamics') {
-          expect(contact.columns.find((c) => c.crmField === 'parentcustomerid')).toMatchObject({ targetColumn: 'parentcustomerid_target', referenceTo: ['account', 'contact'] });
+          expect(contact.columns.find((c) => c.crmField === 'parentcustomerid')).toMatchObject({
+            targetColumn: 'parentcustomerid_target',
+            referenceTo: ['account', 'contact'],
+          });
           // Two fields sharing the global option set lia_loyaltytier share one enumeration.
           expect(contact.columns.find((c) => c.crmField === 'lia_loyaltytier')?.enumeration).toBe('lia_loyaltytier');
           expect(custom.columns.find((c) => c.crmField === 'lia_tier')?.enumeration).toBe('lia_loyaltytier');
@@ -129,8 +189,12 @@ for (const crm of CASES) {
           expect(contact.columns.find((c) => c.crmField === 'MailingCity')?.compound).toBe('MailingAddress');
           expect(contact.columns.find((c) => c.crmField === 'MailingAddress')).toBeUndefined();
         }
-        const columns = (await store.db.introspection.getTables()).find((t) => t.name === contact.table && (!store.schema || t.schema === store.schema))!.columns.map((c) => c.name);
-        expect(columns).toEqual(expect.arrayContaining(['id', 'crm_id', contact.cursorColumn, ...contact.columns.map((c) => c.column)]));
+        const columns = (await store.db.introspection.getTables())
+          .find((t) => t.name === contact.table && (!store.schema || t.schema === store.schema))!
+          .columns.map((c) => c.name);
+        expect(columns).toEqual(
+          expect.arrayContaining(['id', 'crm_id', contact.cursorColumn, ...contact.columns.map((c) => c.column)]),
+        );
       });
 
       it('detects drift (added, removed, widened field), migrates without losing data, refuses narrowing', async () => {
@@ -144,7 +208,9 @@ for (const crm of CASES) {
         sandbox.admin.changeField(crm.contact, crm.widened.field, crm.widened.patch);
         const plan = await planWizard(ctx, { account: account(), objects: [crm.contact] });
         const changes = plan.plans[0]!.changes.map((c) => `${c.kind}:${'column' in c ? c.column.crmField : ''}`).sort();
-        expect(changes).toEqual([`add-column:${crm.added.name}`, `orphan-column:${crm.removed}`, `widen-column:${crm.widened.field}`].sort());
+        expect(changes).toEqual(
+          [`add-column:${crm.added.name}`, `orphan-column:${crm.removed}`, `widen-column:${crm.widened.field}`].sort(),
+        );
         await applyWizard(ctx, plan);
 
         const row = await t.selectFrom(table).selectAll().executeTakeFirstOrThrow();
@@ -163,7 +229,9 @@ for (const crm of CASES) {
         expect(await getSchema(store, schema.name)).toEqual(schema);
 
         await dropOrphans(store, schema.name);
-        expect((await t.selectFrom(table).selectAll().executeTakeFirstOrThrow())[crm.removed.toLowerCase()]).toBeUndefined();
+        expect(
+          (await t.selectFrom(table).selectAll().executeTakeFirstOrThrow())[crm.removed.toLowerCase()],
+        ).toBeUndefined();
         expect((await t.selectFrom(table).select('lastname').executeTakeFirstOrThrow()).lastname).toBe('Lovelace');
       });
 
@@ -177,17 +245,42 @@ for (const crm of CASES) {
 
         // A local value, then a new CRM value: merge keeps the local one and adds the CRM one.
         const { saveEnumeration } = await import('../../src/enumerations/enum-store.js');
-        await store.db.transaction().execute((trx) => saveEnumeration(trx, { ...before, values: [...before.values, { value: 'local-only', label: 'Local', enabled: true, source: 'local' }] }));
+        await store.db
+          .transaction()
+          .execute((trx) =>
+            saveEnumeration(trx, {
+              ...before,
+              values: [...before.values, { value: 'local-only', label: 'Local', enabled: true, source: 'local' }],
+            }),
+          );
         sandbox.admin.addPicklistValue(crm.contact, crm.multi.field, crm.multi.newValue);
-        const merged = await syncEnumerations(ctx, { account: account(), maps: [`${crm.contact}.${crm.multi.field}=${multiName}`] });
+        const merged = await syncEnumerations(ctx, {
+          account: account(),
+          maps: [`${crm.contact}.${crm.multi.field}=${multiName}`],
+        });
         expect(merged[0]).toMatchObject({ added: [crm.multi.newValue.value], removed: [] });
         const afterMerge = await getEnumeration(store.db, multiName);
-        expect(afterMerge.values.map((v) => v.value)).toEqual([...before.values.map((v) => v.value), 'local-only', crm.multi.newValue.value]);
-        expect(afterMerge.values.find((v) => v.value === crm.multi.newValue.value)).toMatchObject({ label: 'Gardening', enabled: true, source: 'crm' });
+        expect(afterMerge.values.map((v) => v.value)).toEqual([
+          ...before.values.map((v) => v.value),
+          'local-only',
+          crm.multi.newValue.value,
+        ]);
+        expect(afterMerge.values.find((v) => v.value === crm.multi.newValue.value)).toMatchObject({
+          label: 'Gardening',
+          enabled: true,
+          source: 'crm',
+        });
 
-        const replaced = await syncEnumerations(ctx, { account: account(), maps: [`${crm.contact}.${crm.multi.field}=${multiName}`], replace: true });
+        const replaced = await syncEnumerations(ctx, {
+          account: account(),
+          maps: [`${crm.contact}.${crm.multi.field}=${multiName}`],
+          replace: true,
+        });
         expect(replaced[0]?.removed).toEqual(['local-only']);
-        expect((await getEnumeration(store.db, multiName)).values.map((v) => v.value)).toEqual([...before.values.map((v) => v.value), crm.multi.newValue.value]);
+        expect((await getEnumeration(store.db, multiName)).values.map((v) => v.value)).toEqual([
+          ...before.values.map((v) => v.value),
+          crm.multi.newValue.value,
+        ]);
 
         // Records: CRM string[] → stored JSON text → queried in SQL → back to string[] and the CRM's wire format.
         const settings = await ctx.accounts.connectionSettings(account());
@@ -202,7 +295,10 @@ for (const crm of CASES) {
               const values = record.values[crm.multi.field];
               if (!Array.isArray(values) || values.length === 0) continue;
               seen.push(values.map(String));
-              await t.insertInto(table).values({ crm_id: record.id, [column]: toStoredMultiSelect(values.map(String)) }).execute();
+              await t
+                .insertInto(table)
+                .values({ crm_id: record.id, [column]: toStoredMultiSelect(values.map(String)) })
+                .execute();
             }
           }
         } finally {
@@ -210,7 +306,11 @@ for (const crm of CASES) {
         }
         expect(seen.length).toBeGreaterThan(0);
         const first = seen[0]!;
-        const matching = await t.selectFrom(table).select(['crm_id', column]).where(multiSelectContains(store.dialect, column, first[0]!)).execute();
+        const matching = await t
+          .selectFrom(table)
+          .select(['crm_id', column])
+          .where(multiSelectContains(store.dialect, column, first[0]!))
+          .execute();
         expect(matching.length).toBe(seen.filter((s) => s.includes(first[0]!)).length);
         for (const row of matching) {
           const values = fromStoredMultiSelect(row[column]);

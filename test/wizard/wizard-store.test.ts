@@ -7,7 +7,14 @@ import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
 import { dropOrphans } from '../../src/wizard/schema-maintenance.js';
 import { getSchema, listSchemas } from '../../src/wizard/schema-registry.js';
-import { applyWizard, hasDrift, planWizard, runWizard, type WizardContext, type WizardProgress } from '../../src/wizard/wizard-service.js';
+import {
+  applyWizard,
+  hasDrift,
+  planWizard,
+  runWizard,
+  type WizardContext,
+  type WizardProgress,
+} from '../../src/wizard/wizard-service.js';
 import { FakeCrm, field, salesforceFixture } from '../support/fake-crm-driver.js';
 import { storeTargets } from '../support/store-targets.js';
 
@@ -28,7 +35,14 @@ for (const target of storeTargets()) {
     beforeEach(async () => {
       store = await openStore(target.freshUrl());
       const accounts = new AccountsService(store, fixedKey);
-      await accounts.add({ name: 'sf', crm: 'salesforce', url: 'https://fake.example.test', auth: 'client-credentials', clientId: 'c', secrets: { clientSecret: 's' } });
+      await accounts.add({
+        name: 'sf',
+        crm: 'salesforce',
+        url: 'https://fake.example.test',
+        auth: 'client-credentials',
+        clientId: 'c',
+        secrets: { clientSecret: 's' },
+      });
       crm = salesforceFixture();
       ctx = { store, accounts, createDriver: () => crm.driver() };
     });
@@ -38,15 +52,42 @@ for (const target of storeTargets()) {
     it('creates typed tables, links and registry entries; object names match case-insensitively; progress per object', async () => {
       const events: WizardProgress[] = [];
       await runWizard(ctx, { account: 'sf', objects: ['contact', 'ACCOUNT'], onProgress: (e) => events.push(e) });
-      expect(events.filter((e) => e.object === 'Contact').map((e) => e.step)).toEqual(['discovering', 'generating', 'creating']);
+      expect(events.filter((e) => e.object === 'Contact').map((e) => e.step)).toEqual([
+        'discovering',
+        'generating',
+        'creating',
+      ]);
       const schemas = await listSchemas(store);
       expect(schemas.map((s) => s.name)).toEqual(['crm:sfdcAccount', 'crm:sfdcContact']);
       const contact = await getSchema(store, 'crm:sfdcContact');
-      expect(contact).toMatchObject({ account: 'sf', crm: 'salesforce', crmObject: 'Contact', table: 'crm_sfdc_contact', idColumn: 'id', crmIdColumn: 'crm_id', cursorColumn: 'systemmodstamp' });
-      expect(contact.columns.find((c) => c.crmField === 'AccountId')?.link).toEqual({ schema: 'crm:sfdcAccount', table: 'crm_sfdc_account' });
+      expect(contact).toMatchObject({
+        account: 'sf',
+        crm: 'salesforce',
+        crmObject: 'Contact',
+        table: 'crm_sfdc_contact',
+        idColumn: 'id',
+        crmIdColumn: 'crm_id',
+        cursorColumn: 'systemmodstamp',
+      });
+      expect(contact.columns.find((c) => c.crmField === 'AccountId')?.link).toEqual({
+        schema: 'crm:sfdcAccount',
+        table: 'crm_sfdc_account',
+      });
       expect(contact.skipped.map((s) => s.field)).toEqual(['Secret__c']);
       const columns = await columnsOf(store, 'crm_sfdc_contact');
-      expect([...columns.keys()]).toEqual(expect.arrayContaining(['id', 'crm_id', 'systemmodstamp', 'email', 'whoid', 'whoid_target', 'interests__c', 'mailingstreet', 'score__c']));
+      expect([...columns.keys()]).toEqual(
+        expect.arrayContaining([
+          'id',
+          'crm_id',
+          'systemmodstamp',
+          'email',
+          'whoid',
+          'whoid_target',
+          'interests__c',
+          'mailingstreet',
+          'score__c',
+        ]),
+      );
       expect(columns.has('mailingaddress')).toBe(false);
       if (target.name === 'postgres') {
         expect(columns.get('email')).toBe('varchar');
@@ -61,13 +102,18 @@ for (const target of storeTargets()) {
       // The CRM id is a unique key.
       const t = store.db.withTables<{ crm_sfdc_contact: { crm_id: string; lastname: string } }>();
       await t.insertInto('crm_sfdc_contact').values({ crm_id: '003A', lastname: 'Lovelace' }).execute();
-      await expect(t.insertInto('crm_sfdc_contact').values({ crm_id: '003A', lastname: 'Again' }).execute()).rejects.toThrow();
+      await expect(
+        t.insertInto('crm_sfdc_contact').values({ crm_id: '003A', lastname: 'Again' }).execute(),
+      ).rejects.toThrow();
     });
 
     it('migrates drift without losing data, keeps orphans until dropped, and refuses narrowing with nothing changed', async () => {
       await runWizard(ctx, { account: 'sf', objects: ['Contact'] });
       const t = store.db.withTables<{ crm_sfdc_contact: Record<string, unknown> }>();
-      await t.insertInto('crm_sfdc_contact').values({ crm_id: '003A', lastname: 'Lovelace', email: 'ada@example.com', birthdate: '1815-12-10' }).execute();
+      await t
+        .insertInto('crm_sfdc_contact')
+        .values({ crm_id: '003A', lastname: 'Lovelace', email: 'ada@example.com', birthdate: '1815-12-10' })
+        .execute();
 
       crm.addField('Contact', field('Nickname__c', 'string', { length: 30 }));
       crm.removeField('Contact', 'Birthdate');
@@ -92,23 +138,32 @@ for (const target of storeTargets()) {
       crm.changeField('Contact', 'LastName', { length: 10 });
       const narrowing = await planWizard(ctx, { account: 'sf' });
       const before = await getSchema(store, 'crm:sfdcContact');
-      await expect(applyWizard(ctx, narrowing)).rejects.toMatchObject({ code: 'schema_conflict', message: expect.stringMatching(/^nothing changed: LastName: shorter length \(varchar\(80\) → varchar\(10\)\)/) });
+      await expect(applyWizard(ctx, narrowing)).rejects.toMatchObject({
+        code: 'schema_conflict',
+        message: expect.stringMatching(/^nothing changed: LastName: shorter length \(varchar\(80\) → varchar\(10\)\)/),
+      });
       expect(await getSchema(store, 'crm:sfdcContact')).toEqual(before);
       crm.changeField('Contact', 'LastName', { length: 80 });
 
       const dropped = await dropOrphans(store, 'crm:sfdcContact');
       expect(dropped.map((c) => c.column)).toEqual(['birthdate']);
       expect((await columnsOf(store, 'crm_sfdc_contact')).has('birthdate')).toBe(false);
-      expect((await t.selectFrom('crm_sfdc_contact').select('lastname').executeTakeFirstOrThrow()).lastname).toBe('Lovelace');
+      expect((await t.selectFrom('crm_sfdc_contact').select('lastname').executeTakeFirstOrThrow()).lastname).toBe(
+        'Lovelace',
+      );
     });
 
     it('links an existing schema to an object chosen in a later run, without asking for drift confirmation', async () => {
       await runWizard(ctx, { account: 'sf', objects: ['Contact'] });
-      expect((await getSchema(store, 'crm:sfdcContact')).columns.find((c) => c.crmField === 'AccountId')?.link).toBeUndefined();
+      expect(
+        (await getSchema(store, 'crm:sfdcContact')).columns.find((c) => c.crmField === 'AccountId')?.link,
+      ).toBeUndefined();
       const plan = await planWizard(ctx, { account: 'sf', objects: ['Account'] });
       expect(hasDrift(plan)).toBe(false);
       await applyWizard(ctx, plan);
-      expect((await getSchema(store, 'crm:sfdcContact')).columns.find((c) => c.crmField === 'AccountId')?.link).toEqual({ schema: 'crm:sfdcAccount', table: 'crm_sfdc_account' });
+      expect((await getSchema(store, 'crm:sfdcContact')).columns.find((c) => c.crmField === 'AccountId')?.link).toEqual(
+        { schema: 'crm:sfdcAccount', table: 'crm_sfdc_account' },
+      );
       expect(crm.describeCalls).toBe(2);
     });
 
@@ -125,15 +180,30 @@ for (const target of storeTargets()) {
     it('rejects bad input with nothing changed', async () => {
       const snapshot = async () => ({ tables: (await tableNames(store)).sort(), schemas: await listSchemas(store) });
       const before = await snapshot();
-      await expect(runWizard(ctx, { account: 'nope', objects: ['Contact'] })).rejects.toMatchObject({ code: 'account_not_found' });
-      await expect(runWizard(ctx, { account: 'sf', objects: ['Contact', 'Widget__c'] })).rejects.toMatchObject({ code: 'object_not_found', message: expect.stringContaining('Widget__c') });
-      await expect(runWizard(ctx, { account: 'sf', objects: ['Contact'], fields: ['Contact.Nope'] })).rejects.toMatchObject({ code: 'field_not_found' });
-      await expect(runWizard(ctx, { account: 'sf', objects: ['Contact'], fields: ['Lead.Email'] })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(runWizard(ctx, { account: 'nope', objects: ['Contact'] })).rejects.toMatchObject({
+        code: 'account_not_found',
+      });
+      await expect(runWizard(ctx, { account: 'sf', objects: ['Contact', 'Widget__c'] })).rejects.toMatchObject({
+        code: 'object_not_found',
+        message: expect.stringContaining('Widget__c'),
+      });
+      await expect(
+        runWizard(ctx, { account: 'sf', objects: ['Contact'], fields: ['Contact.Nope'] }),
+      ).rejects.toMatchObject({ code: 'field_not_found' });
+      await expect(
+        runWizard(ctx, { account: 'sf', objects: ['Contact'], fields: ['Lead.Email'] }),
+      ).rejects.toMatchObject({ code: 'invalid_input' });
       crm.object('Contact').queryable = false;
-      await expect(runWizard(ctx, { account: 'sf', objects: ['Contact'] })).rejects.toMatchObject({ code: 'object_not_found', message: expect.stringContaining('cannot be read') });
+      await expect(runWizard(ctx, { account: 'sf', objects: ['Contact'] })).rejects.toMatchObject({
+        code: 'object_not_found',
+        message: expect.stringContaining('cannot be read'),
+      });
       crm.object('Contact').queryable = true;
       await sql`create table crm_sfdc_contact (x integer)`.execute(store.db);
-      await expect(runWizard(ctx, { account: 'sf', objects: ['Account', 'Contact'] })).rejects.toMatchObject({ code: 'schema_conflict', message: expect.stringContaining('does not own') });
+      await expect(runWizard(ctx, { account: 'sf', objects: ['Account', 'Contact'] })).rejects.toMatchObject({
+        code: 'schema_conflict',
+        message: expect.stringContaining('does not own'),
+      });
       expect(await snapshot()).toEqual({ ...before, tables: [...before.tables, 'crm_sfdc_contact'].sort() });
     });
 
@@ -147,7 +217,14 @@ for (const target of storeTargets()) {
 
     it('disambiguates schema names when a second account of the same CRM kind exists', async () => {
       await runWizard(ctx, { account: 'sf', objects: ['Contact'] });
-      await ctx.accounts.add({ name: 'sf-eu', crm: 'salesforce', url: 'https://fake-eu.example.test', auth: 'client-credentials', clientId: 'c', secrets: { clientSecret: 's' } });
+      await ctx.accounts.add({
+        name: 'sf-eu',
+        crm: 'salesforce',
+        url: 'https://fake-eu.example.test',
+        auth: 'client-credentials',
+        clientId: 'c',
+        secrets: { clientSecret: 's' },
+      });
       await runWizard(ctx, { account: 'sf-eu', objects: ['Contact'] });
       // The first account keeps its plain names for objects it adds later.
       await runWizard(ctx, { account: 'sf', objects: ['Account'] });

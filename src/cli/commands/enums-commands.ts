@@ -22,7 +22,11 @@ async function choosePicklists(ctx: WizardContext, account: string): Promise<str
   const chosen = await checkbox({
     message: 'Picklists to sync (space to toggle, enter to confirm):',
     pageSize: 15,
-    choices: choices.map((c) => ({ name: `${c.crmObject}.${c.field}${c.multi ? ' (multi-select)' : ''} → ${c.enumeration}`, value: `${c.crmObject}.${c.field}=${c.enumeration}`, checked: true })),
+    choices: choices.map((c) => ({
+      name: `${c.crmObject}.${c.field}${c.multi ? ' (multi-select)' : ''} → ${c.enumeration}`,
+      value: `${c.crmObject}.${c.field}=${c.enumeration}`,
+      checked: true,
+    })),
   });
   return chosen;
 }
@@ -42,13 +46,29 @@ export function enumsCommands(): Command {
       const items = await withAccounts(command, async (accounts, store) => {
         const ctx: WizardContext = { store, accounts };
         let maps = options.map;
-        if (maps.length === 0 && !options.all && process.stdin.isTTY && process.stdout.isTTY) maps = await choosePicklists(ctx, account);
-        return syncEnumerations(ctx, { account, maps, all: options.all === true, replace: options.replace === true, dryRun: options.dryRun === true });
+        if (maps.length === 0 && !options.all && process.stdin.isTTY && process.stdout.isTTY)
+          maps = await choosePicklists(ctx, account);
+        return syncEnumerations(ctx, {
+          account,
+          maps,
+          all: options.all === true,
+          replace: options.replace === true,
+          dryRun: options.dryRun === true,
+        });
       });
       if (globalOptions(command).json) return printJson({ dryRun: options.dryRun === true, items });
       printTable(
         ['ENUMERATION', 'CRM FIELD', 'KIND', 'STATE', 'ADDED', 'UPDATED', 'REMOVED', 'DISABLED'],
-        items.map((i) => [i.enumeration, `${i.crmObject}.${i.field}`, i.multi ? 'multi' : 'single', i.created ? 'new' : 'existing', i.added.length, i.updated.length, i.removed.length, i.disabled.length]),
+        items.map((i) => [
+          i.enumeration,
+          `${i.crmObject}.${i.field}`,
+          i.multi ? 'multi' : 'single',
+          i.created ? 'new' : 'existing',
+          i.added.length,
+          i.updated.length,
+          i.removed.length,
+          i.disabled.length,
+        ]),
       );
       if (options.dryRun) process.stdout.write('dry run: nothing changed\n');
     });
@@ -59,10 +79,18 @@ export function enumsCommands(): Command {
     .action(async (_options: object, command: Command) => {
       const all = await withStore(command, (store) => listEnumerations(store.db));
       if (globalOptions(command).json) return printJson(all);
-      if (all.length === 0) return void process.stdout.write('no enumerations; sync some with: liaison enums sync ACCOUNT --all\n');
+      if (all.length === 0)
+        return void process.stdout.write('no enumerations; sync some with: liaison enums sync ACCOUNT --all\n');
       printTable(
         ['NAME', 'KIND', 'VALUES', 'DISABLED', 'SOURCE', 'UPDATED'],
-        all.map((e) => [e.name, e.multi ? 'multi' : 'single', e.values.length, e.values.filter((v) => !v.enabled).length, e.source, e.updatedAt]),
+        all.map((e) => [
+          e.name,
+          e.multi ? 'multi' : 'single',
+          e.values.length,
+          e.values.filter((v) => !v.enabled).length,
+          e.source,
+          e.updatedAt,
+        ]),
       );
     });
 
@@ -84,7 +112,13 @@ export function enumsCommands(): Command {
       process.stdout.write('\n');
       printTable(
         ['VALUE', 'LABEL', 'ENABLED', 'SOURCE', ...(e.controller ? ['VALID FOR'] : [])],
-        e.values.map((v) => [v.value, v.label, v.enabled ? 'yes' : 'no', v.source, ...(e.controller ? [(v.validFor ?? []).join(', ')] : [])]),
+        e.values.map((v) => [
+          v.value,
+          v.label,
+          v.enabled ? 'yes' : 'no',
+          v.source,
+          ...(e.controller ? [(v.validFor ?? []).join(', ')] : []),
+        ]),
       );
     });
   return enums;

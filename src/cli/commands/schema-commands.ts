@@ -28,10 +28,19 @@ export function schemaCommands(): Command {
     .action(async (_options: object, command: Command) => {
       const schemas = await withStore(command, (store) => listSchemas(store));
       if (globalOptions(command).json) return printJson(schemas);
-      if (schemas.length === 0) return void process.stdout.write('no schemas; generate some with: liaison wizard ACCOUNT\n');
+      if (schemas.length === 0)
+        return void process.stdout.write('no schemas; generate some with: liaison wizard ACCOUNT\n');
       printTable(
         ['NAME', 'ACCOUNT', 'CRM OBJECT', 'TABLE', 'COLUMNS', 'ORPHANS', 'UPDATED'],
-        schemas.map((s) => [s.name, s.account, s.crmObject, s.table, s.columns.filter((c) => !c.orphan).length, s.columns.filter((c) => c.orphan).length, s.updatedAt]),
+        schemas.map((s) => [
+          s.name,
+          s.account,
+          s.crmObject,
+          s.table,
+          s.columns.filter((c) => !c.orphan).length,
+          s.columns.filter((c) => c.orphan).length,
+          s.updatedAt,
+        ]),
       );
     });
 
@@ -69,7 +78,10 @@ export function schemaCommands(): Command {
       );
       if (s.skipped.length > 0) {
         process.stdout.write('\nskipped fields (Liaison cannot map their type):\n');
-        printTable(['CRM FIELD', 'CRM TYPE', 'REASON'], s.skipped.map((k) => [k.field, k.crmType, k.reason]));
+        printTable(
+          ['CRM FIELD', 'CRM TYPE', 'REASON'],
+          s.skipped.map((k) => [k.field, k.crmType, k.reason]),
+        );
       }
     });
 
@@ -83,11 +95,18 @@ export function schemaCommands(): Command {
       await withStore(command, async (store) => {
         const orphans = (await getSchema(store, name)).columns.filter((c) => c.orphan);
         if (orphans.length > 0 && !options.yes) {
-          throw new LiaisonError('invalid_input', `this drops ${orphans.map((c) => c.column).join(', ')} and their data from ${name}; re-run with --yes to confirm`);
+          throw new LiaisonError(
+            'invalid_input',
+            `this drops ${orphans.map((c) => c.column).join(', ')} and their data from ${name}; re-run with --yes to confirm`,
+          );
         }
         const dropped = await dropOrphans(store, name);
         if (json) return printJson({ schema: name, dropped: dropped.map((c) => c.column) });
-        process.stdout.write(dropped.length === 0 ? `${name} has no orphan columns\n` : `dropped ${dropped.map((c) => c.column).join(', ')} from ${name}\n`);
+        process.stdout.write(
+          dropped.length === 0
+            ? `${name} has no orphan columns\n`
+            : `dropped ${dropped.map((c) => c.column).join(', ')} from ${name}\n`,
+        );
       });
     });
   return schema;

@@ -1,7 +1,16 @@
 import { Command } from 'commander';
 import { LiaisonError } from '../../core/errors.js';
 import { describeChange, refusals } from '../../wizard/schema-drift.js';
-import { applyWizard, COMMON_OBJECTS, hasDrift, listCrmObjects, planWizard, type WizardContext, type WizardPlan, type WizardProgress } from '../../wizard/wizard-service.js';
+import {
+  applyWizard,
+  COMMON_OBJECTS,
+  hasDrift,
+  listCrmObjects,
+  planWizard,
+  type WizardContext,
+  type WizardPlan,
+  type WizardProgress,
+} from '../../wizard/wizard-service.js';
 import { globalOptions, withAccounts } from '../cli-context.js';
 import { printJson } from '../cli-output.js';
 
@@ -37,13 +46,21 @@ function progress(event: WizardProgress): void {
 async function chooseObjects(ctx: WizardContext, account: string): Promise<string[]> {
   const { checkbox, input } = await import('@inquirer/prompts');
   const objects = await listCrmObjects(ctx, account);
-  const filter = (await input({ message: `Filter the ${objects.length} objects (label or API name, blank for all):` })).trim().toLowerCase();
-  const shown = objects.filter((o) => !filter || o.name.toLowerCase().includes(filter) || o.label.toLowerCase().includes(filter));
+  const filter = (await input({ message: `Filter the ${objects.length} objects (label or API name, blank for all):` }))
+    .trim()
+    .toLowerCase();
+  const shown = objects.filter(
+    (o) => !filter || o.name.toLowerCase().includes(filter) || o.label.toLowerCase().includes(filter),
+  );
   if (shown.length === 0) throw new LiaisonError('object_not_found', `no object matches "${filter}"`);
   return checkbox({
     message: 'Objects to mirror (space to toggle, enter to confirm):',
     pageSize: 15,
-    choices: shown.map((o) => ({ name: `${o.label} (${o.name})`, value: o.name, checked: COMMON_OBJECTS.includes(o.name.toLowerCase()) })),
+    choices: shown.map((o) => ({
+      name: `${o.label} (${o.name})`,
+      value: o.name,
+      checked: COMMON_OBJECTS.includes(o.name.toLowerCase()),
+    })),
   });
 }
 
@@ -59,7 +76,11 @@ function planView(plan: WizardPlan, dryRun: boolean, applied: boolean) {
       table: p.schema.table,
       new: !p.existing,
       columns: p.schema.columns.length,
-      changes: p.changes.map((c) => ({ kind: c.kind, ...('column' in c ? { column: c.column.column, crmField: c.column.crmField } : {}), text: describeChange(c) })),
+      changes: p.changes.map((c) => ({
+        kind: c.kind,
+        ...('column' in c ? { column: c.column.column, crmField: c.column.crmField } : {}),
+        text: describeChange(c),
+      })),
       skipped: p.skipped,
     })),
     gone: plan.gone.map((s) => ({ name: s.name, crmObject: s.crmObject, table: s.table })),
@@ -69,11 +90,14 @@ function planView(plan: WizardPlan, dryRun: boolean, applied: boolean) {
 function printPlan(plan: WizardPlan): void {
   for (const p of plan.plans) {
     const state = !p.existing ? 'new' : p.changes.length === 0 ? 'unchanged' : 'changed';
-    process.stdout.write(`${p.schema.name}  ${p.schema.crmObject} → ${p.schema.table}  (${state}, ${p.schema.columns.length} columns)\n`);
+    process.stdout.write(
+      `${p.schema.name}  ${p.schema.crmObject} → ${p.schema.table}  (${state}, ${p.schema.columns.length} columns)\n`,
+    );
     for (const change of p.existing ? p.changes : []) process.stdout.write(`  ${describeChange(change)}\n`);
     for (const s of p.skipped) process.stdout.write(`  skipped field ${s.field} (${s.crmType}): ${s.reason}\n`);
   }
-  for (const s of plan.gone) process.stdout.write(`${s.name}  ${s.crmObject} is gone from the CRM; table ${s.table} and its data are kept\n`);
+  for (const s of plan.gone)
+    process.stdout.write(`${s.name}  ${s.crmObject} is gone from the CRM; table ${s.table} and its data are kept\n`);
 }
 
 export function wizardCommand(): Command {
@@ -91,7 +115,12 @@ export function wizardCommand(): Command {
         let objects = list(options.objects);
         if (!objects && interactive() && !options.yes) objects = await chooseObjects(ctx, account);
         const fields = list(options.fields);
-        const plan = await planWizard(ctx, { account, ...(objects ? { objects } : {}), ...(fields ? { fields } : {}), onProgress: progress });
+        const plan = await planWizard(ctx, {
+          account,
+          ...(objects ? { objects } : {}),
+          ...(fields ? { fields } : {}),
+          onProgress: progress,
+        });
         const refused = plan.plans.flatMap(refusals);
         if (!json || options.dryRun || refused.length > 0) {
           if (json) printJson(planView(plan, options.dryRun === true, false));
@@ -100,7 +129,10 @@ export function wizardCommand(): Command {
         if (options.dryRun) return;
         if (hasDrift(plan) && !options.yes) {
           if (!interactive()) {
-            throw new LiaisonError('invalid_input', 'the CRM changed since the last run (see the plan above); re-run with --yes to apply it or --dry-run to only show it');
+            throw new LiaisonError(
+              'invalid_input',
+              'the CRM changed since the last run (see the plan above); re-run with --yes to apply it or --dry-run to only show it',
+            );
           }
           const { confirm } = await import('@inquirer/prompts');
           if (!(await confirm({ message: 'Apply these changes to the local tables?', default: false }))) {
@@ -110,7 +142,10 @@ export function wizardCommand(): Command {
         }
         await applyWizard(ctx, plan, progress);
         if (json) printJson(planView(plan, false, true));
-        else process.stdout.write(`done: ${plan.plans.filter((p) => p.changes.length > 0).length} schema(s) created or migrated; see them with: liaison schema list\n`);
+        else
+          process.stdout.write(
+            `done: ${plan.plans.filter((p) => p.changes.length > 0).length} schema(s) created or migrated; see them with: liaison schema list\n`,
+          );
       });
     });
 }

@@ -32,7 +32,9 @@ export function schemas(dialect: StoreDialect): Migration {
         .addColumn('updated_at', 'varchar(40)', (col) => col.notNull())
         .execute();
       await addIdColumn(db.schema.createTable('liaison_enumeration_value'), dialect)
-        .addColumn('enumeration', 'varchar(200)', (col) => col.notNull().references('liaison_enumeration.name').onDelete('cascade'))
+        .addColumn('enumeration', 'varchar(200)', (col) =>
+          col.notNull().references('liaison_enumeration.name').onDelete('cascade'),
+        )
         .addColumn('value', 'varchar(1000)', (col) => col.notNull())
         .addColumn('label', 'text', (col) => col.notNull())
         .addColumn('enabled', 'integer', (col) => col.notNull().defaultTo(1))
