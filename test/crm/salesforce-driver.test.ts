@@ -115,6 +115,14 @@ describe('Salesforce driver against the sandbox', () => {
       expect(f('Lifetime_Value__c')?.type).toBe('decimal');
       expect(f('Loyalty_Tier__c')?.picklist?.values.length).toBeGreaterThan(0);
     });
+
+    it('describes afresh on every discovery call, so added fields show up', async () => {
+      const driver = track(driverFor(sandbox));
+      expect((await driver.describeObject('Lead')).fields.some((x) => x.name === 'Drift__c')).toBe(false);
+      sandbox.admin.addField('Lead', { name: 'Drift__c', type: 'string', length: 40, label: 'Drift' });
+      const field = (await driver.describeObject('Lead')).fields.find((x) => x.name === 'Drift__c');
+      expect(field).toMatchObject({ type: 'string', length: 40, crmType: 'string' });
+    });
   });
 
   describe('queries', () => {

@@ -47,9 +47,16 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
   const session = new SalesforceSession(settings, http);
   const version = settings.apiVersion;
   let global: Promise<GlobalEntry[]> | undefined;
+  let prefixes: Promise<ReadonlyMap<string, string>> | undefined;
   const described = new Map<string, Promise<ObjectMetadata>>();
 
-  const describeGlobal = (): Promise<GlobalEntry[]> => {
+  // Queries and writes reuse describes for the driver's lifetime; the public discovery calls always ask again, so
+  // drift checks see fields and objects added or changed since.
+  const describeGlobal = (fresh = false): Promise<GlobalEntry[]> => {
+    if (fresh) {
+      global = undefined;
+      prefixes = undefined;
+    }
     if (!global) {
       const pending = session
         .json({ method: 'GET', path: `/services/data/v${version}/sobjects/`, headers: { Accept: 'application/json' }, idempotent: true, what: 'describeGlobal' })
@@ -64,13 +71,16 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
 
   const canonicalName = async (name: string): Promise<string> => {
     const lower = name.toLowerCase();
-    const entry = (await describeGlobal()).find((o) => o.name.toLowerCase() === lower);
+    const find = (list: GlobalEntry[]): GlobalEntry | undefined => list.find((o) => o.name.toLowerCase() === lower);
+    // An object created since the list was read: look once more before giving up.
+    const entry = find(await describeGlobal()) ?? find(await describeGlobal(true));
     if (!entry) throw new LiaisonError('object_not_found', `Salesforce has no object "${name}" visible to this user; see 'liaison crm objects'`);
     return entry.name;
   };
 
-  const describe = async (name: string): Promise<ObjectMetadata> => {
+  const describe = async (name: string, fresh = false): Promise<ObjectMetadata> => {
     const canonical = await canonicalName(name);
+    if (fresh) described.delete(canonical);
     let pending = described.get(canonical);
     if (!pending) {
       pending = session
@@ -82,11 +92,10 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     return pending;
   };
 
-  let prefixes: Promise<ReadonlyMap<string, string>> | undefined;
   const ctx: QueryContext = {
     session,
     apiVersion: version,
-    describe,
+    describe: (name) => describe(name),
     objectByKeyPrefix: () => {
       prefixes ??= describeGlobal().then((list) => new Map(list.filter((o) => o.keyPrefix).map((o) => [o.keyPrefix as string, o.name])));
       return prefixes;
@@ -131,10 +140,10 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     },
 
     async listObjects(): Promise<ObjectSummary[]> {
-      return (await describeGlobal()).map(({ keyPrefix: _keyPrefix, ...summary }) => summary);
+      return (await describeGlobal(true)).map(({ keyPrefix: _keyPrefix, ...summary }) => summary);
     },
 
-    describeObject: describe,
+    describeObject: (name) => describe(name, true),
 
     query(request: QueryRequest): AsyncIterable<RecordPage> {
       return (async function* () {
