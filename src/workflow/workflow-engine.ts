@@ -192,7 +192,8 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
       emit({ type: 'activity-end', activity: config.name, status: 'succeeded', counters, durationMs });
     } catch (error) {
       failure = `activity "${config.name}" failed: ${errorMessage(error)}`;
-      log.warn({ activity: config.name, err: errorMessage(error) }, 'activity failed');
+      // Info, not warn: the failure is recorded in the run and reported by the caller; logs are for diagnosis.
+      log.info({ activity: config.name, err: errorMessage(error) }, 'activity failed');
       // Partial outputs are dropped so a resume starts this activity from a clean slate.
       for (const table of created)
         await store.db.schema
