@@ -272,6 +272,35 @@ describe('Salesforce driver against the sandbox', () => {
     });
   });
 
+  describe('bulk upsert and delete', () => {
+    it('upserts by external id and deletes through Bulk API 2.0', async () => {
+      const driver = track(driverFor(sandbox));
+      const req = { object: 'Contact', operation: 'upsert' as const, externalIdField: 'Customer_Number__c' };
+      const run = async (operation: typeof req | { object: string; operation: 'delete' }, items: WriteItem[]): Promise<Map<string, WriteOutcome>> => {
+        const out = new Map<string, WriteOutcome>();
+        for await (const o of driver.bulkWrite?.(operation, iterate(items)) ?? []) out.set(o.ref, o);
+        return out;
+      };
+      const first = await run(req, Array.from({ length: 30 }, (_, i) => ({ ref: `e${i}`, values: { Customer_Number__c: `BK-${i}`, LastName: `Ext${i}` } })));
+      expect([...first.values()].every((o) => o.ok && o.created)).toBe(true);
+      const second = await run(req, [
+        { ref: 'again', values: { Customer_Number__c: 'BK-3', Title: 'Again' } },
+        { ref: 'fresh', values: { Customer_Number__c: 'BK-NEW', LastName: 'New' } },
+      ]);
+      const again = second.get('again');
+      expect(again).toMatchObject({ ok: true, created: false, id: first.get('e3')?.ok ? (first.get('e3') as { id: string }).id : 'x' });
+      expect(second.get('fresh')).toMatchObject({ ok: true, created: true });
+      const ids = [...first.values()].filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok).slice(0, 10).map((o, i) => ({ ref: `d${i}`, id: o.id, values: {} }));
+      const removed = await run({ object: 'Contact', operation: 'delete' }, [...ids, { ref: 'noid', values: {} }]);
+      expect([...removed.values()].filter((o) => o.ok)).toHaveLength(10);
+      expect(removed.get('noid')).toMatchObject({ ok: false, code: 'MISSING_ID' });
+      const live = await collect(driver.query({ object: 'Contact', fields: [], ids: ids.map((i) => i.id) }));
+      expect(live.records).toHaveLength(0);
+      const binned = await collect(driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: ids.map((i) => i.id), includeDeleted: true }));
+      expect(binned.records.map((r) => r.values.IsDeleted)).toEqual(ids.map(() => true));
+    });
+  });
+
   describe('resilience', () => {
     it('recovers from a token expiring mid-stream', async () => {
       const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
