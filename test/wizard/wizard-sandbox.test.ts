@@ -19,7 +19,7 @@ import type { Store } from '../../src/store/store-types.js';
 import { refusals } from '../../src/wizard/schema-drift.js';
 import { dropOrphans } from '../../src/wizard/schema-maintenance.js';
 import { getSchema, listSchemas } from '../../src/wizard/schema-registry.js';
-import { applyWizard, planWizard, runWizard, type WizardContext } from '../../src/wizard/wizard-service.js';
+import { applyWizard, hasDrift, planWizard, runWizard, type WizardContext } from '../../src/wizard/wizard-service.js';
 import { storeTargets } from '../support/store-targets.js';
 
 /**
@@ -195,6 +195,10 @@ for (const crm of CASES) {
         expect(columns).toEqual(
           expect.arrayContaining(['id', 'crm_id', contact.cursorColumn, ...contact.columns.map((c) => c.column)]),
         );
+        // Nothing changed in the CRM: a second run plans nothing.
+        const again = await planWizard(ctx, { account: account() });
+        expect(again.plans.map((p) => p.changes.length)).toEqual([0, 0, 0, 0, 0]);
+        expect(hasDrift(again)).toBe(false);
       });
 
       it('detects drift (added, removed, widened field), migrates without losing data, refuses narrowing', async () => {
