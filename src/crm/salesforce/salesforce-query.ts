@@ -122,7 +122,8 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
   if (request.modifiedSince?.from) where.push(`${modstamp.path} >= ${soqlDateTime(request.modifiedSince.from)}`);
   if (request.modifiedSince?.to) where.push(`${modstamp.path} < ${soqlDateTime(request.modifiedSince.to)}`);
   const endpoint = request.includeDeleted ? 'queryAll' : 'query';
-  const resumable = !request.ids && orderBy.length === 0 && request.limit === undefined;
+  // Keyset order needs a cursor field that is never null (SystemModstamp is not).
+  const resumable = !request.ids && orderBy.length === 0 && request.limit === undefined && !modstamp.field.nillable && modstamp.field.type === 'datetime';
   const select = (extra: string[], order = orderBy, limit = request.limit): string =>
     compileSelect({ object: meta.name, fields: columns.map((c) => c.path), where: [...where, ...extra], orderBy: order, ...(limit !== undefined ? { limit } : {}) });
   let statements: string[];
