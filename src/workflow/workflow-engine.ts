@@ -227,6 +227,15 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
     }
   }
   const status = failure === undefined ? 'succeeded' : 'failed';
+  if (status === 'succeeded') {
+    // Activities removed from the file between a failure and its resume never ran: say so rather than "pending".
+    await db
+      .updateTable('workflow_run_activity')
+      .set({ status: 'skipped' })
+      .where('run_id', '=', runId)
+      .where('status', '=', 'pending')
+      .execute();
+  }
   await db
     .updateTable('workflow_run')
     .set({ status, ended_at: new Date().toISOString(), error: failure ?? null })

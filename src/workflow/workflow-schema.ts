@@ -113,7 +113,12 @@ export const crmConnectorActivity = z.strictObject({
   population: column.optional().describe('import: read only the CRM ids found in this column of the input working set'),
   orderBy: z.array(z.string().min(1)).optional().describe('import: "Field" or "Field desc"'),
   allRecords: z.boolean().optional().describe('import: deleted, archived and merged records too (Salesforce queryAll)'),
-  pageSize: z.number().int().positive().optional().describe('import: records per page asked of the CRM (clamped to its bounds)'),
+  pageSize: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('import: records per page asked of the CRM (clamped to its bounds)'),
   incremental: z
     .union([
       z.boolean(),
@@ -157,13 +162,19 @@ export const crmConnectorActivity = z.strictObject({
     .optional()
     .describe('export: Bulk API when the CRM has one (auto: for large sets)'),
   assignmentRules: z.boolean().optional().describe('export insert: apply Salesforce assignment rules'),
-  key: column.optional().describe('export/delete: working-set column identifying each local record (default: id, else the CRM id column)'),
+  key: column
+    .optional()
+    .describe('export/delete: working-set column identifying each local record (default: id, else the CRM id column)'),
   writeBack: z
     .strictObject({
       table: column.describe('local table the exported records come from (e.g. recipient)'),
       key: column.describe('column of that table matching the working-set key column'),
       crmId: column.optional().describe('column receiving the CRM id of created records (e.g. salesforce_id)'),
-      clear: column.optional().describe('column set to null once the record is in the CRM (e.g. modified_locally_at), if not changed since the export started'),
+      clear: column
+        .optional()
+        .describe(
+          'column set to null once the record is in the CRM (e.g. modified_locally_at), if not changed since the export started',
+        ),
     })
     .optional()
     .describe('export: write results back to the local records'),

@@ -97,5 +97,31 @@ for (const target of storeTargets()) {
       expect(resumed.status).toBe('succeeded');
       expect(resumed.activities.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
     });
+
+    it('resumes with a changed file: new activities run, removed ones are marked skipped', async () => {
+      await createContactTables(store);
+      const before =
+        FAILS_AT_SAVE.replace('transitions: { ok: save }', 'transitions: { ok: [save, extra] }') +
+        '  - { name: extra, type: end }\n';
+      const failed = await runWorkflow(store, await load(store, before));
+      expect(failed.activities.map((a) => [a.activity, a.status])).toEqual([
+        ['all', 'succeeded'],
+        ['save', 'failed'],
+        ['extra', 'pending'],
+      ]);
+      await store.db.schema.createTable('not_yet').addColumn('crm_id', 'text').execute();
+      const after =
+        FAILS_AT_SAVE.replace('operation: insert', 'operation: insert\n    transitions: { ok: audit }') +
+        '  - { name: audit, type: end }\n';
+      const resumed = await runWorkflow(store, await load(store, after), { resume: failed.id });
+      expect(resumed.status).toBe('succeeded');
+      expect(Object.fromEntries(resumed.activities.map((a) => [a.activity, a.status]))).toEqual({
+        all: 'succeeded',
+        save: 'succeeded',
+        extra: 'skipped',
+        audit: 'succeeded',
+      });
+      expect(resumed.activities.find((a) => a.activity === 'audit')?.recordsIn).toBe(6);
+    });
   });
 }

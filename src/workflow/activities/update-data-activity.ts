@@ -158,7 +158,8 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
         where ${accepted ? keyed : sql`not (${keyed})`} order by ${col('w', ROW_KEY)}`.execute(ctx.store.db);
     const outputs = {
       ...(await fillOutput(ctx, 'ok', input.columns, copy(true))),
-      ...(keys.length > 0 ? await fillOutput(ctx, 'rejects', input.columns, copy(false)) : {}),
+      // Without keys nothing is rejected: the declared output is still produced, empty, for what follows.
+      ...(await fillOutput(ctx, 'rejects', input.columns, copy(false))),
     };
     ctx.progress(input.count, input.count);
     return { outputs };
