@@ -17,11 +17,17 @@ export function wireIndex(meta: ObjectMetadata): Map<string, FieldMetadata> {
   return index;
 }
 
+/** `2024-01-15T10:20:30Z`, the form Dataverse emits: rewritten without a Date round trip (hot path). */
+function isWholeSecondUtc(value: string): boolean {
+  return value.length === 20 && value.charCodeAt(19) === 90 /* Z */ && value.charCodeAt(10) === 84 /* T */;
+}
+
 function normalise(field: FieldMetadata | undefined, value: unknown): unknown {
   if (value === null || value === undefined || !field) return value ?? null;
   switch (field.type) {
     case 'datetime': {
       if (typeof value !== 'string') return value;
+      if (isWholeSecondUtc(value)) return `${value.slice(0, 19)}.000Z`;
       const time = Date.parse(value);
       return Number.isNaN(time) ? value : new Date(time).toISOString();
     }
@@ -37,20 +43,32 @@ function normalise(field: FieldMetadata | undefined, value: unknown): unknown {
   }
 }
 
+function lookupValue(values: Record<string, unknown>, raw: Record<string, unknown>, key: string, name: string, field: FieldMetadata | undefined, value: unknown): void {
+  values[name] = typeof value === 'string' ? value.toLowerCase() : value ?? null;
+  const targets = field?.referenceTo?.length ?? 0;
+  if (field && targets === 1) return; // single-target lookups need no @target
+  const target = raw[`${key}${LOOKUP_ANNOTATION}`];
+  if (typeof target === 'string') values[`${name}@target`] = target;
+  else if (value === null && targets > 1) values[`${name}@target`] = null;
+}
+
 /** A wire row as a neutral record: lookups renamed, polymorphic targets kept, annotations and etag dropped. */
 export function fromDataverseRecord(meta: ObjectMetadata, raw: Record<string, unknown>, index = wireIndex(meta)): CrmRecord {
   const values: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (key.includes('@')) continue; // @odata.etag and annotations; lookup targets are read below
+  for (const key in raw) {
+    if (key.includes('@')) continue; // @odata.etag and annotations; lookup targets are read with their lookup
+    const value = raw[key];
     const field = index.get(key);
-    const lookup = LOOKUP_KEY.exec(key);
-    if (lookup && (!field || field.type === 'reference')) {
-      const name = field?.name ?? lookup[1]!;
-      values[name] = typeof value === 'string' ? value.toLowerCase() : value ?? null;
-      const target = raw[`${key}${LOOKUP_ANNOTATION}`];
-      if (typeof target === 'string' && (!field || (field.referenceTo?.length ?? 0) !== 1)) values[`${name}@target`] = target;
-      else if (value === null && field && (field.referenceTo?.length ?? 0) > 1) values[`${name}@target`] = null;
+    if (field?.type === 'reference') {
+      lookupValue(values, raw, key, field.name, field, value);
       continue;
+    }
+    if (!field && key.charCodeAt(0) === 95 /* _ */) {
+      const lookup = LOOKUP_KEY.exec(key);
+      if (lookup) {
+        lookupValue(values, raw, key, lookup[1]!, undefined, value);
+        continue;
+      }
     }
     values[key] = normalise(field, value);
   }
