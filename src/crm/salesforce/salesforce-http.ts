@@ -14,6 +14,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { LiaisonError } from '../../core/errors.js';
+import { logger } from '../../core/logger.js';
 import { createHttpsAgent } from '../http/tls.js';
 import { backoffDelay, DEFAULT_RETRY, isTransientNetworkError, sleep, type RetryPolicy } from '../http/retry.js';
 import { networkError } from './salesforce-errors.js';
@@ -92,7 +93,9 @@ export class SalesforceHttp {
       } catch (error) {
         if (call.signal?.aborted) throw call.signal.reason ?? error;
         if (retryable && attempt <= this.retry.retries && isTransientNetworkError(error)) {
-          await sleep(backoffDelay(attempt, this.retry), call.signal);
+          const delayMs = backoffDelay(attempt, this.retry);
+          logger().debug({ host: new URL(call.url).host, method: call.method, error: (error as { code?: string }).code ?? (error as Error).name, attempt, delayMs }, 'salesforce: retrying after a network error');
+          await sleep(delayMs, call.signal);
           continue;
         }
         throw networkError(error, call.url);
@@ -100,7 +103,9 @@ export class SalesforceHttp {
       if (retryable && attempt <= this.retry.retries && (RETRY_STATUSES.has(answer.status) || isConcurrencyLimit(answer))) {
         if ('stream' in answer) (answer as unknown as HttpStreamAnswer).stream.destroy();
         const retryAfter = answer.headers['retry-after'];
-        await sleep(backoffDelay(attempt, this.retry, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), call.signal);
+        const delayMs = backoffDelay(attempt, this.retry, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+        logger().debug({ host: new URL(call.url).host, method: call.method, status: answer.status, attempt, delayMs }, 'salesforce: retrying after a transient answer');
+        await sleep(delayMs, call.signal);
         continue;
       }
       return answer;
