@@ -279,6 +279,54 @@ activities:
       expect(run.activities.find((a) => a.activity === 'all')?.recordsOut).toBe(4);
     });
 
+    it('orders and limits a query; an inner enrichment sends non-matching records to "unmatched"', async () => {
+      await store.db.schema
+        .createTable('matched')
+        .addColumn('crm_id', 'text')
+        .addColumn('email', 'text')
+        .addColumn('account_name', 'text')
+        .execute();
+      await store.db.schema.createTable('orphans').addColumn('crm_id', 'text').execute();
+      const text = `
+name: inner
+activities:
+  - name: latest
+    type: query
+    table: contact_import
+    filter: "crm_id is not null"
+    orderBy: [imported_at desc]
+    limit: 4
+    transitions: { ok: link }
+  - name: link
+    type: enrichment
+    table: account
+    on: { account_ref: crm_account_id }
+    fields: { account_name: name }
+    join: inner
+    transitions: { ok: keep, unmatched: orphan }
+  - name: keep
+    type: update-data
+    table: matched
+    operation: insert
+  - name: orphan
+    type: update-data
+    table: orphans
+    operation: insert
+`;
+      const run = await runWorkflow(store, await load(store, text));
+      expect(run.status).toBe('succeeded');
+      // The 4 latest keyed records: C1 (2024-02-01), C4, C3, C2; C3's account A9 does not exist.
+      const matched = await sql<{ crm_id: string; email: string; account_name: string }>`
+        select crm_id, email, account_name from matched order by crm_id`.execute(store.db);
+      expect(matched.rows).toEqual([
+        { crm_id: 'C1', email: 'ada@new.example', account_name: 'Acme' },
+        { crm_id: 'C2', email: 'bob@example.com', account_name: 'Globex' },
+        { crm_id: 'C4', email: 'dee@example.com', account_name: 'Acme' },
+      ]);
+      const orphans = await sql<{ crm_id: string }>`select crm_id from orphans`.execute(store.db);
+      expect(orphans.rows).toEqual([{ crm_id: 'C3' }]);
+    });
+
     it('publishes run variables to later filters', async () => {
       const publisher: ActivityHandler = {
         async run(_config, ctx) {
