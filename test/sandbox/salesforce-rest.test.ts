@@ -91,6 +91,21 @@ describe('SOQL semantics', () => {
   });
 });
 
+describe('SOQL operators', () => {
+  it('aliases, NOT IN, != including nulls, NULLS FIRST/LAST, COUNT() with LIMIT', async () => {
+    const a = sf.admin.createRecord('Campaign', { Name: 'Alpha', Status: 'Planned' });
+    const b = sf.admin.createRecord('Campaign', { Name: 'Beta' });
+    const names = async (q: string) => ((await soql(q)).json as Page).records.map((r) => r.Name);
+    expect(await names("SELECT c.Name FROM Campaign c WHERE c.Name IN ('Alpha', 'Beta') ORDER BY c.Status NULLS FIRST")).toEqual(['Beta', 'Alpha']);
+    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') ORDER BY Status ASC NULLS LAST")).toEqual(['Alpha', 'Beta']);
+    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status != 'Planned'")).toEqual(['Beta']);
+    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status NOT IN ('Planned')")).toEqual(['Beta']);
+    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status = null")).toEqual(['Beta']);
+    expect(((await soql('SELECT COUNT() FROM Contact LIMIT 7')).json as Page).totalSize).toBe(7);
+    expect([a, b].every((id) => id.startsWith('701'))).toBe(true);
+  });
+});
+
 describe('records over REST', () => {
   it('15-character ids in URLs, ?fields=, external-id GET and collections upsert/retrieve', async () => {
     const id = sf.admin.listIds('Contact', 1)[0] as string;
@@ -100,6 +115,7 @@ describe('records over REST', () => {
     expect(byExt.Id).toBe(id);
     const upsert = await rawRequest(sf, 'PATCH', `${V}/composite/sobjects/Contact/Customer_Number__c`, {
       token,
+      headers: { 'Sforce-Auto-Assign': 'FALSE', 'Sforce-Call-Options': 'client=liaison-test' },
       body: { allOrNone: false, records: [{ attributes: { type: 'Contact' }, Customer_Number__c: 'C-000000001', Title: 'Up' }, { attributes: { type: 'Contact' }, Customer_Number__c: 'NEW-1', LastName: 'Nuevo' }] },
     });
     expect(upsert.json).toEqual([
