@@ -246,7 +246,10 @@ describe('Salesforce driver against the sandbox', () => {
 
     it('bulk-writes through several jobs and correlates outcomes, rejects included', async () => {
       const driver = track(driverFor(sandbox, { bulk: { pollInitialMs: 20, pollMaxMs: 200, maxJobBytes: 4_000 } }));
-      const items: WriteItem[] = Array.from({ length: 300 }, (_, i) => ({ ref: `r${i}`, values: i % 50 === 7 ? { Email: `bad${i}@bulk.example` } : { LastName: `Bulk${i}`, Email: `b${i}@bulk.example` } }));
+      const items: WriteItem[] = Array.from({ length: 300 }, (_, i) => ({
+        ref: `r${i}`,
+        values: i % 50 === 7 ? { Email: `bad${i}@bulk.example` } : { LastName: `Bulk${i}`, Email: `b${i}@bulk.example`, Title: i % 3 === 0 ? null : 'Ms' },
+      }));
       const outcomes: WriteOutcome[] = [];
       sandbox.admin.resetRequestCount();
       for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'insert' }, iterate(items)) ?? []) outcomes.push(o);

@@ -64,8 +64,9 @@ export function parseBulkError(text: string): { code: string; message: string; f
   return { code, message };
 }
 
+/** Hash of a row's key cells; `#N/A` (null) counts as empty, since a server may echo either for a nulled field. */
 function rowKey(cells: string[]): string {
-  return createHash('sha1').update(JSON.stringify(cells)).digest('base64');
+  return createHash('sha1').update(JSON.stringify(cells.map((c) => (c === '#N/A' ? '' : c)))).digest('base64');
 }
 
 /** Refs waiting for their result, keyed by the hash of the row's key cells. */
