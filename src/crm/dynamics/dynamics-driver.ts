@@ -35,7 +35,7 @@ const CAPABILITIES: DriverCapabilities = {
   changeTracking: true,
   queryIncludesDeleted: false,
   maxPageSize: MAX_PAGE_SIZE,
-  maxIdsPerQuery: 150,
+  maxIdsPerQuery: 100, // ids are split into (id eq … or …) chunks that keep URLs under 8,000 characters
 };
 
 /** Table names are logical names (lower case); anything else cannot name a table and is refused before any call. */
