@@ -386,6 +386,10 @@ describe('Salesforce driver against the sandbox', () => {
       try {
         const error = await failure(collect(driver.query({ object: 'Contact', fields: ['LastName'] })));
         expect(error.code).toBe('api_limit_exceeded');
+        // Spent in the middle of a sliced read: the read fails with the same code, the other slices stop.
+        sandbox.admin.setDailyApiLimit(sandbox.admin.apiUsage().used + 8);
+        const midway = await failure(collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 })));
+        expect(midway.code).toBe('api_limit_exceeded');
       } finally {
         sandbox.admin.setDailyApiLimit(usage.max);
       }
