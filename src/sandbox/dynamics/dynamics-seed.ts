@@ -65,20 +65,39 @@ function inserter(store: DynamicsStore, entity: EntityDef, ids: SeedIdentities) 
     }
     return lastText;
   };
-  return (values: Values, at: Date, createdAt: Date = at): void => {
-    const row: Values = {
-      createdon: stamp(createdAt),
-      modifiedon: stamp(at),
-      versionnumber: store.nextVersion(),
-      createdby: ids.adminUserId,
-      modifiedby: ids.adminUserId,
-      statecode: names.includes('statecode') ? 0 : null,
-      statuscode: names.includes('statuscode') ? 1 : null,
-      ...(hasOwner ? { ownerid: ids.adminUserId, owneridtype: 'systemuser' } : {}),
-      ...(hasCurrency ? { transactioncurrencyid: ids.currencyId, exchangerate: 1 } : {}),
-      ...values,
-    };
-    stmt.run(...names.map((n) => row[n] ?? null));
+  // Defaults are laid out once in column order; each row copies them and overwrites by precomputed position.
+  const position = new Map(names.map((n, i) => [n, i] as const));
+  const defaults: SqlValue[] = names.map(() => null);
+  const set = (n: string, v: SqlValue, into: SqlValue[]) => {
+    const i = position.get(n);
+    if (i !== undefined) into[i] = v;
+  };
+  set('createdby', ids.adminUserId, defaults);
+  set('modifiedby', ids.adminUserId, defaults);
+  set('statecode', 0, defaults);
+  set('statuscode', 1, defaults);
+  if (hasOwner) {
+    set('ownerid', ids.adminUserId, defaults);
+    set('owneridtype', 'systemuser', defaults);
+  }
+  if (hasCurrency) {
+    set('transactioncurrencyid', ids.currencyId, defaults);
+    set('exchangerate', 1, defaults);
+  }
+  const createdAt = position.get('createdon')!;
+  const modifiedAt = position.get('modifiedon')!;
+  const versionAt = position.get('versionnumber')!;
+  return (values: Values, at: Date, created: Date = at): void => {
+    const args = defaults.slice();
+    args[createdAt] = stamp(created);
+    args[modifiedAt] = stamp(at);
+    args[versionAt] = store.nextVersion();
+    for (const key in values) {
+      const i = position.get(key);
+      if (i === undefined) throw new Error(`seed: ${entity.logicalName} has no column ${key}`);
+      args[i] = values[key] ?? null;
+    }
+    stmt.run(args);
   };
 }
 
