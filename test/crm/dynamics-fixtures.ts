@@ -53,6 +53,7 @@ export const contactAttributes = [
   attribute('parentcustomerid', 'Customer', { Targets: ['account', 'contact'] }),
   attribute('ownerid', 'Owner', { Targets: ['systemuser', 'team'] }),
   attribute('transactioncurrencyid', 'Lookup', { Targets: ['transactioncurrency'] }),
+  attribute('lia_referrerid', 'Lookup', { Targets: ['contact'], SchemaName: 'lia_ReferrerId', IsCustomAttribute: true }),
   attribute('owneridname', 'String', { AttributeOf: 'ownerid' }),
   attribute('lia_customernumber', 'String', { MaxLength: 20 }),
   attribute('owneridtype', 'EntityName'),

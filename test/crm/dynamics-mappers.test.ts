@@ -31,6 +31,9 @@ describe('metadata mapping', () => {
     expect(field('lia_score')).toMatchObject({ scale: 4, precision: 10 });
     expect(field('parentcustomerid').referenceTo).toEqual(['account', 'contact']);
     expect(field('ownerid').referenceTo).toEqual(['systemuser', 'team']);
+    expect(field('ownerid').relationshipName).toBeUndefined();
+    expect(field('transactioncurrencyid').relationshipName).toBe('transactioncurrencyid');
+    expect(field('lia_referrerid').relationshipName).toBe('lia_ReferrerId');
     expect(field('lia_customernumber')).toMatchObject({ externalId: true, unique: true });
     expect(field('modifiedon').isModstamp).toBe(true);
     expect(field('versionnumber')).toMatchObject({ createable: false, updateable: false });
@@ -114,6 +117,7 @@ describe('record values', () => {
       'transactioncurrencyid@odata.bind': '/transactioncurrencies(cccccccc-0000-4000-8000-000000000003)',
     });
     expect(toDataverseBody(contactMeta, { transactioncurrencyid: null }, binds)).toEqual({ 'transactioncurrencyid@odata.bind': null });
+    expect(toDataverseBody(contactMeta, { lia_referrerid: 'dddddddd-0000-4000-8000-000000000004' }, binds)).toEqual({ 'lia_ReferrerId@odata.bind': '/contacts(dddddddd-0000-4000-8000-000000000004)' });
     expect(() => toDataverseBody(contactMeta, { parentcustomerid: 'bbbbbbbb-0000-4000-8000-000000000002' }, binds)).toThrow(expect.objectContaining({ code: 'invalid_input' }));
     expect(() => toDataverseBody(contactMeta, { parentcustomerid: 'x', 'parentcustomerid@target': 'account' }, binds)).toThrow(expect.objectContaining({ code: 'invalid_input' }));
     expect(() => toDataverseBody(contactMeta, { numberofchildren: 1.5 }, binds)).toThrow(expect.objectContaining({ code: 'invalid_input' }));

@@ -78,6 +78,14 @@ describe('Dynamics driver writes ($batch)', () => {
     expect(sandbox.admin.getRecord('contact', second!)).toBeUndefined();
   });
 
+  it('binds a single-target lookup through its navigation property', async () => {
+    const [contact] = sandbox.admin.listIds('contact', 1);
+    const [outcome] = await driver.writeBatch({ object: 'account', operation: 'insert' }, [{ ref: 'acc', values: { name: 'Bound Co', primarycontactid: contact } }]);
+    expect(outcome).toMatchObject({ ok: true, created: true });
+    const row = sandbox.admin.getRecord('account', outcome!.ok ? outcome!.id : '');
+    expect(String(row?.['_primarycontactid_value'] ?? row?.primarycontactid).toLowerCase()).toBe(contact!.toLowerCase());
+  });
+
   it('rejects an unsendable value locally without failing the batch', async () => {
     const outcomes = await driver.writeBatch({ object: 'contact', operation: 'insert' }, [
       { ref: 'x', values: { lastname: 'Fine' } },

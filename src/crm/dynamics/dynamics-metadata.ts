@@ -132,6 +132,11 @@ export function toFieldMetadata(attr: Json): FieldMetadata {
   }
   if (type === 'reference') {
     field.referenceTo = Array.isArray(attr.Targets) ? attr.Targets.filter((t): t is string => typeof t === 'string') : [];
+    // The single-valued navigation property used in `@odata.bind` (case-sensitive): system lookups use the logical
+    // name (`primarycontactid`), custom ones their schema name (`lia_ContactId`). Multi-target lookups have one per
+    // target (`parentcustomerid_account`), built at write time.
+    const schemaName = str(attr.SchemaName);
+    if (field.referenceTo.length === 1) field.relationshipName = attr.IsCustomAttribute === true && schemaName ? schemaName : name;
   }
   if (name === MODSTAMP_FIELD) field.isModstamp = true;
   return field;

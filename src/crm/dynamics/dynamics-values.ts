@@ -124,8 +124,8 @@ function wireValue(field: FieldMetadata, value: unknown): unknown {
 
 /**
  * Neutral values as a Dataverse request body. Lookups become `nav@odata.bind: "/<set>(<id>)"`, with the target
- * taken from `<field>@target` for polymorphic lookups. The navigation property follows Dataverse's convention:
- * the attribute name for single-target lookups, `<attribute>_<target>` for customer/owner-style ones.
+ * taken from `<field>@target` for polymorphic lookups. The navigation property is the field's relationshipName
+ * for single-target lookups and `<attribute>_<target>` for customer/owner-style ones.
  */
 export function toDataverseBody(meta: ObjectMetadata, values: Record<string, unknown>, binds: BindResolver, skip: string[] = []): Record<string, unknown> {
   const body: Record<string, unknown> = {};
@@ -141,7 +141,7 @@ export function toDataverseBody(meta: ObjectMetadata, values: Record<string, unk
       if (!target || (targets.length > 0 && !targets.includes(target))) {
         throw new LiaisonError('invalid_input', `lookup ${field.name} needs ${field.name}@target set to one of ${targets.join(', ')}`);
       }
-      const nav = targets.length > 1 ? `${field.name}_${target}` : field.name;
+      const nav = targets.length > 1 ? `${field.name}_${target}` : field.relationshipName ?? field.name;
       if (value === null || value === undefined) {
         body[`${nav}@odata.bind`] = null; // clears the lookup in the same PATCH, no separate $ref DELETE
         continue;
