@@ -76,9 +76,14 @@ function defaultConversion(value: unknown, fieldType: string): ImportValue {
   }
 }
 
+const UTC_MILLIS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(\+0000|\+00:00|Z)$/;
+
 /** `2024-01-15T10:20:30.000+0200` (Salesforce) or `…Z` (Dataverse) → `2024-01-15T08:20:30.000Z`. */
 export function toUtcIso(value: unknown): string {
   const text = String(value);
+  // Already UTC with millis (what the drivers hand over): nothing to compute, and this runs once per value.
+  // Days 29-31 take the general path, which rolls impossible dates over exactly as before.
+  if (UTC_MILLIS.test(text)) return text.endsWith('Z') ? text : `${text.slice(0, 23)}Z`;
   const normalised = text.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
   const time = Date.parse(normalised);
   if (Number.isNaN(time)) throw new LiaisonError('invalid_input', `value "${text}" is not a date-time`);

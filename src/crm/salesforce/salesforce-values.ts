@@ -9,8 +9,13 @@ import type { ResolvedField } from './salesforce-soql.js';
  * annotated with `<field>@target`. Writing: the reverse for the types that differ on the wire.
  */
 
+const UTC_MILLIS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(\+0000|\+00:00|Z)$/;
+
 /** `2024-01-15T10:20:30.000+0000` (Salesforce JSON) → `2024-01-15T10:20:30.000Z`. */
 export function normaliseDateTime(value: string): string {
+  // Salesforce sends UTC with millis; that shape maps by text alone (the general path costs ~3 µs per value).
+  // Days 29-31 take the general path, which rolls impossible dates over exactly as before.
+  if (UTC_MILLIS.test(value)) return `${value.slice(0, 23)}Z`;
   const withColon = value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
   const time = Date.parse(withColon);
   if (Number.isNaN(time)) throw new LiaisonError('crm_error', `Salesforce sent an unreadable datetime "${value}"`);
