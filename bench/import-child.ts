@@ -5,6 +5,7 @@
  * With `setup`, it first registers the account and runs the wizard on the (fresh) store; the timed part is the
  * workflow run only: crm-connector import → update-data insert-or-update into `recipient` on the CRM id.
  */
+import pg from 'pg';
 import { AccountsService } from '../src/accounts/accounts-service.js';
 import type { AccountInput } from '../src/accounts/account-model.js';
 import type { SecretKey } from '../src/accounts/secret-box.js';
@@ -134,21 +135,34 @@ activities:
 
 /**
  * Kysely's migrator lists the tables of every PostgreSQL schema; when tests drop their schemas at that moment
- * (other work on the same server) the listing fails. That is not the import being measured: try again.
+ * (other work on the same server) the listing fails. That is not the import being measured: start the fresh
+ * schema over and try again.
  */
-async function openWithRetry(url: string): Promise<Store> {
+async function openWithRetry(url: string, fresh: boolean): Promise<Store> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await openStore(url);
     } catch (error) {
-      if (attempt >= 5 || !/does not exist/.test(errorMessage(error))) throw error;
+      if (
+        !fresh ||
+        attempt >= 5 ||
+        !url.startsWith('postgres') ||
+        !/does not exist|not a Liaison store/.test(errorMessage(error))
+      )
+        throw error;
+      const target = new URL(url);
+      const schema = target.searchParams.get('schema') ?? '';
+      target.search = '';
+      const client = new pg.Client({ connectionString: target.toString() });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema.replace(/"/g, '""')}" cascade`).finally(() => client.end());
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }
 }
 
 async function runJob(job: ImportJob): Promise<ImportResult> {
-  const store = await openWithRetry(job.storeUrl);
+  const store = await openWithRetry(job.storeUrl, job.setup);
   try {
     const accounts = new AccountsService(store, benchKey);
     if (job.setup) {
