@@ -126,7 +126,7 @@ for (const c of CASES) {
 
       const run = async (text: string) => runWorkflow(store, await parseWorkflow(text, `${c.kind}.yaml`, store), { registry });
       const now = () => new Date().toISOString();
-      const addRecipient = async (values: { email: string; first_name: string; last_name: string | null }) =>
+      const addRecipient = async (values: { email: string; first_name: string; last_name: string }) =>
         sql`insert into recipient (email, first_name, last_name, created_at, modified_at, modified_locally_at) values (${values.email}, ${values.first_name}, ${values.last_name}, ${now()}, ${now()}, ${now()})`.execute(store.db);
       const recipient = async (email: string) =>
         (await sql<{ id: number; crm: string | null; modified_locally_at: string | null; first_name: string }>`select id, ${sql.ref(c.idColumn)} as crm, modified_locally_at, first_name from recipient where email = ${email}`.execute(store.db)).rows[0];
@@ -135,7 +135,8 @@ for (const c of CASES) {
         const before = sandbox.admin.countRecords(c.object);
         await addRecipient({ email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' });
         await addRecipient({ email: 'grace@example.com', first_name: 'Grace', last_name: 'Hopper' });
-        await addRecipient({ email: 'nameless@example.com', first_name: 'No', last_name: null }); // last name is required
+        // Longer than the CRM's FirstName / firstname column: refused by the CRM, not by Liaison.
+        await addRecipient({ email: 'nameless@example.com', first_name: 'N'.repeat(150), last_name: 'Toolong' });
         const result = await run(exportWorkflow(c));
         expect(result.status).toBe('succeeded');
         const step = result.activities.find((a) => a.activity === 'export')!;
