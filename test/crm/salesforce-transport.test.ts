@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLiaisonError, LiaisonError } from '../../src/core/errors.js';
 import type { ConnectionSettings } from '../../src/crm/driver.js';
@@ -38,6 +39,15 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   if (path === '/expired') {
     if (auth === 'Bearer tok1') return json(401, [{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
     return json(200, { ok: auth });
+  }
+  if (path === '/upload') {
+    let size = 0;
+    req.on('data', (chunk: Buffer) => (size += chunk.length));
+    req.on('end', () => {
+      if (auth === 'Bearer tok1') return json(401, [{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
+      json(201, { size, auth });
+    });
+    return;
   }
   if (path === '/stall') {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '1000' });
@@ -143,6 +153,20 @@ describe('Salesforce transport', () => {
     const { http, session: s } = session();
     expect(await s.json({ method: 'GET', path: '/expired', idempotent: true, what: 'expired' })).toEqual({ ok: 'Bearer tok2' });
     expect(http.apiCalls).toBe(4); // token, 401, token, replay
+    http.close();
+  });
+
+  it('replays a reopenable streamed body (a spooled upload) after renewing the session', async () => {
+    tokens = 0;
+    const { http, session: s } = session();
+    const opened: number[] = [];
+    const body = () => {
+      opened.push(opened.length);
+      return Readable.from([Buffer.from('Id,Name\n'), Buffer.from('1,a\n')]);
+    };
+    const answer = await s.json({ method: 'PUT', path: '/upload', body, idempotent: false, what: 'upload' });
+    expect(answer).toEqual({ size: 12, auth: 'Bearer tok2' });
+    expect(opened).toHaveLength(2);
     http.close();
   });
 

@@ -75,8 +75,8 @@ export class SalesforceSession {
       const answer = await send({ ...call, url: resolveUrl(token.instanceUrl, call.path, this.settings.url), headers: { ...call.headers, Authorization: `Bearer ${token.accessToken}` } });
       if (answer.status >= 200 && answer.status < 300) return answer;
       const body = 'body' in answer ? answer.body : '';
-      // A streamed body cannot be re-sent, so only buffered calls are replayed after a new token.
-      const replayable = call.body === undefined || typeof call.body === 'string' || Buffer.isBuffer(call.body);
+      // A one-shot stream cannot be re-sent; buffered bodies and reopenable ones (functions) are replayed.
+      const replayable = call.body === undefined || typeof call.body === 'string' || Buffer.isBuffer(call.body) || typeof call.body === 'function';
       if (answer.status === 401 && attempt === 0 && replayable && isExpiredSession(body)) {
         token = await this.renew(token);
         continue;

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline as pipe, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { LiaisonError } from '../../core/errors.js';
@@ -12,9 +17,9 @@ import { checkId } from './salesforce-soql.js';
 import { toCsvCell } from './salesforce-values.js';
 
 /**
- * bulkWrite through Bulk API 2.0 ingest jobs: create the job, stream the CSV upload (csv-stringify, one row at a
- * time, a new job whenever the upload would pass `maxJobBytes` or the columns change), close it, poll with backoff,
- * then stream the three result CSVs (csv-parse) into outcomes.
+ * bulkWrite through Bulk API 2.0 ingest jobs: create the job, stream the CSV (csv-stringify, one row at a time, a
+ * new job whenever the upload would pass `maxJobBytes` or the columns change) through a temp file into the upload,
+ * close it, poll with backoff, then stream the three result CSVs (csv-parse) into outcomes.
  *
  * Correlation: Bulk 2.0 result rows are not in input order and may carry no column of ours, so each uploaded row is
  * remembered by a hash of its key cells — the `Id` for update/delete, the external id for upsert, and the whole row
@@ -162,18 +167,6 @@ async function* runJob(
   const base = `/services/data/v${ctx.apiVersion}/jobs/ingest`;
   const signal = request.signal ? { signal: request.signal } : {};
   const json = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  const job = asJob(
-    await ctx.session.json({
-      method: 'POST',
-      path: `${base}/`,
-      headers: json,
-      body: JSON.stringify({ object: meta.name, operation: request.operation, contentType: 'CSV', lineEnding: 'LF', columnDelimiter: 'COMMA', ...(externalField ? { externalIdFieldName: externalField } : {}) }),
-      idempotent: false,
-      what: `create bulk ${request.operation} job on ${meta.name}`,
-      ...signal,
-    }),
-    'create bulk job',
-  );
   const pending = new Pending();
   const columnSet = new Set(columns.map((c) => c.toLowerCase()));
   async function* csv(): AsyncGenerator<string> {
@@ -206,15 +199,46 @@ async function* runJob(
       yield line;
     }
   }
-  await ctx.session.call({
-    method: 'PUT',
-    path: job.contentUrl ?? `${base}/${job.id}/batches`,
-    headers: { 'Content-Type': 'text/csv', Accept: 'application/json' },
-    body: csv(),
-    idempotent: false,
-    what: `upload bulk data for job ${job.id}`,
-    ...signal,
-  });
+  // The CSV is spooled to a temp file first (streamed, memory stays flat): the job is then opened only once its data
+  // is ready, and the upload can be replayed if the session expires, although the caller's items are read once.
+  const spool = await mkdtemp(join(tmpdir(), 'liaison-bulk-'));
+  let job: JobInfo;
+  try {
+    const file = join(spool, 'data.csv');
+    await pipeline(Readable.from(csv()), createWriteStream(file));
+    job = asJob(
+      await ctx.session.json({
+        method: 'POST',
+        path: `${base}/`,
+        headers: json,
+        body: JSON.stringify({ object: meta.name, operation: request.operation, contentType: 'CSV', lineEnding: 'LF', columnDelimiter: 'COMMA', ...(externalField ? { externalIdFieldName: externalField } : {}) }),
+        idempotent: false,
+        what: `create bulk ${request.operation} job on ${meta.name}`,
+        ...signal,
+      }),
+      'create bulk job',
+    );
+    const opened = job;
+    await ctx.session
+      .call({
+        method: 'PUT',
+        path: opened.contentUrl ?? `${base}/${opened.id}/batches`,
+        headers: { 'Content-Type': 'text/csv', Accept: 'application/json' },
+        body: () => createReadStream(file),
+        idempotent: false,
+        what: `upload bulk data for job ${opened.id}`,
+        ...signal,
+      })
+      .catch(async (error: unknown) => {
+        // Do not leave an open job behind (Salesforce would keep it for a day); the upload error is what matters.
+        await ctx.session
+          .call({ method: 'PATCH', path: `${base}/${opened.id}/`, headers: json, body: JSON.stringify({ state: 'Aborted' }), idempotent: false, what: `abort bulk job ${opened.id}` })
+          .catch(() => undefined);
+        throw error;
+      });
+  } finally {
+    await rm(spool, { recursive: true, force: true });
+  }
   await ctx.session.call({ method: 'PATCH', path: `${base}/${job.id}/`, headers: json, body: JSON.stringify({ state: 'UploadComplete' }), idempotent: false, what: `close bulk job ${job.id}`, ...signal });
   const final = await waitForJob(ctx, `${base}/${job.id}/`, opts, request.signal);
   for (const [kind, path] of [['ok', 'successfulResults/'], ['failed', 'failedResults/'], ['unprocessed', 'unprocessedrecords/']] as const) {
@@ -250,7 +274,7 @@ async function* readResults(
   const answer = await ctx.session.callStream({ method: 'GET', path, headers: { Accept: 'text/csv' }, idempotent: true, what: `bulk ${kind} results`, ...(signal ? { signal } : {}) });
   const parser = parse({ bom: true, relax_column_count: true });
   // pipeline (not pipe) so a download cut or timed out mid-body fails the parser instead of leaving it waiting.
-  pipeline(answer.stream, parser, () => undefined);
+  pipe(answer.stream, parser, () => undefined);
   let index: number[] | undefined;
   let meta: { id: number; flag: number } = { id: -1, flag: -1 };
   for await (const row of parser as AsyncIterable<string[]>) {

@@ -26,8 +26,11 @@ export interface HttpCall {
   method: HttpMethod;
   url: string;
   headers?: Record<string, string>;
-  /** A string/Buffer is sent with Content-Length; an async iterable is streamed (chunked) and never retried. */
-  body?: string | Buffer | AsyncIterable<string | Buffer>;
+  /**
+   * A string/Buffer is sent with Content-Length; an async iterable is streamed (chunked) once and never resent; a
+   * function opens a fresh stream per attempt (a spooled file), so the call can be replayed after a new token.
+   */
+  body?: string | Buffer | AsyncIterable<string | Buffer> | (() => AsyncIterable<string | Buffer>);
   idempotent: boolean;
   signal?: AbortSignal;
 }
@@ -152,7 +155,8 @@ export class SalesforceHttp {
       if (fixed !== undefined) {
         req.end(fixed);
       } else if (call.body !== undefined) {
-        pump(req, call.body as AsyncIterable<string | Buffer>).catch((error: unknown) => req.destroy(error as Error));
+        const stream = typeof call.body === 'function' ? call.body() : (call.body as AsyncIterable<string | Buffer>);
+        pump(req, stream).catch((error: unknown) => req.destroy(error as Error));
       } else {
         req.end();
       }
