@@ -1,42 +1,19 @@
-import https from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { caBundle } from '../../src/crm/http/tls.js';
 import { type DynamicsSandbox, startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
+import { rawClient, type RawCallOptions, type RawReply, secretToken } from './dynamics-client-helpers.js';
 
 /** Admin API (in-process and over HTTPS), request accounting, service protection, fault injection, seeded data. */
 
 let sandbox: DynamicsSandbox;
 let token: string;
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-function call(method: string, path: string, options: { body?: string; headers?: Record<string, string>; sb?: DynamicsSandbox } = {}): Promise<Reply> {
+function call(method: string, path: string, options: RawCallOptions & { sb?: DynamicsSandbox } = {}): Promise<RawReply> {
   const sb = options.sb ?? sandbox;
-  const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token}`, ...(options.headers ?? {}) };
-  if (options.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
-  return new Promise((resolve, reject) => {
-    const req = https.request(new URL(path, sb.url), { method, headers, ca: caBundle(sb.caFile), agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('aborted', () => reject(new Error('aborted')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
+  return rawClient(sb.url, sb.caFile, () => token)(method, path, options);
 }
 
 async function getToken(sb: DynamicsSandbox): Promise<string> {
-  const c = sb.credentials['client-secret']!;
-  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId!, client_secret: c.clientSecret!, scope: `${sb.url}/.default` }).toString();
-  const reply = await call('POST', `/${c.tenant}/oauth2/v2.0/token`, { body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, sb });
-  return (JSON.parse(reply.text) as { access_token: string }).access_token;
+  return secretToken(sb);
 }
 
 beforeAll(async () => {

@@ -60,3 +60,51 @@ export function trustCaForNewHttpsAgents(caFile: string): void {
   (https as { Agent: typeof https.Agent }).Agent = TrustingAgent;
   syncBuiltinESMExports();
 }
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: () => Record<string, unknown>;
+}
+
+export interface RawCallOptions {
+  body?: string;
+  headers?: Record<string, string>;
+  /** Bearer token; null sends none. */
+  bearer?: string | null;
+}
+
+/** A bare HTTPS client for wire-level assertions (status codes, headers, exact error bodies). */
+export function rawClient(baseUrl: string, caFile: string, defaultBearer: () => string | undefined) {
+  const ca = caBundle(caFile);
+  return (method: string, path: string, options: RawCallOptions = {}): Promise<RawReply> => {
+    const headers: Record<string, string> = { Accept: 'application/json', ...(options.headers ?? {}) };
+    const bearer = options.bearer === undefined ? defaultBearer() : options.bearer;
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    if (options.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
+    return new Promise((resolve, reject) => {
+      const req = https.request(new URL(path, baseUrl), { method, headers, ca, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> });
+        });
+      });
+      req.on('error', reject);
+      if (options.body !== undefined) req.write(options.body);
+      req.end();
+    });
+  };
+}
+
+/** Client-credentials token straight from the token endpoint. */
+export async function secretToken(sandbox: { url: string; caFile: string; credentials: Record<string, Record<string, string>> }): Promise<string> {
+  const c = sandbox.credentials['client-secret']!;
+  const call = rawClient(sandbox.url, sandbox.caFile, () => undefined);
+  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId!, client_secret: c.clientSecret!, scope: `${sandbox.url}/.default` }).toString();
+  const reply = await call('POST', `/${c.tenant}/oauth2/v2.0/token`, { body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  return reply.json().access_token as string;
+}

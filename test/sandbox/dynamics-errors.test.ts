@@ -1,46 +1,18 @@
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caBundle } from '../../src/crm/http/tls.js';
 import { certificateThumbprint } from '../../src/sandbox/common/sandbox-tls.js';
 import { type DynamicsSandbox, startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
+import { rawClient, type RawCallOptions, type RawReply } from './dynamics-client-helpers.js';
 
 /** Bad input at the wire level: Entra ID error bodies, OData errors, validation, limits and expired tokens. */
 
 let sandbox: DynamicsSandbox;
-let ca: string[] | undefined;
 let token: string;
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: () => Record<string, unknown>;
-}
+let call: (method: string, path: string, options?: RawCallOptions) => Promise<RawReply>;
 
-function call(method: string, path: string, options: { body?: string; headers?: Record<string, string>; bearer?: string | null } = {}): Promise<Reply> {
-  const url = new URL(path, sandbox.url);
-  const headers: Record<string, string> = { Accept: 'application/json', ...(options.headers ?? {}) };
-  const bearer = options.bearer === undefined ? token : options.bearer;
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  if (options.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers, ca }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> });
-      });
-    });
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
-}
-
-function tokenRequest(form: Record<string, string>, tenant = sandbox.tenantId): Promise<Reply> {
+function tokenRequest(form: Record<string, string>, tenant = sandbox.tenantId): Promise<RawReply> {
   return call('POST', `/${tenant}/oauth2/v2.0/token`, { body: new URLSearchParams(form).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, bearer: null });
 }
 
@@ -64,7 +36,7 @@ function assertionForm(jwt: string): Record<string, string> {
 
 beforeAll(async () => {
   sandbox = await startDynamicsSandbox({ records: 50, seed: 3 });
-  ca = caBundle(sandbox.caFile);
+  call = rawClient(sandbox.url, sandbox.caFile, () => token);
   const reply = await tokenRequest(secretForm());
   token = reply.json().access_token as string;
 });

@@ -187,7 +187,7 @@ describe('filters, ordering and annotations', () => {
 describe('writes', () => {
   it('creates, updates with an etag, upserts by alternate key and deletes', async () => {
     const [account] = sandbox.admin.listIds('account', 1);
-    const id = await api.create({ collection: 'contacts', data: { firstname: 'Zoë', lastname: "D'Angelo", lia_interests: '100000001,100000004', 'parentcustomerid_account@odata.bind': `/accounts(${account})` } });
+    const id = await api.create<Record<string, unknown>, string>({ collection: 'contacts', data: { firstname: 'Zoë', lastname: "D'Angelo", lia_interests: '100000001,100000004', 'parentcustomerid_account@odata.bind': `/accounts(${account})` } });
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const created = await api.retrieve({ collection: 'contacts', key: id, select: ['fullname', 'lia_interests', '_parentcustomerid_value', 'versionnumber'] });
     expect(created).toMatchObject({ fullname: "Zoë D'Angelo", lia_interests: '100000001,100000004', _parentcustomerid_value: account });
@@ -198,7 +198,7 @@ describe('writes', () => {
     const rep = await api.update({ collection: 'contacts', key: id, data: { jobtitle: 'CTO' }, returnRepresentation: true, select: ['jobtitle', 'modifiedon'] });
     expect(rep.jobtitle).toBe('CTO');
 
-    const upserted = await api.upsert({ collection: 'contacts', key: "lia_customernumber='NEW-0001'", data: { lastname: 'Upsert' } });
+    const upserted = await api.upsert<Record<string, unknown>, string>({ collection: 'contacts', key: "lia_customernumber='NEW-0001'", data: { lastname: 'Upsert' } });
     expect(upserted).toMatch(/^[0-9a-f-]{36}$/);
     const again = await api.retrieve({ collection: 'contacts', key: "lia_customernumber='NEW-0001'", select: ['lastname'] });
     expect(again.contactid).toBe(upserted);
