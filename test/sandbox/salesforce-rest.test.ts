@@ -155,6 +155,14 @@ describe('Bulk API 2.0 over raw HTTPS', () => {
     expect(pages).toBe(Math.ceil(rows / 400));
   });
 
+  it('query jobs refuse compound fields and COUNT(), as Salesforce does', async () => {
+    const compound = await rawRequest(sf, 'POST', `${V}/jobs/query`, { token, body: { operation: 'query', query: 'SELECT Id, MailingAddress FROM Contact' } });
+    expect(compound.status).toBe(400);
+    expect(firstError(compound).message).toContain('compound data not supported');
+    expect((await rawRequest(sf, 'POST', `${V}/jobs/query`, { token, body: { operation: 'query', query: 'SELECT COUNT() FROM Contact' } })).status).toBe(400);
+    expect(firstError(await rawRequest(sf, 'POST', `${V}/jobs/query`, { token, body: { operation: 'query', query: 'SELECT Nope FROM Contact' } })).errorCode).toBe('INVALID_FIELD');
+  });
+
   it('an ingest job with an unknown column fails; an aborted job keeps its rows unprocessed', async () => {
     const create = async () => (await rawRequest(sf, 'POST', `${V}/jobs/ingest`, { token, body: { object: 'Contact', operation: 'insert', contentType: 'CSV', lineEnding: 'LF' } })).json as { id: string; contentUrl: string; state: string; apiVersion: number };
     const bad = await create();

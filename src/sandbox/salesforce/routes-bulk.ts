@@ -224,6 +224,8 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
       if (!(columnDelimiter in DELIMITERS)) throw new SfApiError(400, 'INVALIDJOB', `Invalid columnDelimiter: ${columnDelimiter}`);
       const compiled = sf.cursors.compile(String(body.query ?? ''), ctx.version, operation === 'queryAll');
       if (compiled.count) throw new SfApiError(400, 'INVALIDJOB', 'InvalidJob : COUNT() queries are not supported by Bulk API 2.0 query jobs');
+      const compound = compiled.csvFields.find((f) => f !== undefined && !f.stored);
+      if (compound) throw new SfApiError(400, 'INVALIDJOB', `InvalidJob : Selecting compound data not supported in Bulk Query: ${compound.name}`);
       const job = newJob('query', ctx.version, { operation, object: compiled.object.name, state: 'UploadComplete', lineEnding: body.lineEnding === 'CRLF' ? 'CRLF' : 'LF', columnDelimiter, query: body.query });
       job.cursor = sf.cursors.open(compiled, ctx.version, DEFAULT_QUERY_PAGE);
       later(() => {
