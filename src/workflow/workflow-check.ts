@@ -58,6 +58,9 @@ export async function checkColumns(
         break;
       }
       case 'enrichment': {
+        if (Object.keys(activity.on).length === 0)
+          error(at('on'), '"on" needs at least one working-set column → table column');
+        if (Object.keys(activity.fields).length === 0) error(at('fields'), '"fields" needs at least one column to add');
         const joined = await table(activity.table);
         if (joined === null) {
           error(at('table'), `table "${activity.table}" does not exist in the store`);
@@ -104,6 +107,10 @@ export async function checkColumns(
             activity.keys?.forEach((key, i) => need(input, key, at('keys', i), 'the input working set'));
           if (activity.markDeleted)
             need(target, activity.markDeleted.column, at('markDeleted', 'column'), `table "${activity.table}"`);
+        }
+        for (const [i, key] of (activity.keys ?? []).entries()) {
+          if (activity.mapping && !(key in activity.mapping))
+            error(at('keys', i), `key "${key}" is not in "mapping"; map it from a working-set column`);
         }
         if (activity.operation !== 'insert' && !activity.keys)
           error(at('operation'), `operation "${activity.operation}" needs "keys" to find the records`);

@@ -134,6 +134,37 @@ describe('workflow validation', () => {
     );
   });
 
+  it('reports empty enrichment settings and update-data keys missing from the mapping', async () => {
+    const text = `name: shapes
+activities:
+  - name: read
+    type: query
+    table: contact_import
+    transitions: { ok: link }
+  - name: link
+    type: enrichment
+    table: account
+    on: {}
+    fields: {}
+    transitions: { ok: save }
+  - name: save
+    type: update-data
+    table: account
+    operation: insert-or-update
+    keys: [crm_account_id]
+    mapping: { name: first_name }
+`;
+    const found = await issues(store, text);
+    expect(found).toEqual([
+      expect.objectContaining({ line: 10, message: expect.stringMatching(/"on" needs at least one/) }),
+      expect.objectContaining({ line: 11, message: expect.stringMatching(/"fields" needs at least one/) }),
+      expect.objectContaining({
+        line: 17,
+        message: 'activity "save": key "crm_account_id" is not in "mapping"; map it from a working-set column',
+      }),
+    ]);
+  });
+
   it('reports a cycle at the transition that closes it', async () => {
     const text = `name: loop
 activities:
