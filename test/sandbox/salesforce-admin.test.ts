@@ -20,7 +20,8 @@ afterAll(async () => {
   await sf?.stop();
 });
 
-const get = (path: string, headers?: Record<string, string>) => rawRequest(sf, 'GET', path, { token, ...(headers ? { headers } : {}) });
+const get = (path: string, headers?: Record<string, string>) =>
+  rawRequest(sf, 'GET', path, { token, ...(headers ? { headers } : {}) });
 
 describe('accounting and limits', () => {
   it('counts every request by kind', async () => {
@@ -29,9 +30,19 @@ describe('accounting and limits', () => {
     await get(`${V}/sobjects/Contact/describe`);
     await get(`${V}/query?q=${encodeURIComponent('SELECT Id FROM Contact')}`);
     await get(`${V}/limits`);
-    await rawRequest(sf, 'POST', `${V}/composite/sobjects`, { token, body: { records: [{ attributes: { type: 'Lead' }, LastName: 'L', Company: 'C' }] } });
+    await rawRequest(sf, 'POST', `${V}/composite/sobjects`, {
+      token,
+      body: { records: [{ attributes: { type: 'Lead' }, LastName: 'L', Company: 'C' }] },
+    });
     await rawRequest(sf, 'POST', `${V}/sobjects/Account`, { token, body: { Name: 'Counted' } });
-    expect(sf.admin.requestCounts()).toEqual({ token: 1, describe: 1, query: 1, limits: 1, collections: 1, sobject: 1 });
+    expect(sf.admin.requestCounts()).toEqual({
+      token: 1,
+      describe: 1,
+      query: 1,
+      limits: 1,
+      collections: 1,
+      sobject: 1,
+    });
     expect(sf.admin.requestCount()).toBe(6);
   });
 
@@ -40,13 +51,19 @@ describe('accounting and limits', () => {
     const match = /^api-usage=(\d+)\/(\d+)$/.exec(String(res.headers['sforce-limit-info']));
     expect(match).not.toBeNull();
     const used = Number(match?.[1]);
-    expect((res.json as { DailyApiRequests: { Max: number; Remaining: number } }).DailyApiRequests).toEqual({ Max: 5_000_000, Remaining: 5_000_000 - used });
+    expect((res.json as { DailyApiRequests: { Max: number; Remaining: number } }).DailyApiRequests).toEqual({
+      Max: 5_000_000,
+      Remaining: 5_000_000 - used,
+    });
     sf.admin.setDailyApiLimit(used + 2);
     expect((await get(`${V}/sobjects`)).status).toBe(200);
     expect((await get(`${V}/sobjects`)).status).toBe(200);
     const refused = await get(`${V}/sobjects`);
     expect(refused.status).toBe(403);
-    expect(firstError(refused)).toEqual({ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' });
+    expect(firstError(refused)).toEqual({
+      errorCode: 'REQUEST_LIMIT_EXCEEDED',
+      message: 'TotalRequests Limit exceeded.',
+    });
     expect((await rawRequest(sf, 'GET', '/services/data/')).status).toBe(200);
     sf.admin.setDailyApiLimit(5_000_000);
     expect((await get(`${V}/sobjects`)).status).toBe(200);
@@ -100,9 +117,18 @@ describe('admin records and metadata', () => {
   it('create, update, delete with back-dated stamps; get, count and list', async () => {
     const at = new Date('2025-06-01T12:00:00Z');
     const id = sf.admin.createRecord('Contact', { LastName: 'Admin', Email: 'admin@example.com' }, { at });
-    expect(sf.admin.getRecord('Contact', id)).toMatchObject({ Id: id, LastName: 'Admin', SystemModstamp: '2025-06-01T12:00:00.000+0000', CreatedDate: '2025-06-01T12:00:00.000+0000' });
+    expect(sf.admin.getRecord('Contact', id)).toMatchObject({
+      Id: id,
+      LastName: 'Admin',
+      SystemModstamp: '2025-06-01T12:00:00.000+0000',
+      CreatedDate: '2025-06-01T12:00:00.000+0000',
+    });
     sf.admin.updateRecord('Contact', id, { Title: 'Changed' }, { at: new Date('2025-06-02T00:00:00Z') });
-    expect(sf.admin.getRecord('Contact', id)).toMatchObject({ Title: 'Changed', LastModifiedDate: '2025-06-02T00:00:00.000+0000', CreatedDate: '2025-06-01T12:00:00.000+0000' });
+    expect(sf.admin.getRecord('Contact', id)).toMatchObject({
+      Title: 'Changed',
+      LastModifiedDate: '2025-06-02T00:00:00.000+0000',
+      CreatedDate: '2025-06-01T12:00:00.000+0000',
+    });
     const live = sf.admin.countRecords('Contact');
     sf.admin.deleteRecord('Contact', id);
     expect(sf.admin.countRecords('Contact')).toBe(live - 1);
@@ -131,50 +157,98 @@ describe('admin records and metadata', () => {
 
   it('fields: add (then query and describe it), change length, add a picklist value, remove', async () => {
     sf.admin.addField('Contact', { name: 'Nickname__c', type: 'string', length: 10, label: 'Nickname' });
-    const describe = (await get(`${V}/sobjects/Contact/describe`)).json as { fields: { name: string; length: number }[] };
+    const describe = (await get(`${V}/sobjects/Contact/describe`)).json as {
+      fields: { name: string; length: number }[];
+    };
     expect(describe.fields.find((f) => f.name === 'Nickname__c')).toMatchObject({ length: 10 });
-    const created = await rawRequest(sf, 'POST', `${V}/sobjects/Contact`, { token, body: { LastName: 'Nick', Nickname__c: 'Shorty' } });
+    const created = await rawRequest(sf, 'POST', `${V}/sobjects/Contact`, {
+      token,
+      body: { LastName: 'Nick', Nickname__c: 'Shorty' },
+    });
     expect(created.status).toBe(201);
-    const q = await get(`${V}/query?q=${encodeURIComponent("SELECT Nickname__c FROM Contact WHERE Nickname__c = 'shorty'")}`);
+    const q = await get(
+      `${V}/query?q=${encodeURIComponent("SELECT Nickname__c FROM Contact WHERE Nickname__c = 'shorty'")}`,
+    );
     expect(q.json).toMatchObject({ totalSize: 1, records: [{ Nickname__c: 'Shorty' }] });
     sf.admin.changeField('Contact', 'Nickname__c', { length: 3 });
-    const tooLong = await rawRequest(sf, 'POST', `${V}/sobjects/Contact`, { token, body: { LastName: 'Nick', Nickname__c: 'Shorty' } });
+    const tooLong = await rawRequest(sf, 'POST', `${V}/sobjects/Contact`, {
+      token,
+      body: { LastName: 'Nick', Nickname__c: 'Shorty' },
+    });
     expect(firstError(tooLong).errorCode).toBe('STRING_TOO_LONG');
     sf.admin.addPicklistValue('Contact', 'Loyalty_Tier__c', { value: 'Diamond' });
-    expect((await rawRequest(sf, 'POST', `${V}/sobjects/Contact`, { token, body: { LastName: 'Rich', Loyalty_Tier__c: 'Diamond' } })).status).toBe(201);
+    expect(
+      (
+        await rawRequest(sf, 'POST', `${V}/sobjects/Contact`, {
+          token,
+          body: { LastName: 'Rich', Loyalty_Tier__c: 'Diamond' },
+        })
+      ).status,
+    ).toBe(201);
     sf.admin.removeField('Contact', 'Nickname__c');
-    expect(firstError(await get(`${V}/query?q=${encodeURIComponent('SELECT Nickname__c FROM Contact')}`)).errorCode).toBe('INVALID_FIELD');
+    expect(
+      firstError(await get(`${V}/query?q=${encodeURIComponent('SELECT Nickname__c FROM Contact')}`)).errorCode,
+    ).toBe('INVALID_FIELD');
   });
 
   it('the same operations over HTTPS under /_sandbox (loopback only, no token)', async () => {
-    const created = await rawRequest(sf, 'POST', '/_sandbox/records/Account', { body: { values: { Name: 'Über GmbH' }, at: '2025-01-01T00:00:00Z' } });
+    const created = await rawRequest(sf, 'POST', '/_sandbox/records/Account', {
+      body: { values: { Name: 'Über GmbH' }, at: '2025-01-01T00:00:00Z' },
+    });
     expect(created.status).toBe(201);
     const id = (created.json as { id: string }).id;
-    expect((await rawRequest(sf, 'GET', `/_sandbox/records/Account/${id}`)).json).toMatchObject({ Name: 'Über GmbH', SystemModstamp: '2025-01-01T00:00:00.000+0000' });
-    expect((await rawRequest(sf, 'PATCH', `/_sandbox/records/Account/${id}`, { body: { values: { Industry: 'Retail' } } })).status).toBe(204);
+    expect((await rawRequest(sf, 'GET', `/_sandbox/records/Account/${id}`)).json).toMatchObject({
+      Name: 'Über GmbH',
+      SystemModstamp: '2025-01-01T00:00:00.000+0000',
+    });
+    expect(
+      (await rawRequest(sf, 'PATCH', `/_sandbox/records/Account/${id}`, { body: { values: { Industry: 'Retail' } } }))
+        .status,
+    ).toBe(204);
     const before = ((await rawRequest(sf, 'GET', '/_sandbox/records/Account/count')).json as { count: number }).count;
     expect((await rawRequest(sf, 'DELETE', `/_sandbox/records/Account/${id}`)).status).toBe(204);
-    expect(((await rawRequest(sf, 'GET', '/_sandbox/records/Account/count')).json as { count: number }).count).toBe(before - 1);
+    expect(((await rawRequest(sf, 'GET', '/_sandbox/records/Account/count')).json as { count: number }).count).toBe(
+      before - 1,
+    );
     expect((await rawRequest(sf, 'PUT', '/_sandbox/faults', { body: { down: true } })).status).toBe(204);
     expect((await get(`${V}/limits`)).status).toBe(503);
     expect((await rawRequest(sf, 'PUT', '/_sandbox/faults', { body: {} })).status).toBe(204);
-    expect((await rawRequest(sf, 'GET', '/_sandbox/requests')).json).toMatchObject({ count: expect.any(Number), counts: expect.any(Object) });
-    expect((await rawRequest(sf, 'POST', '/_sandbox/fields/Lead', { body: { name: 'Source_Detail__c', type: 'textarea' } })).status).toBe(204);
-    expect(sf.admin.getRecord('Lead', sf.admin.listIds('Lead', 1)[0] as string)).toHaveProperty('Source_Detail__c', null);
+    expect((await rawRequest(sf, 'GET', '/_sandbox/requests')).json).toMatchObject({
+      count: expect.any(Number),
+      counts: expect.any(Object),
+    });
+    expect(
+      (await rawRequest(sf, 'POST', '/_sandbox/fields/Lead', { body: { name: 'Source_Detail__c', type: 'textarea' } }))
+        .status,
+    ).toBe(204);
+    expect(sf.admin.getRecord('Lead', sf.admin.listIds('Lead', 1)[0] as string)).toHaveProperty(
+      'Source_Detail__c',
+      null,
+    );
     expect((await rawRequest(sf, 'GET', '/_sandbox/nope')).status).toBe(404);
   });
 });
 
 describe('seeded data', () => {
   it('the same seed gives the same data; another seed gives other data', async () => {
-    const soql = encodeURIComponent('SELECT Id, FirstName, LastName, Email, Account.Name, SystemModstamp, Loyalty_Tier__c, Score__c FROM Contact ORDER BY Id');
-    const snapshot = async (s: SalesforceSandbox) => (await rawRequest(s, 'GET', `${V}/query?q=${soql}`, { token: await clientToken(s) })).text;
+    const soql = encodeURIComponent(
+      'SELECT Id, FirstName, LastName, Email, Account.Name, SystemModstamp, Loyalty_Tier__c, Score__c FROM Contact ORDER BY Id',
+    );
+    const snapshot = async (s: SalesforceSandbox) =>
+      (await rawRequest(s, 'GET', `${V}/query?q=${soql}`, { token: await clientToken(s) })).text;
     const a = await startSalesforceSandbox({ records: 300, seed: 42 });
     const b = await startSalesforceSandbox({ records: 300, seed: 42 });
     try {
       const [ta, tb] = [await snapshot(a), await snapshot(b)];
       expect(ta).toBe(tb);
-      expect(a.seeded).toMatchObject({ Contact: 300, Account: 30, Lead: 60, Opportunity: 30, Order: 15, OrderItem: 30 });
+      expect(a.seeded).toMatchObject({
+        Contact: 300,
+        Account: 30,
+        Lead: 60,
+        Opportunity: 30,
+        Order: 15,
+        OrderItem: 30,
+      });
       const records = (JSON.parse(ta) as { records: { LastName: string; SystemModstamp: string }[] }).records;
       const names = records.map((r) => r.LastName).join(' ');
       expect(names).toMatch(/O'Brien/);
@@ -184,10 +258,19 @@ describe('seeded data', () => {
       // Another seed, straight into a store (no server needed to compare the generated values).
       const other = new RecordStore(new Database(':memory:'), buildCatalog(), () => new Date(), '005Lz0000000001IAA');
       seedData(other, 300, 43, '005Lz0000000001IAA');
-      const otherNames = (other.db.prepare('SELECT "LastName" FROM "Contact" ORDER BY "_rid"').pluck().all() as string[]).join(' ');
-      const sameSeed = new RecordStore(new Database(':memory:'), buildCatalog(), () => new Date(), '005Lz0000000001IAA');
+      const otherNames = (
+        other.db.prepare('SELECT "LastName" FROM "Contact" ORDER BY "_rid"').pluck().all() as string[]
+      ).join(' ');
+      const sameSeed = new RecordStore(
+        new Database(':memory:'),
+        buildCatalog(),
+        () => new Date(),
+        '005Lz0000000001IAA',
+      );
       seedData(sameSeed, 300, 42, '005Lz0000000001IAA');
-      const sameNames = (sameSeed.db.prepare('SELECT "LastName" FROM "Contact" ORDER BY "_rid"').pluck().all() as string[]).join(' ');
+      const sameNames = (
+        sameSeed.db.prepare('SELECT "LastName" FROM "Contact" ORDER BY "_rid"').pluck().all() as string[]
+      ).join(' ');
       expect(sameNames).toBe(names);
       expect(otherNames).not.toBe(names);
     } finally {

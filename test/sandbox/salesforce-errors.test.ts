@@ -25,7 +25,14 @@ const send = (method: string, path: string, body: object) => rawRequest(sf, meth
 
 describe('SOQL errors', () => {
   it('malformed queries give 400 MALFORMED_QUERY with a position', async () => {
-    for (const q of ['SELECT FROM Contact', 'SELECT Id FROM Contact WHERE', "SELECT Id FROM Contact WHERE LastName = 'open", 'SELECT Id, FROM Contact', 'SELECT Id FROM Contact LIMIT x', 'SELECT Id FROM Contact WHERE CreatedDate > 2024-01-15T10:20:30']) {
+    for (const q of [
+      'SELECT FROM Contact',
+      'SELECT Id FROM Contact WHERE',
+      "SELECT Id FROM Contact WHERE LastName = 'open",
+      'SELECT Id, FROM Contact',
+      'SELECT Id FROM Contact LIMIT x',
+      'SELECT Id FROM Contact WHERE CreatedDate > 2024-01-15T10:20:30',
+    ]) {
       const res = await soql(q);
       expect(res.status, q).toBe(400);
       expect(firstError(res).errorCode, q).toBe('MALFORMED_QUERY');
@@ -43,15 +50,22 @@ describe('SOQL errors', () => {
     expect(firstError(rel).message).toContain("Didn't understand relationship 'Nope'");
     const object = await soql('SELECT Id FROM Foo__c');
     expect(object.status).toBe(400);
-    expect(firstError(object)).toMatchObject({ errorCode: 'INVALID_TYPE', message: "sObject type 'Foo__c' is not supported." });
+    expect(firstError(object)).toMatchObject({
+      errorCode: 'INVALID_TYPE',
+      message: "sObject type 'Foo__c' is not supported.",
+    });
   });
 
   it('literal types must match the field', async () => {
     const res = await soql("SELECT Id FROM Contact WHERE Birthdate = '2024-01-01'");
     expect(firstError(res).errorCode).toBe('INVALID_FIELD');
     expect(firstError(res).message).toContain("value of filter criterion for field 'Birthdate' must be of type date");
-    expect(firstError(await soql('SELECT Id FROM Contact WHERE CreatedDate > 2024-01-01')).errorCode).toBe('INVALID_FIELD');
-    expect(firstError(await soql("SELECT Id FROM Contact WHERE Id = 'bogus'")).errorCode).toBe('INVALID_QUERY_FILTER_OPERATOR');
+    expect(firstError(await soql('SELECT Id FROM Contact WHERE CreatedDate > 2024-01-01')).errorCode).toBe(
+      'INVALID_FIELD',
+    );
+    expect(firstError(await soql("SELECT Id FROM Contact WHERE Id = 'bogus'")).errorCode).toBe(
+      'INVALID_QUERY_FILTER_OPERATOR',
+    );
   });
 
   it('datetime literals with offsets and 15-character ids work; an unknown locator is refused', async () => {
@@ -83,7 +97,11 @@ describe('record validation', () => {
     [{ LastName: 'Tier', Loyalty_Tier__c: 'Diamond' }, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', ['Loyalty_Tier__c']],
     [{ LastName: 'Mail', Email: 'not-an-email' }, 'INVALID_EMAIL_ADDRESS', ['Email']],
     [{ LastName: 'Field', Foo__c: 1 }, 'INVALID_FIELD', ['Foo__c']],
-    [{ LastName: 'Stamp', SystemModstamp: '2024-01-01T00:00:00Z' }, 'INVALID_FIELD_FOR_INSERT_UPDATE', ['SystemModstamp']],
+    [
+      { LastName: 'Stamp', SystemModstamp: '2024-01-01T00:00:00Z' },
+      'INVALID_FIELD_FOR_INSERT_UPDATE',
+      ['SystemModstamp'],
+    ],
     [{ LastName: 'Acct', AccountId: 'notanid' }, 'MALFORMED_ID', ['AccountId']],
     [{ LastName: 'Num', Score__c: 'abc' }, 'JSON_PARSER_ERROR', ['Score__c']],
     [{ LastName: 'Range', Score__c: 123456 }, 'NUMBER_OUTSIDE_VALID_RANGE', ['Score__c']],
@@ -109,7 +127,9 @@ describe('record validation', () => {
     expect((await rawRequest(sf, 'DELETE', `${V}/sobjects/Contact/${id}`, { token })).status).toBe(204);
     const again = await rawRequest(sf, 'DELETE', `${V}/sobjects/Contact/${id}`, { token });
     expect(firstError(again).errorCode).toBe('ENTITY_IS_DELETED');
-    expect(firstError(await send('PATCH', `${V}/sobjects/Contact/${id}`, { Title: 'x' })).errorCode).toBe('ENTITY_IS_DELETED');
+    expect(firstError(await send('PATCH', `${V}/sobjects/Contact/${id}`, { Title: 'x' })).errorCode).toBe(
+      'ENTITY_IS_DELETED',
+    );
     expect(firstError(await get(`${V}/sobjects/Nope__c/describe`)).errorCode).toBe('NOT_FOUND');
   });
 
@@ -138,14 +158,19 @@ describe('collections errors', () => {
     expect(res.status).toBe(400);
     expect(firstError(res).errorCode).toBe('EXCEEDED_ID_LIMIT');
     const ids = Array.from({ length: 201 }, () => '003Lz0000000001AAA').join(',');
-    expect(firstError(await rawRequest(sf, 'DELETE', `${V}/composite/sobjects?ids=${ids}`, { token })).errorCode).toBe('EXCEEDED_ID_LIMIT');
+    expect(firstError(await rawRequest(sf, 'DELETE', `${V}/composite/sobjects?ids=${ids}`, { token })).errorCode).toBe(
+      'EXCEEDED_ID_LIMIT',
+    );
   });
 
   it('allOrNone rolls back every record and marks the others ALL_OR_NONE_OPERATION_ROLLED_BACK', async () => {
     const before = sf.admin.countRecords('Contact');
     const res = await send('POST', `${V}/composite/sobjects`, {
       allOrNone: true,
-      records: [{ attributes: { type: 'Contact' }, LastName: 'Kept?' }, { attributes: { type: 'Contact' }, LastName: 'Bad', OwnerId: 'BAD_ID' }],
+      records: [
+        { attributes: { type: 'Contact' }, LastName: 'Kept?' },
+        { attributes: { type: 'Contact' }, LastName: 'Bad', OwnerId: 'BAD_ID' },
+      ],
     });
     expect(res.status).toBe(200);
     const results = res.json as { success: boolean; errors: { statusCode: string }[] }[];
@@ -157,33 +182,60 @@ describe('collections errors', () => {
 });
 
 describe('authentication errors', () => {
-  const tokenCall = (form: Record<string, string>) => rawRequest(sf, 'POST', '/services/oauth2/token', { body: new URLSearchParams(form).toString() });
+  const tokenCall = (form: Record<string, string>) =>
+    rawRequest(sf, 'POST', '/services/oauth2/token', { body: new URLSearchParams(form).toString() });
   const cc = () => sf.credentials['client-credentials'] as Record<string, string>;
 
   it('wrong client id / secret / password and unknown grant types', async () => {
-    const badSecret = await tokenCall({ grant_type: 'client_credentials', client_id: cc().clientId as string, client_secret: 'wrong' });
+    const badSecret = await tokenCall({
+      grant_type: 'client_credentials',
+      client_id: cc().clientId as string,
+      client_secret: 'wrong',
+    });
     expect(badSecret.status).toBe(400);
     expect(badSecret.json).toEqual({ error: 'invalid_client', error_description: 'invalid client credentials' });
     const badId = await tokenCall({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'x' });
     expect(badId.json).toMatchObject({ error: 'invalid_client_id' });
     const p = sf.credentials.password as Record<string, string>;
-    const badPassword = await tokenCall({ grant_type: 'password', client_id: p.clientId as string, client_secret: p.clientSecret as string, username: p.username as string, password: p.password as string });
+    const badPassword = await tokenCall({
+      grant_type: 'password',
+      client_id: p.clientId as string,
+      client_secret: p.clientSecret as string,
+      username: p.username as string,
+      password: p.password as string,
+    });
     expect(badPassword.json).toEqual({ error: 'invalid_grant', error_description: 'authentication failure' });
-    expect((await tokenCall({ grant_type: 'authorization_code', code: 'x' })).json).toMatchObject({ error: 'unsupported_grant_type' });
+    expect((await tokenCall({ grant_type: 'authorization_code', code: 'x' })).json).toMatchObject({
+      error: 'unsupported_grant_type',
+    });
   });
 
   it('a JWT signed by another key, or for another audience, is refused', async () => {
     const j = sf.credentials.jwt as Record<string, string>;
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const other = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     const sign = async (pem: string, audience: string) =>
-      new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setIssuer(j.clientId as string).setSubject(j.username as string).setAudience(audience).setExpirationTime('3m').sign(await importPKCS8(pem, 'RS256'));
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256' })
+        .setIssuer(j.clientId as string)
+        .setSubject(j.username as string)
+        .setAudience(audience)
+        .setExpirationTime('3m')
+        .sign(await importPKCS8(pem, 'RS256'));
     const grant = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
     const forged = await tokenCall({ grant_type: grant, assertion: await sign(other.privateKey, sf.url) });
     expect(forged.status).toBe(400);
     expect(forged.json).toMatchObject({ error: 'invalid_grant' });
     const ownKey = readFileSync(j.privateKeyFile as string, 'utf8');
-    expect((await tokenCall({ grant_type: grant, assertion: await sign(ownKey, 'https://elsewhere.example') })).json).toMatchObject({ error: 'invalid_grant' });
-    expect((await tokenCall({ grant_type: grant, assertion: await sign(ownKey, 'https://login.salesforce.com') })).status).toBe(200);
+    expect(
+      (await tokenCall({ grant_type: grant, assertion: await sign(ownKey, 'https://elsewhere.example') })).json,
+    ).toMatchObject({ error: 'invalid_grant' });
+    expect(
+      (await tokenCall({ grant_type: grant, assertion: await sign(ownKey, 'https://login.salesforce.com') })).status,
+    ).toBe(200);
   });
 
   it('invalid and expired tokens get 401 INVALID_SESSION_ID', async () => {
@@ -199,6 +251,8 @@ describe('authentication errors', () => {
   });
 
   it('a client that does not trust the sandbox CA fails TLS verification', async () => {
-    await expect(rawRequest(sf, 'GET', '/services/data/', { ca: null })).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/) });
+    await expect(rawRequest(sf, 'GET', '/services/data/', { ca: null })).rejects.toMatchObject({
+      code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/),
+    });
   });
 });

@@ -34,10 +34,16 @@ export function rawRequest(
   let payload: string | undefined;
   if (options.body !== undefined) {
     payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    headers['Content-Type'] ??= typeof options.body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json';
+    headers['Content-Type'] ??=
+      typeof options.body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json';
   }
   // ca: null = a client that does not trust the sandbox CA (Node's default roots only).
-  const transport = options.ca === null ? { agent: false as const } : options.ca ? { ca: options.ca, agent: false as const } : { agent: agentFor(sf) };
+  const transport =
+    options.ca === null
+      ? { agent: false as const }
+      : options.ca
+        ? { ca: options.ca, agent: false as const }
+        : { agent: agentFor(sf) };
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method, headers, ...transport }, (res) => {
       const chunks: Buffer[] = [];
@@ -68,7 +74,11 @@ export function rawRequest(
 /** A token by the client-credentials flow. */
 export async function clientToken(sf: SalesforceSandbox): Promise<string> {
   const cc = sf.credentials['client-credentials'] as Record<string, string>;
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: cc.clientId as string, client_secret: cc.clientSecret as string });
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: cc.clientId as string,
+    client_secret: cc.clientSecret as string,
+  });
   const res = await rawRequest(sf, 'POST', '/services/oauth2/token', { body: form.toString() });
   if (res.status !== 200) throw new Error(`token request failed: ${res.text}`);
   return (res.json as { access_token: string }).access_token;

@@ -16,7 +16,10 @@ const CONTACTS = 2500;
 
 async function clientCredentialsConnection(): Promise<jsforce.Connection> {
   const cc = sf.credentials['client-credentials'] as Record<string, string>;
-  const c = new jsforce.Connection({ oauth2: { loginUrl: sf.url, clientId: cc.clientId, clientSecret: cc.clientSecret }, version: VERSION });
+  const c = new jsforce.Connection({
+    oauth2: { loginUrl: sf.url, clientId: cc.clientId, clientSecret: cc.clientSecret },
+    version: VERSION,
+  });
   await c.authorize({ grant_type: 'client_credentials' });
   return c;
 }
@@ -42,7 +45,10 @@ describe('login flows', () => {
 
   it('username-password (password + security token) through conn.login', async () => {
     const p = sf.credentials.password as Record<string, string>;
-    const c = new jsforce.Connection({ oauth2: { loginUrl: sf.url, clientId: p.clientId, clientSecret: p.clientSecret }, version: VERSION });
+    const c = new jsforce.Connection({
+      oauth2: { loginUrl: sf.url, clientId: p.clientId, clientSecret: p.clientSecret },
+      version: VERSION,
+    });
     const info = await c.login(p.username as string, `${p.password}${p.securityToken}`);
     expect(info.organizationId).toMatch(/^00D/);
     expect(info.id).toMatch(/^005/);
@@ -74,7 +80,19 @@ describe('describe', () => {
     expect(global.encoding).toBe('UTF-8');
     expect(global.maxBatchSize).toBe(200);
     const names = global.sobjects.map((o) => o.name);
-    for (const name of ['Account', 'Contact', 'Lead', 'Opportunity', 'Order', 'OrderItem', 'Product2', 'Campaign', 'CampaignMember', 'User', 'Loyalty_Card__c']) {
+    for (const name of [
+      'Account',
+      'Contact',
+      'Lead',
+      'Opportunity',
+      'Order',
+      'OrderItem',
+      'Product2',
+      'Campaign',
+      'CampaignMember',
+      'User',
+      'Loyalty_Card__c',
+    ]) {
       expect(names).toContain(name);
     }
     const card = global.sobjects.find((o) => o.name === 'Loyalty_Card__c');
@@ -87,22 +105,53 @@ describe('describe', () => {
     expect(d.keyPrefix).toBe('003');
     const field = (name: string) => d.fields.find((f) => f.name === name);
     const types = new Set(d.fields.map((f) => f.type));
-    for (const t of ['id', 'string', 'textarea', 'email', 'phone', 'url', 'boolean', 'int', 'double', 'currency', 'percent', 'date', 'datetime', 'picklist', 'multipicklist', 'reference', 'address', 'location']) {
+    for (const t of [
+      'id',
+      'string',
+      'textarea',
+      'email',
+      'phone',
+      'url',
+      'boolean',
+      'int',
+      'double',
+      'currency',
+      'percent',
+      'date',
+      'datetime',
+      'picklist',
+      'multipicklist',
+      'reference',
+      'address',
+      'location',
+    ]) {
       expect(types).toContain(t);
     }
     expect(field('LastName')).toMatchObject({ type: 'string', length: 80, nillable: false, createable: true });
-    expect(field('AccountId')).toMatchObject({ type: 'reference', referenceTo: ['Account'], relationshipName: 'Account' });
+    expect(field('AccountId')).toMatchObject({
+      type: 'reference',
+      referenceTo: ['Account'],
+      relationshipName: 'Account',
+    });
     expect(field('MailingCity')).toMatchObject({ compoundFieldName: 'MailingAddress' });
     expect(field('MailingAddress')).toMatchObject({ type: 'address', createable: false });
-    expect(field('Home_Location__Latitude__s')).toMatchObject({ compoundFieldName: 'Home_Location__c', type: 'double' });
+    expect(field('Home_Location__Latitude__s')).toMatchObject({
+      compoundFieldName: 'Home_Location__c',
+      type: 'double',
+    });
     expect(field('Loyalty_Tier__c')).toMatchObject({ type: 'picklist', restrictedPicklist: true, custom: true });
-    expect(field('Loyalty_Tier__c')?.picklistValues?.map((p) => p.value)).toEqual(['Bronze', 'Silver', 'Gold', 'Platinum']);
+    expect(field('Loyalty_Tier__c')?.picklistValues?.map((p) => p.value)).toEqual([
+      'Bronze',
+      'Silver',
+      'Gold',
+      'Platinum',
+    ]);
     expect(field('Interests__c')?.type).toBe('multipicklist');
     expect(field('Loyalty_Benefit__c')).toMatchObject({ dependentPicklist: true, controllerName: 'Loyalty_Tier__c' });
     // validFor: bit i (MSB first) set when valid for the controller's i-th value; lounge access is Platinum only.
     const lounge = field('Loyalty_Benefit__c')?.picklistValues?.find((p) => p.value === 'Lounge access');
     const bits = Buffer.from(String(lounge?.validFor), 'base64');
-    const validFor = [0, 1, 2, 3].filter((i) => ((bits[i >> 3] ?? 0) & (0x80 >> i % 8)) !== 0);
+    const validFor = [0, 1, 2, 3].filter((i) => ((bits[i >> 3] ?? 0) & (0x80 >> (i % 8))) !== 0);
     expect(validFor).toEqual([3]);
     expect(field('Customer_Number__c')).toMatchObject({ externalId: true, unique: true, type: 'string' });
     expect(field('Score__c')).toMatchObject({ type: 'double', precision: 5, scale: 1 });
@@ -113,7 +162,9 @@ describe('describe', () => {
 describe('SOQL', () => {
   it('autoFetch follows nextRecordsUrl across pages of 2000', async () => {
     sf.admin.resetRequestCount();
-    const result = await conn.query<{ Id: string }>('SELECT Id, LastName FROM Contact').run({ autoFetch: true, maxFetch: 100_000 });
+    const result = await conn
+      .query<{ Id: string }>('SELECT Id, LastName FROM Contact')
+      .run({ autoFetch: true, maxFetch: 100_000 });
     expect(result.totalSize).toBe(CONTACTS);
     expect(result.records).toHaveLength(CONTACTS);
     expect(new Set(result.records.map((r) => r.Id)).size).toBe(CONTACTS);
@@ -129,9 +180,15 @@ describe('SOQL', () => {
 
   it('parent relationship fields come back nested, with attributes, or null', async () => {
     const orphan = await conn.sobject('Contact').create({ LastName: 'Orphan' });
-    const res = await conn.query<Record<string, unknown>>(`SELECT Id, Account.Name, Account.Owner.Alias FROM Contact WHERE Id IN ('${(orphan as { id: string }).id}', '${sf.admin.listIds('Contact', 1)[0]}') ORDER BY Account.Name NULLS LAST`);
+    const res = await conn.query<Record<string, unknown>>(
+      `SELECT Id, Account.Name, Account.Owner.Alias FROM Contact WHERE Id IN ('${(orphan as { id: string }).id}', '${sf.admin.listIds('Contact', 1)[0]}') ORDER BY Account.Name NULLS LAST`,
+    );
     const [withAccount, without] = res.records;
-    expect(withAccount?.Account).toMatchObject({ attributes: { type: 'Account' }, Name: expect.any(String), Owner: { attributes: { type: 'User' }, Alias: 'liaison' } });
+    expect(withAccount?.Account).toMatchObject({
+      attributes: { type: 'Account' },
+      Name: expect.any(String),
+      Owner: { attributes: { type: 'User' }, Alias: 'liaison' },
+    });
     expect(without?.Account).toBeNull();
   });
 
@@ -139,14 +196,20 @@ describe('SOQL', () => {
     const obrien = await conn.query<{ LastName: string }>("SELECT LastName FROM Contact WHERE LastName = 'O\\'Brien'");
     expect(obrien.totalSize).toBeGreaterThan(0);
     expect(obrien.records.every((r) => r.LastName === "O'Brien")).toBe(true);
-    const tiers = await conn.query<{ Loyalty_Tier__c: string }>("SELECT Loyalty_Tier__c FROM Contact WHERE Loyalty_Tier__c IN ('Gold', 'Platinum') AND NOT (LastName = 'Smith')");
+    const tiers = await conn.query<{ Loyalty_Tier__c: string }>(
+      "SELECT Loyalty_Tier__c FROM Contact WHERE Loyalty_Tier__c IN ('Gold', 'Platinum') AND NOT (LastName = 'Smith')",
+    );
     expect(tiers.records.every((r) => ['Gold', 'Platinum'].includes(r.Loyalty_Tier__c))).toBe(true);
-    const born = await conn.query<{ Birthdate: string }>('SELECT Birthdate FROM Contact WHERE Birthdate >= 1990-01-01 AND Birthdate < 2000-01-01 ORDER BY Birthdate DESC LIMIT 5');
+    const born = await conn.query<{ Birthdate: string }>(
+      'SELECT Birthdate FROM Contact WHERE Birthdate >= 1990-01-01 AND Birthdate < 2000-01-01 ORDER BY Birthdate DESC LIMIT 5',
+    );
     expect(born.records).toHaveLength(5);
     const dates = born.records.map((r) => r.Birthdate);
     expect([...dates].sort().reverse()).toEqual(dates);
     expect(dates.every((d) => d >= '1990-01-01' && d < '2000-01-01')).toBe(true);
-    const stamped = await conn.query<{ SystemModstamp: string }>('SELECT SystemModstamp FROM Contact WHERE SystemModstamp > 2024-01-01T08:05:00Z ORDER BY SystemModstamp LIMIT 3 OFFSET 2');
+    const stamped = await conn.query<{ SystemModstamp: string }>(
+      'SELECT SystemModstamp FROM Contact WHERE SystemModstamp > 2024-01-01T08:05:00Z ORDER BY SystemModstamp LIMIT 3 OFFSET 2',
+    );
     expect(stamped.records[0]?.SystemModstamp).toMatch(/^2024-01-01T\d{2}:\d{2}:\d{2}\.000\+0000$/);
     expect(stamped.records.every((r) => r.SystemModstamp > '2024-01-01T08:05:00.000+0000')).toBe(true);
     const count = await conn.query('SELECT COUNT() FROM Contact WHERE HasOptedOutOfEmail = true');
@@ -159,7 +222,10 @@ describe('SOQL', () => {
     await conn.sobject('Contact').destroy(id);
     const live = await conn.query(`SELECT Id FROM Contact WHERE Id = '${id}'`);
     expect(live.totalSize).toBe(0);
-    const all = await conn.query<{ Id: string; IsDeleted: boolean }>(`SELECT Id, IsDeleted FROM Contact WHERE IsDeleted = true AND Id = '${id}'`, { scanAll: true });
+    const all = await conn.query<{ Id: string; IsDeleted: boolean }>(
+      `SELECT Id, IsDeleted FROM Contact WHERE IsDeleted = true AND Id = '${id}'`,
+      { scanAll: true },
+    );
     expect(all.records).toEqual([expect.objectContaining({ Id: id, IsDeleted: true })]);
   });
 });
@@ -167,7 +233,12 @@ describe('SOQL', () => {
 describe('records', () => {
   it('create, retrieve, update, upsert by external id and destroy', async () => {
     const contact = conn.sobject('Contact');
-    const created = (await contact.create({ FirstName: 'Ελένη', LastName: 'Παπαδοπούλου', Email: 'eleni@example.gr', Customer_Number__c: 'JS-1' })) as { id: string; success: boolean };
+    const created = (await contact.create({
+      FirstName: 'Ελένη',
+      LastName: 'Παπαδοπούλου',
+      Email: 'eleni@example.gr',
+      Customer_Number__c: 'JS-1',
+    })) as { id: string; success: boolean };
     expect(created.success).toBe(true);
     expect(created.id).toMatch(/^003[A-Za-z0-9]{15}$/);
     const record = (await contact.retrieve(created.id)) as Record<string, unknown>;
@@ -201,14 +272,26 @@ describe('records', () => {
 describe('Bulk API 2.0', () => {
   it('loadAndWaitForResults reports successful and failed rows', async () => {
     conn.bulk2.pollInterval = 50;
-    const input = ['LastName,FirstName,Customer_Number__c', ...Array.from({ length: 30 }, (_, i) => `Bulk${i},"Zoë, ""Z""",BULK-${i}`), ',NoLast,BULK-X'].join('\n');
+    const input = [
+      'LastName,FirstName,Customer_Number__c',
+      ...Array.from({ length: 30 }, (_, i) => `Bulk${i},"Zoë, ""Z""",BULK-${i}`),
+      ',NoLast,BULK-X',
+    ].join('\n');
     const results = await conn.bulk2.loadAndWaitForResults({ object: 'Contact', operation: 'insert', input });
     expect(results.successfulResults).toHaveLength(30);
     expect(results.successfulResults[0]).toMatchObject({ sf__Created: 'true', FirstName: 'Zoë, "Z"' });
     expect(results.failedResults).toHaveLength(1);
-    expect(results.failedResults[0]).toMatchObject({ sf__Id: '', sf__Error: 'REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --' });
+    expect(results.failedResults[0]).toMatchObject({
+      sf__Id: '',
+      sf__Error: 'REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --',
+    });
     expect(results.unprocessedRecords).toHaveLength(0);
-    const upsert = await conn.bulk2.loadAndWaitForResults({ object: 'Contact', operation: 'upsert', externalIdFieldName: 'Customer_Number__c', input: 'Customer_Number__c,Title,LastName\nBULK-1,Upserted,\nBULK-NEW,New,Newman' });
+    const upsert = await conn.bulk2.loadAndWaitForResults({
+      object: 'Contact',
+      operation: 'upsert',
+      externalIdFieldName: 'Customer_Number__c',
+      input: 'Customer_Number__c,Title,LastName\nBULK-1,Upserted,\nBULK-NEW,New,Newman',
+    });
     expect(upsert.failedResults).toEqual([]);
     expect(upsert.successfulResults.map((r) => r.sf__Created).sort()).toEqual(['false', 'true']);
   });
@@ -217,9 +300,15 @@ describe('Bulk API 2.0', () => {
     conn.bulk2.pollInterval = 50;
     const ids = sf.admin.listIds('Loyalty_Card__c', 3);
     expect(ids).toHaveLength(3);
-    const results = await conn.bulk2.loadAndWaitForResults({ object: 'Loyalty_Card__c', operation: 'hardDelete', input: ['Id', ...ids].join('\n') });
+    const results = await conn.bulk2.loadAndWaitForResults({
+      object: 'Loyalty_Card__c',
+      operation: 'hardDelete',
+      input: ['Id', ...ids].join('\n'),
+    });
     expect(results.successfulResults.map((r) => r.sf__Id).sort()).toEqual([...ids].sort());
-    const all = await conn.query(`SELECT Id FROM Loyalty_Card__c WHERE Id IN ('${ids.join("','")}')`, { scanAll: true });
+    const all = await conn.query(`SELECT Id FROM Loyalty_Card__c WHERE Id IN ('${ids.join("','")}')`, {
+      scanAll: true,
+    });
     expect(all.totalSize).toBe(0);
     expect(sf.seeded.Loyalty_Card__c).toBe(CONTACTS / 20);
   });

@@ -21,13 +21,15 @@ afterAll(async () => {
   await sf?.stop();
 });
 
-const get = (p: string, headers?: Record<string, string>) => rawRequest(sf, 'GET', p, { token, ...(headers ? { headers } : {}) });
+const get = (p: string, headers?: Record<string, string>) =>
+  rawRequest(sf, 'GET', p, { token, ...(headers ? { headers } : {}) });
 const soql = (q: string, headers?: Record<string, string>) => get(`${V}/query?q=${encodeURIComponent(q)}`, headers);
 type Page = { totalSize: number; done: boolean; nextRecordsUrl?: string; records: Record<string, unknown>[] };
 
 describe('query paging', () => {
   it('honours Sforce-Query-Options batchSize within 200..2000 and pages to the end', async () => {
-    let page = (await soql('SELECT Id FROM Contact ORDER BY LastName, Id', { 'Sforce-Query-Options': 'batchSize=250' })).json as Page;
+    let page = (await soql('SELECT Id FROM Contact ORDER BY LastName, Id', { 'Sforce-Query-Options': 'batchSize=250' }))
+      .json as Page;
     expect(page.records).toHaveLength(250);
     const ids = page.records.map((r) => r.Id);
     while (!page.done) {
@@ -41,7 +43,8 @@ describe('query paging', () => {
   });
 
   it('an open cursor survives a metadata change (a field added mid-pagination)', async () => {
-    const first = (await soql('SELECT Id, LastName FROM Contact', { 'Sforce-Query-Options': 'batchSize=200' })).json as Page;
+    const first = (await soql('SELECT Id, LastName FROM Contact', { 'Sforce-Query-Options': 'batchSize=200' }))
+      .json as Page;
     sf.admin.addField('Contact', { name: 'Drift__c', type: 'string', length: 20 });
     const second = await get(first.nextRecordsUrl as string);
     expect(second.status).toBe(200);
@@ -52,23 +55,41 @@ describe('query paging', () => {
   it('a queryAll cursor keeps deleted rows on later pages even through the /query/ path', async () => {
     const victims = sf.admin.listIds('Contact', 900).slice(-5);
     for (const id of victims) sf.admin.deleteRecord('Contact', id);
-    let page = (await get(`${V}/queryAll?q=${encodeURIComponent('SELECT Id, IsDeleted FROM Contact')}`, { 'Sforce-Query-Options': 'batchSize=200' })).json as Page;
+    let page = (
+      await get(`${V}/queryAll?q=${encodeURIComponent('SELECT Id, IsDeleted FROM Contact')}`, {
+        'Sforce-Query-Options': 'batchSize=200',
+      })
+    ).json as Page;
     const rows = [...page.records];
     expect(page.nextRecordsUrl).toMatch(/\/query\/01g/);
     while (!page.done) {
       page = (await get(page.nextRecordsUrl as string)).json as Page;
       rows.push(...page.records);
     }
-    expect(rows.filter((r) => r.IsDeleted === true).map((r) => r.Id).sort()).toEqual([...victims].sort());
+    expect(
+      rows
+        .filter((r) => r.IsDeleted === true)
+        .map((r) => r.Id)
+        .sort(),
+    ).toEqual([...victims].sort());
     expect(((await soql('SELECT COUNT() FROM Contact')).json as Page).totalSize).toBe(895);
   });
 });
 
 describe('SOQL semantics', () => {
   it('relative date literals use the org clock', async () => {
-    const today = sf.admin.createRecord('Opportunity', { Name: 'Today', StageName: 'Prospecting', CloseDate: '2025-03-15' });
-    const lastWeek = sf.admin.createRecord('Opportunity', { Name: 'Recent', StageName: 'Prospecting', CloseDate: '2025-03-10' });
-    const ids = async (where: string) => ((await soql(`SELECT Id FROM Opportunity WHERE ${where}`)).json as Page).records.map((r) => r.Id);
+    const today = sf.admin.createRecord('Opportunity', {
+      Name: 'Today',
+      StageName: 'Prospecting',
+      CloseDate: '2025-03-15',
+    });
+    const lastWeek = sf.admin.createRecord('Opportunity', {
+      Name: 'Recent',
+      StageName: 'Prospecting',
+      CloseDate: '2025-03-10',
+    });
+    const ids = async (where: string) =>
+      ((await soql(`SELECT Id FROM Opportunity WHERE ${where}`)).json as Page).records.map((r) => r.Id);
     expect(await ids('CloseDate = TODAY')).toEqual([today]);
     expect(await ids('CloseDate = LAST_N_DAYS:7')).toEqual(expect.arrayContaining([today, lastWeek]));
     expect(await ids('CloseDate = LAST_N_DAYS:3')).not.toContain(lastWeek);
@@ -76,17 +97,40 @@ describe('SOQL semantics', () => {
     expect(created).toEqual(expect.arrayContaining([today, lastWeek]));
     const account = sf.admin.createRecord('Account', { Name: "Rosé O'Hara Ltd" });
     const contact = sf.admin.createRecord('Contact', { LastName: 'Parented', AccountId: account });
-    const byParent = (await soql("SELECT Id, Account.Name FROM Contact WHERE Account.Name = 'rosé o\\'hara ltd' OR Account.Name LIKE 'Rosé O\\'H%'")).json as Page;
-    expect(byParent.records).toEqual([expect.objectContaining({ Id: contact, Account: expect.objectContaining({ Name: "Rosé O'Hara Ltd" }) })]);
+    const byParent = (
+      await soql(
+        "SELECT Id, Account.Name FROM Contact WHERE Account.Name = 'rosé o\\'hara ltd' OR Account.Name LIKE 'Rosé O\\'H%'",
+      )
+    ).json as Page;
+    expect(byParent.records).toEqual([
+      expect.objectContaining({ Id: contact, Account: expect.objectContaining({ Name: "Rosé O'Hara Ltd" }) }),
+    ]);
   });
 
   it('multipicklist INCLUDES, compound fields in SELECT, escapes and case-insensitive equality', async () => {
-    const id = sf.admin.createRecord('Contact', { LastName: 'Back\\slash\nNew', Interests__c: 'Cycling;Music', Home_Location__Latitude__s: 48.1, Home_Location__Longitude__s: 11.5, MailingCity: 'Ørsted' });
-    const res = (await soql(`SELECT Id, Home_Location__c, MailingAddress, Interests__c FROM Contact WHERE Interests__c INCLUDES ('Music') AND LastName = 'back\\\\slash\\nnew'`)).json as Page;
+    const id = sf.admin.createRecord('Contact', {
+      LastName: 'Back\\slash\nNew',
+      Interests__c: 'Cycling;Music',
+      Home_Location__Latitude__s: 48.1,
+      Home_Location__Longitude__s: 11.5,
+      MailingCity: 'Ørsted',
+    });
+    const res = (
+      await soql(
+        `SELECT Id, Home_Location__c, MailingAddress, Interests__c FROM Contact WHERE Interests__c INCLUDES ('Music') AND LastName = 'back\\\\slash\\nnew'`,
+      )
+    ).json as Page;
     expect(res.records).toEqual([
-      expect.objectContaining({ Id: id, Home_Location__c: { latitude: 48.1, longitude: 11.5 }, MailingAddress: expect.objectContaining({ city: 'Ørsted', street: null }), Interests__c: 'Cycling;Music' }),
+      expect.objectContaining({
+        Id: id,
+        Home_Location__c: { latitude: 48.1, longitude: 11.5 },
+        MailingAddress: expect.objectContaining({ city: 'Ørsted', street: null }),
+        Interests__c: 'Cycling;Music',
+      }),
     ]);
-    const like = (await soql("SELECT Id FROM Contact WHERE LastName LIKE 'back\\\\%' AND (NOT Interests__c EXCLUDES ('Cycling'))")).json as Page;
+    const like = (
+      await soql("SELECT Id FROM Contact WHERE LastName LIKE 'back\\\\%' AND (NOT Interests__c EXCLUDES ('Cycling'))")
+    ).json as Page;
     expect(like.records.map((r) => r.Id)).toEqual([id]);
   });
 });
@@ -96,11 +140,21 @@ describe('SOQL operators', () => {
     const a = sf.admin.createRecord('Campaign', { Name: 'Alpha', Status: 'Planned' });
     const b = sf.admin.createRecord('Campaign', { Name: 'Beta' });
     const names = async (q: string) => ((await soql(q)).json as Page).records.map((r) => r.Name);
-    expect(await names("SELECT c.Name FROM Campaign c WHERE c.Name IN ('Alpha', 'Beta') ORDER BY c.Status NULLS FIRST")).toEqual(['Beta', 'Alpha']);
-    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') ORDER BY Status ASC NULLS LAST")).toEqual(['Alpha', 'Beta']);
-    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status != 'Planned'")).toEqual(['Beta']);
-    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status NOT IN ('Planned')")).toEqual(['Beta']);
-    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status = null")).toEqual(['Beta']);
+    expect(
+      await names("SELECT c.Name FROM Campaign c WHERE c.Name IN ('Alpha', 'Beta') ORDER BY c.Status NULLS FIRST"),
+    ).toEqual(['Beta', 'Alpha']);
+    expect(
+      await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') ORDER BY Status ASC NULLS LAST"),
+    ).toEqual(['Alpha', 'Beta']);
+    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status != 'Planned'")).toEqual([
+      'Beta',
+    ]);
+    expect(
+      await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status NOT IN ('Planned')"),
+    ).toEqual(['Beta']);
+    expect(await names("SELECT Name FROM Campaign WHERE Name IN ('Alpha', 'Beta') AND Status = null")).toEqual([
+      'Beta',
+    ]);
     expect(((await soql('SELECT COUNT() FROM Contact LIMIT 7')).json as Page).totalSize).toBe(7);
     expect([a, b].every((id) => id.startsWith('701'))).toBe(true);
   });
@@ -109,20 +163,30 @@ describe('SOQL operators', () => {
 describe('records over REST', () => {
   it('15-character ids in URLs, ?fields=, external-id GET and collections upsert/retrieve', async () => {
     const id = sf.admin.listIds('Contact', 1)[0] as string;
-    const rec = (await get(`${V}/sobjects/Contact/${id.slice(0, 15)}?fields=Id,LastName`)).json as Record<string, unknown>;
+    const rec = (await get(`${V}/sobjects/Contact/${id.slice(0, 15)}?fields=Id,LastName`)).json as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(rec)).toEqual(['attributes', 'Id', 'LastName']);
     const byExt = (await get(`${V}/sobjects/Contact/Customer_Number__c/C-000000001`)).json as Record<string, unknown>;
     expect(byExt.Id).toBe(id);
     const upsert = await rawRequest(sf, 'PATCH', `${V}/composite/sobjects/Contact/Customer_Number__c`, {
       token,
       headers: { 'Sforce-Auto-Assign': 'FALSE', 'Sforce-Call-Options': 'client=liaison-test' },
-      body: { allOrNone: false, records: [{ attributes: { type: 'Contact' }, Customer_Number__c: 'C-000000001', Title: 'Up' }, { attributes: { type: 'Contact' }, Customer_Number__c: 'NEW-1', LastName: 'Nuevo' }] },
+      body: {
+        allOrNone: false,
+        records: [
+          { attributes: { type: 'Contact' }, Customer_Number__c: 'C-000000001', Title: 'Up' },
+          { attributes: { type: 'Contact' }, Customer_Number__c: 'NEW-1', LastName: 'Nuevo' },
+        ],
+      },
     });
     expect(upsert.json).toEqual([
       { id, success: true, errors: [], created: false },
       { id: expect.stringMatching(/^003/), success: true, errors: [], created: true },
     ]);
-    const retrieved = (await get(`${V}/composite/sobjects/Contact?ids=${id},003Lz0000000zzzIAA&fields=Id,Title`)).json as unknown[];
+    const retrieved = (await get(`${V}/composite/sobjects/Contact?ids=${id},003Lz0000000zzzIAA&fields=Id,Title`))
+      .json as unknown[];
     expect(retrieved).toEqual([expect.objectContaining({ Id: id, Title: 'Up' }), null]);
   });
 });
@@ -137,7 +201,12 @@ describe('Bulk API 2.0 over raw HTTPS', () => {
   };
 
   it('query results page with Sforce-Locator until "null"', async () => {
-    const job = (await rawRequest(sf, 'POST', `${V}/jobs/query`, { token, body: { operation: 'query', query: 'SELECT Id, LastName, HasOptedOutOfEmail, Account.Name FROM Contact' } })).json as { id: string; state: string; jobType: string };
+    const job = (
+      await rawRequest(sf, 'POST', `${V}/jobs/query`, {
+        token,
+        body: { operation: 'query', query: 'SELECT Id, LastName, HasOptedOutOfEmail, Account.Name FROM Contact' },
+      })
+    ).json as { id: string; state: string; jobType: string };
     expect(job).toMatchObject({ state: 'UploadComplete', jobType: 'V2Query' });
     await waitFor(`${V}/jobs/query/${job.id}`, ['JobComplete']);
     let locator: string | undefined;
@@ -156,24 +225,75 @@ describe('Bulk API 2.0 over raw HTTPS', () => {
   });
 
   it('query jobs refuse compound fields and COUNT(), as Salesforce does', async () => {
-    const compound = await rawRequest(sf, 'POST', `${V}/jobs/query`, { token, body: { operation: 'query', query: 'SELECT Id, MailingAddress FROM Contact' } });
+    const compound = await rawRequest(sf, 'POST', `${V}/jobs/query`, {
+      token,
+      body: { operation: 'query', query: 'SELECT Id, MailingAddress FROM Contact' },
+    });
     expect(compound.status).toBe(400);
     expect(firstError(compound).message).toContain('compound data not supported');
-    expect((await rawRequest(sf, 'POST', `${V}/jobs/query`, { token, body: { operation: 'query', query: 'SELECT COUNT() FROM Contact' } })).status).toBe(400);
-    expect(firstError(await rawRequest(sf, 'POST', `${V}/jobs/query`, { token, body: { operation: 'query', query: 'SELECT Nope FROM Contact' } })).errorCode).toBe('INVALID_FIELD');
+    expect(
+      (
+        await rawRequest(sf, 'POST', `${V}/jobs/query`, {
+          token,
+          body: { operation: 'query', query: 'SELECT COUNT() FROM Contact' },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      firstError(
+        await rawRequest(sf, 'POST', `${V}/jobs/query`, {
+          token,
+          body: { operation: 'query', query: 'SELECT Nope FROM Contact' },
+        }),
+      ).errorCode,
+    ).toBe('INVALID_FIELD');
   });
 
   it('an ingest job with an unknown column fails; an aborted job keeps its rows unprocessed', async () => {
-    const create = async () => (await rawRequest(sf, 'POST', `${V}/jobs/ingest`, { token, body: { object: 'Contact', operation: 'insert', contentType: 'CSV', lineEnding: 'LF' } })).json as { id: string; contentUrl: string; state: string; apiVersion: number };
+    const create = async () =>
+      (
+        await rawRequest(sf, 'POST', `${V}/jobs/ingest`, {
+          token,
+          body: { object: 'Contact', operation: 'insert', contentType: 'CSV', lineEnding: 'LF' },
+        })
+      ).json as { id: string; contentUrl: string; state: string; apiVersion: number };
     const bad = await create();
-    expect(bad).toMatchObject({ state: 'Open', apiVersion: 62, contentUrl: `services/data/v62.0/jobs/ingest/${bad.id}/batches` });
-    expect((await rawRequest(sf, 'PUT', `/${bad.contentUrl}`, { token, body: 'LastName,Bogus__c\nA,B\n', headers: { 'Content-Type': 'text/csv' } })).status).toBe(201);
+    expect(bad).toMatchObject({
+      state: 'Open',
+      apiVersion: 62,
+      contentUrl: `services/data/v62.0/jobs/ingest/${bad.id}/batches`,
+    });
+    expect(
+      (
+        await rawRequest(sf, 'PUT', `/${bad.contentUrl}`, {
+          token,
+          body: 'LastName,Bogus__c\nA,B\n',
+          headers: { 'Content-Type': 'text/csv' },
+        })
+      ).status,
+    ).toBe(201);
     await rawRequest(sf, 'PATCH', `${V}/jobs/ingest/${bad.id}`, { token, body: { state: 'UploadComplete' } });
-    expect(await waitFor(`${V}/jobs/ingest/${bad.id}`, ['Failed', 'JobComplete'])).toMatchObject({ state: 'Failed', errorMessage: expect.stringContaining('Bogus__c') });
+    expect(await waitFor(`${V}/jobs/ingest/${bad.id}`, ['Failed', 'JobComplete'])).toMatchObject({
+      state: 'Failed',
+      errorMessage: expect.stringContaining('Bogus__c'),
+    });
     const aborted = await create();
-    await rawRequest(sf, 'PUT', `/${aborted.contentUrl}`, { token, body: 'LastName\nKeep\n', headers: { 'Content-Type': 'text/csv' } });
-    expect(((await rawRequest(sf, 'PATCH', `${V}/jobs/ingest/${aborted.id}`, { token, body: { state: 'Aborted' } })).json as { state: string }).state).toBe('Aborted');
-    const late = await rawRequest(sf, 'PUT', `/${aborted.contentUrl}`, { token, body: 'LastName\nLate\n', headers: { 'Content-Type': 'text/csv' } });
+    await rawRequest(sf, 'PUT', `/${aborted.contentUrl}`, {
+      token,
+      body: 'LastName\nKeep\n',
+      headers: { 'Content-Type': 'text/csv' },
+    });
+    expect(
+      (
+        (await rawRequest(sf, 'PATCH', `${V}/jobs/ingest/${aborted.id}`, { token, body: { state: 'Aborted' } }))
+          .json as { state: string }
+      ).state,
+    ).toBe('Aborted');
+    const late = await rawRequest(sf, 'PUT', `/${aborted.contentUrl}`, {
+      token,
+      body: 'LastName\nLate\n',
+      headers: { 'Content-Type': 'text/csv' },
+    });
     expect(firstError(late).errorCode).toBe('INVALIDJOBSTATE');
     expect((await rawRequest(sf, 'DELETE', `${V}/jobs/ingest/${aborted.id}`, { token })).status).toBe(204);
   });

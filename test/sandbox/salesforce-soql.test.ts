@@ -13,10 +13,17 @@ const USER = makeId('005', 1);
 
 function engine(): { store: RecordStore; cursors: QueryCursors } {
   const store = new RecordStore(new Database(':memory:'), buildCatalog(), () => new Date('2025-01-01T00:00:00Z'), USER);
-  return { store, cursors: new QueryCursors(store.db, new SoqlCompiler(store, () => new Date('2025-01-01T00:00:00Z'))) };
+  return {
+    store,
+    cursors: new QueryCursors(store.db, new SoqlCompiler(store, () => new Date('2025-01-01T00:00:00Z'))),
+  };
 }
 
-function run(cursors: QueryCursors, soql: string, includeDeleted = false): { totalSize: number; records: Record<string, unknown>[] } {
+function run(
+  cursors: QueryCursors,
+  soql: string,
+  includeDeleted = false,
+): { totalSize: number; records: Record<string, unknown>[] } {
   const compiled = cursors.compile(soql, '62.0', includeDeleted);
   const body = cursors.pageBody(cursors.open(compiled, '62.0', 2000), 0);
   return JSON.parse(body) as { totalSize: number; records: Record<string, unknown>[] };
@@ -37,23 +44,35 @@ describe('ids', () => {
 
 describe('parser', () => {
   it('parses field paths, conditions, ordering and paging clauses', () => {
-    const q = parseSoql("select Id, Account.Name from Contact c where (c.LastName = 'O\\'Brien' or Score__c >= -1.5) and not Email = null order by LastName desc nulls last, Id limit 10 offset 5");
+    const q = parseSoql(
+      "select Id, Account.Name from Contact c where (c.LastName = 'O\\'Brien' or Score__c >= -1.5) and not Email = null order by LastName desc nulls last, Id limit 10 offset 5",
+    );
     expect(q.fields.map((f) => f.parts)).toEqual([['Id'], ['Account', 'Name']]);
     expect(q.from).toBe('Contact');
-    expect(q.orderBy).toEqual([expect.objectContaining({ desc: true, nulls: 'last' }), expect.objectContaining({ desc: false })]);
+    expect(q.orderBy).toEqual([
+      expect.objectContaining({ desc: true, nulls: 'last' }),
+      expect.objectContaining({ desc: false }),
+    ]);
     expect([q.limit, q.offset]).toEqual([10, 5]);
     expect(q.where).toMatchObject({ kind: 'and', items: [{ kind: 'or' }, { kind: 'not' }] });
   });
 
   it('unescapes string literals and keeps LIKE wildcards escaped', () => {
     const q = parseSoql("SELECT Id FROM Contact WHERE LastName LIKE '100\\%\\_a\\\\b\\n'");
-    expect(q.where).toMatchObject({ kind: 'like', value: { kind: 'string', value: '100\\%\\_a\\b\n', like: '100\\%\\_a\\\\b\n' } });
+    expect(q.where).toMatchObject({
+      kind: 'like',
+      value: { kind: 'string', value: '100\\%\\_a\\b\n', like: '100\\%\\_a\\\\b\n' },
+    });
   });
 
   it('reports the column of the offending token', () => {
-    expect(() => parseSoql('SELECT Id FROM Contact WHERE = 1')).toThrow(/ERROR at Row:1:Column:30\nunexpected token: '='/);
+    expect(() => parseSoql('SELECT Id FROM Contact WHERE = 1')).toThrow(
+      /ERROR at Row:1:Column:30\nunexpected token: '='/,
+    );
     expect(() => parseSoql("SELECT Id FROM Contact WHERE LastName = 'a\\q'")).toThrow(/Illegal character sequence/);
-    expect(() => parseSoql('SELECT Id, (SELECT Id FROM Contacts) FROM Account')).toThrow(/not supported by the sandbox/);
+    expect(() => parseSoql('SELECT Id, (SELECT Id FROM Contacts) FROM Account')).toThrow(
+      /not supported by the sandbox/,
+    );
   });
 });
 
@@ -73,7 +92,10 @@ describe('compiler over a store', () => {
   it('values are parameters: an injection attempt is just a string that matches nothing', () => {
     const { store, cursors } = engine();
     store.insert('Contact', { LastName: 'Smith' });
-    const res = run(cursors, "SELECT Id FROM Contact WHERE LastName = 'x\\' OR 1=1 --' OR LastName = 'a\\'; DROP TABLE \"Contact\"; --'");
+    const res = run(
+      cursors,
+      "SELECT Id FROM Contact WHERE LastName = 'x\\' OR 1=1 --' OR LastName = 'a\\'; DROP TABLE \"Contact\"; --'",
+    );
     expect(res.totalSize).toBe(0);
     expect(() => parseSoql("SELECT Id FROM Contact WHERE LastName = 'a''")).toThrow(/MALFORMED|ERROR at Row/);
     expect(run(cursors, 'SELECT Id FROM Contact').totalSize).toBe(1);
@@ -82,8 +104,19 @@ describe('compiler over a store', () => {
   it('renders booleans, numbers, dates, nested parents and nulls as Salesforce does', () => {
     const { store, cursors } = engine();
     const account = store.insert('Account', { Name: 'Ørsted Energi', AnnualRevenue: 1000, NumberOfEmployees: 12 });
-    store.insert('Contact', { LastName: '山田', FirstName: '太郎', AccountId: account, Birthdate: '1980-02-29', Score__c: 12.34, HasOptedOutOfEmail: true, Last_Purchase__c: '2024-05-06T07:08:09+02:00' });
-    const res = run(cursors, 'SELECT Name, Birthdate, Score__c, HasOptedOutOfEmail, DoNotCall, Last_Purchase__c, Title, Account.Name, Account.AnnualRevenue, Account.NumberOfEmployees FROM Contact');
+    store.insert('Contact', {
+      LastName: '山田',
+      FirstName: '太郎',
+      AccountId: account,
+      Birthdate: '1980-02-29',
+      Score__c: 12.34,
+      HasOptedOutOfEmail: true,
+      Last_Purchase__c: '2024-05-06T07:08:09+02:00',
+    });
+    const res = run(
+      cursors,
+      'SELECT Name, Birthdate, Score__c, HasOptedOutOfEmail, DoNotCall, Last_Purchase__c, Title, Account.Name, Account.AnnualRevenue, Account.NumberOfEmployees FROM Contact',
+    );
     expect(res.records[0]).toEqual({
       attributes: { type: 'Contact', url: expect.stringMatching(/^\/services\/data\/v62\.0\/sobjects\/Contact\/003/) },
       Name: '太郎 山田',
@@ -93,7 +126,12 @@ describe('compiler over a store', () => {
       DoNotCall: false,
       Last_Purchase__c: '2024-05-06T05:08:09.000+0000',
       Title: null,
-      Account: { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${account}` }, Name: 'Ørsted Energi', AnnualRevenue: 1000, NumberOfEmployees: 12 },
+      Account: {
+        attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${account}` },
+        Name: 'Ørsted Energi',
+        AnnualRevenue: 1000,
+        NumberOfEmployees: 12,
+      },
     });
   });
 

@@ -92,7 +92,8 @@ export class SfHttpServer {
   ) {
     this.server = https.createServer({ key: tls.key, cert: tls.cert, keepAlive: true }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) this.write(res, errorReply(500, 'UNKNOWN_EXCEPTION', `sandbox error: ${String(error)}`), false);
+        if (!res.headersSent)
+          this.write(res, errorReply(500, 'UNKNOWN_EXCEPTION', `sandbox error: ${String(error)}`), false);
         else res.destroy();
       });
     });
@@ -133,7 +134,11 @@ export class SfHttpServer {
     };
     if (url.pathname.startsWith('/_sandbox/')) {
       if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) {
-        this.write(res, errorReply(403, 'FORBIDDEN', 'the sandbox admin API is only served to loopback clients'), false);
+        this.write(
+          res,
+          errorReply(403, 'FORBIDDEN', 'the sandbox admin API is only served to loopback clients'),
+          false,
+        );
         return;
       }
       this.write(res, await this.run(() => this.hooks.admin({ ...ctxBase, params: [], version: '' })), false);
@@ -158,7 +163,11 @@ export class SfHttpServer {
     const dataCall = isData && path !== '/services/data';
     if (dataCall) {
       if (faults.down || (faults.unavailableRate && Math.random() < faults.unavailableRate)) {
-        this.write(res, errorReply(503, 'SERVER_UNAVAILABLE', 'Service temporarily unavailable; try again later'), false);
+        this.write(
+          res,
+          errorReply(503, 'SERVER_UNAVAILABLE', 'Service temporarily unavailable; try again later'),
+          false,
+        );
         return;
       }
       if (faults.rateLimitRate && Math.random() < faults.rateLimitRate) {
@@ -167,7 +176,8 @@ export class SfHttpServer {
         return;
       }
     }
-    const reset = dataCall && (this.hooks.takeReset() || (faults.resetRate !== undefined && Math.random() < faults.resetRate));
+    const reset =
+      dataCall && (this.hooks.takeReset() || (faults.resetRate !== undefined && Math.random() < faults.resetRate));
     const version = VERSION_PATH.exec(path)?.[1] ?? '';
     if (!route) {
       this.write(res, errorReply(404, 'NOT_FOUND', 'The requested resource does not exist'), reset);
@@ -197,7 +207,12 @@ export class SfHttpServer {
   }
 
   private write(res: ServerResponse, reply: Reply, reset: boolean, limitInfo = false): void {
-    const body = reply.body === undefined ? undefined : typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
+    const body =
+      reply.body === undefined
+        ? undefined
+        : typeof reply.body === 'string'
+          ? Buffer.from(reply.body, 'utf8')
+          : reply.body;
     const headers: Record<string, string | number> = { ...(reply.headers ?? {}) };
     if (body !== undefined) {
       headers['Content-Type'] ??= reply.contentType ?? 'application/json;charset=UTF-8';

@@ -90,15 +90,37 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   let seeded: Record<string, number> = {};
   const empty = (db.prepare('SELECT count(*) FROM "User"').pluck().get() as number) === 0;
   if (empty) {
-    store.insert('User', { Username: app.username, FirstName: 'Liaison', LastName: 'Integration', Email: 'integration@example.com', Alias: 'liaison', IsActive: true, CreatedDate: '2024-01-01T00:00:00.000+0000', SystemModstamp: '2024-01-01T00:00:00.000+0000', LastModifiedDate: '2024-01-01T00:00:00.000+0000' }, { admin: true });
-    if ((options.records ?? 0) > 0) seeded = store.withoutIndexes(() => seedData(store, options.records ?? 0, options.seed ?? 1, userId));
+    store.insert(
+      'User',
+      {
+        Username: app.username,
+        FirstName: 'Liaison',
+        LastName: 'Integration',
+        Email: 'integration@example.com',
+        Alias: 'liaison',
+        IsActive: true,
+        CreatedDate: '2024-01-01T00:00:00.000+0000',
+        SystemModstamp: '2024-01-01T00:00:00.000+0000',
+        LastModifiedDate: '2024-01-01T00:00:00.000+0000',
+      },
+      { admin: true },
+    );
+    if ((options.records ?? 0) > 0)
+      seeded = store.withoutIndexes(() => seedData(store, options.records ?? 0, options.seed ?? 1, userId));
   }
 
   let baseUrl = '';
   const limits = { dailyApiRequests: options.dailyApiLimit ?? 5_000_000, used: 0 };
   const accounting = new Accounting(limits);
   const auth = new SfAuth(app, () => baseUrl, ORG_ID, userId, options.tokenTtlSeconds ?? 7200, clock);
-  const sf: SfContext = { store, cursors, clock, deletedRetentionDays: options.deletedRetentionDays ?? 15, limits, baseUrl: () => baseUrl };
+  const sf: SfContext = {
+    store,
+    cursors,
+    clock,
+    deletedRetentionDays: options.deletedRetentionDays ?? 15,
+    limits,
+    baseUrl: () => baseUrl,
+  };
   const admin = createAdmin(store, cursors, accounting, () => auth.expireAll());
   const bulk = bulkRoutes(sf);
   const server = new SfHttpServer(tls, {
@@ -106,7 +128,8 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     admin: adminHandler(admin),
     authenticate: (req) => auth.authenticate(req),
     chargeApiCall: () => {
-      if (limits.used >= limits.dailyApiRequests) return errorReply(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
+      if (limits.used >= limits.dailyApiRequests)
+        return errorReply(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
       limits.used++;
       return undefined;
     },
@@ -125,7 +148,13 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     credentials: {
       'client-credentials': { clientId: app.clientId, clientSecret: app.clientSecret },
       jwt: { clientId: app.clientId, username: app.username, privateKeyFile: keyFile },
-      password: { clientId: app.clientId, clientSecret: app.clientSecret, username: app.username, password: app.password, securityToken: app.securityToken },
+      password: {
+        clientId: app.clientId,
+        clientSecret: app.clientSecret,
+        username: app.username,
+        password: app.password,
+        securityToken: app.securityToken,
+      },
     },
     admin,
     seeded,

@@ -67,7 +67,9 @@ export class QueryCursors {
   }
 
   count(compiled: CompiledQuery): number {
-    return this.statement(compiled.countSql).pluck().get(...compiled.params) as number;
+    return this.statement(compiled.countSql)
+      .pluck()
+      .get(...compiled.params) as number;
   }
 
   /** Runs the query and keeps its result positions; the cursor's `total` is Salesforce's totalSize. */
@@ -76,7 +78,16 @@ export class QueryCursors {
     const info = this.statement(compiled.materializeSql).run(...compiled.params);
     const locator = makeId('01g', id);
     const base = info.changes > 0 ? Number(info.lastInsertRowid) - info.changes : 0;
-    const cursor: Cursor = { id, base, locator, compiled, total: info.changes, apiVersion, batchSize, lastUsed: Date.now() };
+    const cursor: Cursor = {
+      id,
+      base,
+      locator,
+      compiled,
+      total: info.changes,
+      apiVersion,
+      batchSize,
+      lastUsed: Date.now(),
+    };
     this.cursors.set(locator, cursor);
     if (this.cursors.size > MAX_CURSORS) {
       const oldest = [...this.cursors.values()].sort((a, b) => a.lastUsed - b.lastUsed)[0];
@@ -94,12 +105,16 @@ export class QueryCursors {
 
   /** JSON texts of the records at positions (from, from + size]. */
   jsonRows(cursor: Cursor, from: number, size: number): string[] {
-    return this.statement(cursor.compiled.jsonSql).pluck().all(cursor.base + from, cursor.base + Math.min(from + size, cursor.total)) as string[];
+    return this.statement(cursor.compiled.jsonSql)
+      .pluck()
+      .all(cursor.base + from, cursor.base + Math.min(from + size, cursor.total)) as string[];
   }
 
   /** Raw column values of the records at positions (from, from + size], for CSV. */
   rawRows(cursor: Cursor, from: number, size: number): unknown[][] {
-    return this.statement(cursor.compiled.csvSql).raw().all(cursor.base + from, cursor.base + Math.min(from + size, cursor.total)) as unknown[][];
+    return this.statement(cursor.compiled.csvSql)
+      .raw()
+      .all(cursor.base + from, cursor.base + Math.min(from + size, cursor.total)) as unknown[][];
   }
 
   /** A REST query response body: one page from `from`, with nextRecordsUrl while rows remain. */
@@ -117,7 +132,10 @@ export class QueryCursors {
     const cursor = this.cursors.get(locator);
     if (!cursor) return;
     this.cursors.delete(locator);
-    this.statement(`DELETE FROM temp."cursor_rows" WHERE "pos" > ? AND "pos" <= ?`).run(cursor.base, cursor.base + cursor.total);
+    this.statement(`DELETE FROM temp."cursor_rows" WHERE "pos" > ? AND "pos" <= ?`).run(
+      cursor.base,
+      cursor.base + cursor.total,
+    );
   }
 
   private sweep(now: number): void {

@@ -43,7 +43,10 @@ export class RecordStore {
   }
 
   private indexNames(object: SfObject): string[] {
-    return [`${object.name}_Modstamp`, ...object.fields.filter((f) => f.externalId || f.unique).map((f) => `${object.name}_${f.name}`)];
+    return [
+      `${object.name}_Modstamp`,
+      ...object.fields.filter((f) => f.externalId || f.unique).map((f) => `${object.name}_${f.name}`),
+    ];
   }
 
   /** The object named `name` (case-insensitive) or the documented INVALID_TYPE / NOT_FOUND error. */
@@ -60,11 +63,16 @@ export class RecordStore {
   createTable(object: SfObject): void {
     const columns = object.fields.filter((f) => f.stored).map((f) => `${q(f.name)} ${columnType(f)}`);
     const t = q(object.name);
-    this.db.exec(`CREATE TABLE IF NOT EXISTS ${t} ("_rid" INTEGER PRIMARY KEY, "_deletedAt" TEXT, ${columns.join(', ')})`);
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS ${t} ("_rid" INTEGER PRIMARY KEY, "_deletedAt" TEXT, ${columns.join(', ')})`,
+    );
     this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${object.name}_Id`)} ON ${t} ("Id")`);
     this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${object.name}_Modstamp`)} ON ${t} ("SystemModstamp")`);
     for (const f of object.fields) {
-      if (f.externalId || f.unique) this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${object.name}_${f.name}`)} ON ${t} (${q(f.name)} COLLATE NOCASE)`);
+      if (f.externalId || f.unique)
+        this.db.exec(
+          `CREATE INDEX IF NOT EXISTS ${q(`${object.name}_${f.name}`)} ON ${t} (${q(f.name)} COLLATE NOCASE)`,
+        );
     }
     const max = this.db.prepare(`SELECT max("_rid") AS n FROM ${t}`).get() as { n: number | null };
     this.counters.set(object.name, max.n ?? 0);
@@ -91,15 +99,24 @@ export class RecordStore {
   }
 
   /** Validates `body` against the object's fields; returns the column values to write. */
-  private columns(object: SfObject, body: Record<string, unknown>, mode: 'create' | 'update', options: WriteOptions): Map<string, SqlValue> {
+  private columns(
+    object: SfObject,
+    body: Record<string, unknown>,
+    mode: 'create' | 'update',
+    options: WriteOptions,
+  ): Map<string, SqlValue> {
     const out = new Map<string, SqlValue>();
     const notWritable: string[] = [];
     for (const [key, value] of Object.entries(body)) {
       if (key === 'attributes') continue;
       const field = object.byName.get(key.toLowerCase());
-      if (!field) throw new SfApiError(400, 'INVALID_FIELD', `No such column '${key}' on sobject of type ${object.name}`, [key]);
+      if (!field)
+        throw new SfApiError(400, 'INVALID_FIELD', `No such column '${key}' on sobject of type ${object.name}`, [key]);
       if (field.name === 'Id') {
-        if (mode === 'create') throw new SfApiError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.', ['Id']);
+        if (mode === 'create')
+          throw new SfApiError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.', [
+            'Id',
+          ]);
         continue;
       }
       const writable = mode === 'create' ? field.createable : field.updateable;
@@ -122,7 +139,8 @@ export class RecordStore {
 
   private checkRequired(object: SfObject, values: Map<string, SqlValue>, existing?: Record<string, unknown>): void {
     const missing = object.fields.filter((f) => {
-      if (f.nillable || f.system || !f.stored || f.type === 'boolean' || (f.defaultedOnCreate && !existing)) return false;
+      if (f.nillable || f.system || !f.stored || f.type === 'boolean' || (f.defaultedOnCreate && !existing))
+        return false;
       const value = values.has(f.name) ? values.get(f.name) : existing?.[f.name];
       return value === null || value === undefined;
     });
@@ -140,9 +158,12 @@ export class RecordStore {
       if (field.type === 'reference') {
         const target = this.catalog.get((field.referenceTo[0] ?? '').toLowerCase());
         if (!target || !String(value).startsWith(target.keyPrefix)) {
-          throw new SfApiError(400, 'MALFORMED_ID', `${field.label}: id value of incorrect type: ${String(value)}`, [field.name]);
+          throw new SfApiError(400, 'MALFORMED_ID', `${field.label}: id value of incorrect type: ${String(value)}`, [
+            field.name,
+          ]);
         }
-        const row = this.statement(`SELECT "IsDeleted" AS d FROM ${q(target.name)} WHERE "Id" = ?`).get(value) as { d: number } | undefined;
+        const row = this.statement(`SELECT "IsDeleted" AS d FROM ${q(target.name)} WHERE "Id" = ?`).get(value) as
+          { d: number } | undefined;
         if (!row || row.d === 1) {
           throw new SfApiError(400, 'INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id`, [field.name]);
         }
@@ -152,7 +173,12 @@ export class RecordStore {
           `SELECT "Id" AS id FROM ${q(object.name)} WHERE ${q(field.name)} = ? COLLATE NOCASE AND "IsDeleted" = 0 AND "Id" IS NOT ? LIMIT 1`,
         ).get(value, selfId ?? null) as { id: string } | undefined;
         if (dup) {
-          throw new SfApiError(400, 'DUPLICATE_VALUE', `duplicate value found: ${field.name} duplicates value on record with id: ${dup.id}`, [field.name]);
+          throw new SfApiError(
+            400,
+            'DUPLICATE_VALUE',
+            `duplicate value found: ${field.name} duplicates value on record with id: ${dup.id}`,
+            [field.name],
+          );
         }
       }
     }
@@ -160,7 +186,7 @@ export class RecordStore {
 
   private derive(object: SfObject, values: Map<string, SqlValue>, existing?: Record<string, unknown>): void {
     const name = object.byName.get('name');
-    if (name?.system && (object.byName.has('lastname') && (values.has('FirstName') || values.has('LastName')))) {
+    if (name?.system && object.byName.has('lastname') && (values.has('FirstName') || values.has('LastName'))) {
       const first = values.has('FirstName') ? values.get('FirstName') : existing?.FirstName;
       const last = values.has('LastName') ? values.get('LastName') : existing?.LastName;
       values.set('Name', [first, last].filter((v) => v !== null && v !== undefined && v !== '').join(' '));
@@ -197,13 +223,16 @@ export class RecordStore {
     if (object.name === 'Order') audit.OrderNumber = String(rid + 100).padStart(8, '0');
     for (const [k, v] of Object.entries(audit)) if (!(options.admin && values.has(k))) values.set(k, v);
     const names = [...values.keys()];
-    this.statement(`INSERT INTO ${q(object.name)} ("_rid", ${names.map(q).join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})`).run(rid, ...values.values());
+    this.statement(
+      `INSERT INTO ${q(object.name)} ("_rid", ${names.map(q).join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})`,
+    ).run(rid, ...values.values());
     return id;
   }
 
   /** The stored row of a record (deleted ones included), or undefined. */
   row(object: SfObject, id: string): Record<string, unknown> | undefined {
-    return this.statement(`SELECT * FROM ${q(object.name)} WHERE "Id" = ?`).get(id) as Record<string, unknown> | undefined;
+    return this.statement(`SELECT * FROM ${q(object.name)} WHERE "Id" = ?`).get(id) as
+      Record<string, unknown> | undefined;
   }
 
   /** The live row of `id`, or the documented MALFORMED_ID / NOT_FOUND / ENTITY_IS_DELETED error. */
@@ -229,28 +258,52 @@ export class RecordStore {
     this.checkReferencesAndUnique(object, values, id);
     this.derive(object, values, row);
     const now = toWireSecond(options.at ?? this.clock());
-    for (const [k, v] of Object.entries({ LastModifiedDate: now, LastModifiedById: this.userId, SystemModstamp: now })) {
+    for (const [k, v] of Object.entries({
+      LastModifiedDate: now,
+      LastModifiedById: this.userId,
+      SystemModstamp: now,
+    })) {
       if (!(options.admin && values.has(k))) values.set(k, v);
     }
     const names = [...values.keys()];
-    this.statement(`UPDATE ${q(object.name)} SET ${names.map((n) => `${q(n)} = ?`).join(', ')} WHERE "Id" = ?`).run(...values.values(), id);
+    this.statement(`UPDATE ${q(object.name)} SET ${names.map((n) => `${q(n)} = ?`).join(', ')} WHERE "Id" = ?`).run(
+      ...values.values(),
+      id,
+    );
     return id;
   }
 
   /** Upsert by external id (or Id): 0 matches creates, 1 updates, several is Salesforce's 300 Multiple Choices. */
-  upsert(objectName: string, fieldName: string, value: string, body: Record<string, unknown>, options: WriteOptions = {}): { id: string; created: boolean } {
+  upsert(
+    objectName: string,
+    fieldName: string,
+    value: string,
+    body: Record<string, unknown>,
+    options: WriteOptions = {},
+  ): { id: string; created: boolean } {
     const object = this.object(objectName);
     const field = object.byName.get(fieldName.toLowerCase());
     if (!field || !(field.externalId || field.idLookup)) {
-      throw new SfApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${fieldName}`);
+      throw new SfApiError(
+        404,
+        'NOT_FOUND',
+        `Provided external ID field does not exist or is not accessible: ${fieldName}`,
+      );
     }
     const bodyValue = Object.entries(body).find(([k]) => k.toLowerCase() === field.name.toLowerCase())?.[1];
     if (bodyValue !== undefined && String(bodyValue) !== value) {
-      throw new SfApiError(400, 'INVALID_FIELD', `The value of the external ID field in the URL ${value} does not match the value in the body ${String(bodyValue)}`, [field.name]);
+      throw new SfApiError(
+        400,
+        'INVALID_FIELD',
+        `The value of the external ID field in the URL ${value} does not match the value in the body ${String(bodyValue)}`,
+        [field.name],
+      );
     }
     const rest = Object.fromEntries(Object.entries(body).filter(([k]) => k.toLowerCase() !== field.name.toLowerCase()));
     if (field.name === 'Id') return { id: this.update(objectName, value, rest, options), created: false };
-    const matches = this.statement(`SELECT "Id" AS id FROM ${q(object.name)} WHERE ${q(field.name)} = ? COLLATE NOCASE AND "IsDeleted" = 0 LIMIT 10`).all(value) as { id: string }[];
+    const matches = this.statement(
+      `SELECT "Id" AS id FROM ${q(object.name)} WHERE ${q(field.name)} = ? COLLATE NOCASE AND "IsDeleted" = 0 LIMIT 10`,
+    ).all(value) as { id: string }[];
     if (matches.length > 1) {
       throw new SfApiError(300, 'MULTIPLE_CHOICES', matches.map((m) => `/sobjects/${object.name}/${m.id}`).join(','));
     }
@@ -268,13 +321,22 @@ export class RecordStore {
       return String(row.Id);
     }
     const now = toWireSecond(options.at ?? this.clock());
-    this.statement(`UPDATE ${q(object.name)} SET "IsDeleted" = 1, "_deletedAt" = ?, "SystemModstamp" = ?, "LastModifiedDate" = ? WHERE "Id" = ?`).run(now, now, now, row.Id);
+    this.statement(
+      `UPDATE ${q(object.name)} SET "IsDeleted" = 1, "_deletedAt" = ?, "SystemModstamp" = ?, "LastModifiedDate" = ? WHERE "Id" = ?`,
+    ).run(now, now, now, row.Id);
     return String(row.Id);
   }
 
   /** A stored row as the REST API returns it: selected (or all) fields, compound fields assembled. */
-  toWire(object: SfObject, row: Record<string, unknown>, apiVersion: string, fields?: SfField[]): Record<string, unknown> {
-    const out: Record<string, unknown> = { attributes: { type: object.name, url: `/services/data/v${apiVersion}/sobjects/${object.name}/${String(row.Id)}` } };
+  toWire(
+    object: SfObject,
+    row: Record<string, unknown>,
+    apiVersion: string,
+    fields?: SfField[],
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      attributes: { type: object.name, url: `/services/data/v${apiVersion}/sobjects/${object.name}/${String(row.Id)}` },
+    };
     for (const field of fields ?? object.fields) {
       if (field.stored) out[field.name] = toWireValue(field, row[field.name]);
       else out[field.name] = compoundValue(object, field, row);
@@ -291,7 +353,16 @@ export function compoundValue(object: SfObject, field: SfField, row: Record<stri
     const longitude = get('Longitude__s');
     return latitude === null && longitude === null ? null : { latitude, longitude };
   }
-  const value = { city: get('City'), country: get('Country'), geocodeAccuracy: null, latitude: get('Latitude'), longitude: get('Longitude'), postalCode: get('PostalCode'), state: get('State'), street: get('Street') };
+  const value = {
+    city: get('City'),
+    country: get('Country'),
+    geocodeAccuracy: null,
+    latitude: get('Latitude'),
+    longitude: get('Longitude'),
+    postalCode: get('PostalCode'),
+    state: get('State'),
+    street: get('Street'),
+  };
   return Object.values(value).every((v) => v === null) ? null : value;
 }
 

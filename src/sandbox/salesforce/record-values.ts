@@ -41,7 +41,14 @@ export function isValidDate(text: string): boolean {
 }
 
 function deserializeError(field: SfField, value: unknown): SfApiError {
-  const kind = field.type === 'datetime' ? 'datetime' : field.type === 'date' ? 'date' : field.type === 'boolean' ? 'boolean' : 'double';
+  const kind =
+    field.type === 'datetime'
+      ? 'datetime'
+      : field.type === 'date'
+        ? 'date'
+        : field.type === 'boolean'
+          ? 'boolean'
+          : 'double';
   return new SfApiError(
     400,
     'JSON_PARSER_ERROR',
@@ -61,7 +68,12 @@ export function toColumnValue(object: SfObject, field: SfField, value: unknown):
   if (value === null || value === undefined || value === '') {
     if (field.type === 'boolean') return 0;
     if (field.restrictedPicklist && value !== undefined) {
-      throw new SfApiError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: ${String(value ?? '')}`, [field.name]);
+      throw new SfApiError(
+        400,
+        'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+        `${field.label}: bad value for restricted picklist field: ${String(value ?? '')}`,
+        [field.name],
+      );
     }
     return null;
   }
@@ -91,14 +103,22 @@ export function toColumnValue(object: SfObject, field: SfField, value: unknown):
       return datePart;
     }
     case 'datetime': {
-      const date = typeof value === 'string' ? (DATE.test(value) ? parseDateTime(`${value}T00:00:00Z`) : parseDateTime(value)) : undefined;
+      const date =
+        typeof value === 'string'
+          ? DATE.test(value)
+            ? parseDateTime(`${value}T00:00:00Z`)
+            : parseDateTime(value)
+          : undefined;
       if (!date) throw deserializeError(field, value);
       return toWireDateTime(date);
     }
     case 'id':
     case 'reference': {
       const id = typeof value === 'string' ? normaliseId(value) : undefined;
-      if (!id) throw new SfApiError(400, 'MALFORMED_ID', `${field.label}: id value of incorrect type: ${String(value)}`, [field.name]);
+      if (!id)
+        throw new SfApiError(400, 'MALFORMED_ID', `${field.label}: id value of incorrect type: ${String(value)}`, [
+          field.name,
+        ]);
       return id;
     }
     default:
@@ -107,24 +127,48 @@ export function toColumnValue(object: SfObject, field: SfField, value: unknown):
 }
 
 function outOfRange(field: SfField, n: number): SfApiError {
-  return new SfApiError(400, 'NUMBER_OUTSIDE_VALID_RANGE', `${field.label}: value outside of valid range on numeric field: ${n}`, [field.name]);
+  return new SfApiError(
+    400,
+    'NUMBER_OUTSIDE_VALID_RANGE',
+    `${field.label}: value outside of valid range on numeric field: ${n}`,
+    [field.name],
+  );
 }
 
 function textValue(_object: SfObject, field: SfField, text: string): string {
   if (field.length > 0 && text.length > field.length) {
     const shown = text.length > 40 ? `${text.slice(0, 37)}...` : text;
-    throw new SfApiError(400, 'STRING_TOO_LONG', `${field.label}: data value too large: ${shown} (max length=${field.length})`, [field.name]);
+    throw new SfApiError(
+      400,
+      'STRING_TOO_LONG',
+      `${field.label}: data value too large: ${shown} (max length=${field.length})`,
+      [field.name],
+    );
   }
   if (field.type === 'email' && !EMAIL.test(text)) {
     throw new SfApiError(400, 'INVALID_EMAIL_ADDRESS', `${field.label}: invalid email address: ${text}`, [field.name]);
   }
-  if (field.type === 'picklist' && field.restrictedPicklist && !field.picklistValues.some((p) => p.active && p.value === text)) {
-    throw new SfApiError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: ${text}`, [field.name]);
+  if (
+    field.type === 'picklist' &&
+    field.restrictedPicklist &&
+    !field.picklistValues.some((p) => p.active && p.value === text)
+  ) {
+    throw new SfApiError(
+      400,
+      'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+      `${field.label}: bad value for restricted picklist field: ${text}`,
+      [field.name],
+    );
   }
   if (field.type === 'multipicklist' && field.restrictedPicklist) {
     for (const part of text.split(';')) {
       if (!field.picklistValues.some((p) => p.active && p.value === part)) {
-        throw new SfApiError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${field.label}: bad value for restricted picklist field: ${part}`, [field.name]);
+        throw new SfApiError(
+          400,
+          'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+          `${field.label}: bad value for restricted picklist field: ${part}`,
+          [field.name],
+        );
       }
     }
   }

@@ -35,7 +35,11 @@ function atOf(value: unknown): { at: Date } | undefined {
 
 export function adminHandler(admin: SalesforceSandboxAdmin): Handler {
   return async (ctx) => {
-    const parts = ctx.url.pathname.split('/').filter((p) => p.length > 0).slice(1).map(decodeURIComponent);
+    const parts = ctx.url.pathname
+      .split('/')
+      .filter((p) => p.length > 0)
+      .slice(1)
+      .map(decodeURIComponent);
     const [area, a, b, c] = parts;
     const m = ctx.method;
     const body = async () => (m === 'GET' || m === 'DELETE' ? {} : asObject(await ctx.json()));
@@ -51,7 +55,8 @@ export function adminHandler(admin: SalesforceSandboxAdmin): Handler {
     if (area === 'limits' && parts.length === 1) {
       if (m === 'PUT') {
         const max = Number((await body()).dailyApiRequests);
-        if (!Number.isInteger(max) || max < 0) throw new SfApiError(400, 'INVALID_INPUT', 'dailyApiRequests must be a non-negative integer');
+        if (!Number.isInteger(max) || max < 0)
+          throw new SfApiError(400, 'INVALID_INPUT', 'dailyApiRequests must be a non-negative integer');
         admin.setDailyApiLimit(max);
         return ok;
       }
@@ -63,12 +68,17 @@ export function adminHandler(admin: SalesforceSandboxAdmin): Handler {
           const input = await body();
           return jsonReply(201, { id: admin.createRecord(a, asObject(input.values ?? {}), atOf(input.at)) });
         }
-        if (m === 'GET') return jsonReply(200, { ids: admin.listIds(a, Number(ctx.url.searchParams.get('limit') ?? 1000)) });
+        if (m === 'GET')
+          return jsonReply(200, { ids: admin.listIds(a, Number(ctx.url.searchParams.get('limit') ?? 1000)) });
       } else if (b === 'count' && m === 'GET') {
-        return jsonReply(200, { count: admin.countRecords(a, { includeDeleted: ctx.url.searchParams.get('includeDeleted') === 'true' }) });
+        return jsonReply(200, {
+          count: admin.countRecords(a, { includeDeleted: ctx.url.searchParams.get('includeDeleted') === 'true' }),
+        });
       } else if (m === 'GET') {
         const record = admin.getRecord(a, b);
-        return record ? jsonReply(200, record) : jsonReply(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
+        return record
+          ? jsonReply(200, record)
+          : jsonReply(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
       } else if (m === 'PATCH') {
         const input = await body();
         return (admin.updateRecord(a, b, asObject(input.values ?? {}), atOf(input.at)), ok);
@@ -82,7 +92,14 @@ export function adminHandler(admin: SalesforceSandboxAdmin): Handler {
       if (b && !c && m === 'DELETE') return (admin.removeField(a, b), ok);
       if (b && c === 'values' && m === 'POST') {
         const input = await body();
-        return (admin.addPicklistValue(a, b, { value: String(input.value), ...(input.label !== undefined ? { label: String(input.label) } : {}), ...(input.active !== undefined ? { active: input.active !== false } : {}) }), ok);
+        return (
+          admin.addPicklistValue(a, b, {
+            value: String(input.value),
+            ...(input.label !== undefined ? { label: String(input.label) } : {}),
+            ...(input.active !== undefined ? { active: input.active !== false } : {}),
+          }),
+          ok
+        );
       }
     }
     throw new SfApiError(404, 'NOT_FOUND', `unknown sandbox admin route: ${m} ${ctx.url.pathname}`);

@@ -21,7 +21,8 @@ interface IssuedToken {
   expiresAt: number;
 }
 
-const oauthError = (error: string, description: string): Reply => jsonReply(400, { error, error_description: description });
+const oauthError = (error: string, description: string): Reply =>
+  jsonReply(400, { error, error_description: description });
 
 export class SfAuth {
   private readonly tokens = new Map<string, IssuedToken>();
@@ -62,8 +63,18 @@ export class SfAuth {
     this.tokens.set(accessToken, { expiresAt: this.clock().getTime() + this.ttlSeconds * 1000 });
     const id = this.identityUrl();
     const issuedAt = String(Date.now());
-    const signature = createHmac('sha256', this.app.clientSecret).update(id + issuedAt).digest('base64');
-    return jsonReply(200, { access_token: accessToken, signature, scope: 'api', instance_url: this.baseUrl(), id, token_type: 'Bearer', issued_at: issuedAt });
+    const signature = createHmac('sha256', this.app.clientSecret)
+      .update(id + issuedAt)
+      .digest('base64');
+    return jsonReply(200, {
+      access_token: accessToken,
+      signature,
+      scope: 'api',
+      instance_url: this.baseUrl(),
+      id,
+      token_type: 'Bearer',
+      issued_at: issuedAt,
+    });
   }
 
   private checkClient(form: URLSearchParams, req: IncomingMessage): Reply | undefined {
@@ -71,7 +82,9 @@ export class SfAuth {
     let clientSecret = form.get('client_secret');
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (basic && !clientId) {
-      const [id, ...secret] = Buffer.from(basic[1] as string, 'base64').toString('utf8').split(':');
+      const [id, ...secret] = Buffer.from(basic[1] as string, 'base64')
+        .toString('utf8')
+        .split(':');
       clientId = decodeURIComponent(id ?? '');
       clientSecret = decodeURIComponent(secret.join(':'));
     }
@@ -121,7 +134,9 @@ export class SfAuth {
       case 'password': {
         const denied = this.checkClient(form, ctx.req);
         if (denied) return denied;
-        const ok = form.get('username') === this.app.username && form.get('password') === this.app.password + this.app.securityToken;
+        const ok =
+          form.get('username') === this.app.username &&
+          form.get('password') === this.app.password + this.app.securityToken;
         return ok ? this.issue() : oauthError('invalid_grant', 'authentication failure');
       }
       case 'urn:ietf:params:oauth:grant-type:jwt-bearer':
@@ -133,7 +148,8 @@ export class SfAuth {
 
   identity(ctx: RequestContext): Reply {
     const [org, user] = ctx.params;
-    if (org !== this.orgId || user !== this.userId) return errorReply(404, 'NOT_FOUND', 'The requested resource does not exist');
+    if (org !== this.orgId || user !== this.userId)
+      return errorReply(404, 'NOT_FOUND', 'The requested resource does not exist');
     return jsonReply(200, {
       id: this.identityUrl(),
       user_id: this.userId,
@@ -142,14 +158,29 @@ export class SfAuth {
       display_name: 'Liaison Integration',
       active: true,
       user_type: 'STANDARD',
-      urls: { rest: `${this.baseUrl()}/services/data/v{version}/`, sobjects: `${this.baseUrl()}/services/data/v{version}/sobjects/` },
+      urls: {
+        rest: `${this.baseUrl()}/services/data/v{version}/`,
+        sobjects: `${this.baseUrl()}/services/data/v{version}/sobjects/`,
+      },
     });
   }
 
   routes(): Route[] {
     return [
-      { method: 'POST', pattern: /^\/services\/oauth2\/token$/, kind: 'token', auth: false, handler: (ctx) => this.token(ctx) },
-      { method: 'GET', pattern: /^\/id\/([^/]+)\/([^/]+)$/, kind: 'other', auth: true, handler: (ctx) => this.identity(ctx) },
+      {
+        method: 'POST',
+        pattern: /^\/services\/oauth2\/token$/,
+        kind: 'token',
+        auth: false,
+        handler: (ctx) => this.token(ctx),
+      },
+      {
+        method: 'GET',
+        pattern: /^\/id\/([^/]+)\/([^/]+)$/,
+        kind: 'other',
+        auth: true,
+        handler: (ctx) => this.identity(ctx),
+      },
     ];
   }
 }

@@ -11,7 +11,14 @@ import type { Cursor } from './query-cursors.js';
  * successful/failed/unprocessed result CSVs) and query jobs (a server-side cursor read as CSV pages with
  * Sforce-Locator / Sforce-NumberOfRecords).
  */
-const DELIMITERS: Record<string, string> = { COMMA: ',', BACKQUOTE: '`', CARET: '^', PIPE: '|', SEMICOLON: ';', TAB: '\t' };
+const DELIMITERS: Record<string, string> = {
+  COMMA: ',',
+  BACKQUOTE: '`',
+  CARET: '^',
+  PIPE: '|',
+  SEMICOLON: ';',
+  TAB: '\t',
+};
 const OPERATIONS = new Set(['insert', 'update', 'upsert', 'delete', 'hardDelete']);
 const CHUNK = 1000;
 const DEFAULT_QUERY_PAGE = 10_000;
@@ -68,11 +75,29 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
     const id = makeId('750', nextJob++);
     const now = toWireDateTime(sf.clock());
     const job: Job = {
-      id, kind, version, uploads: [], header: [], successful: [], failed: [], unprocessed: [], started: Date.now(),
+      id,
+      kind,
+      version,
+      uploads: [],
+      header: [],
+      successful: [],
+      failed: [],
+      unprocessed: [],
+      started: Date.now(),
       info: {
-        id, ...fields, createdById: sf.store.userId, createdDate: now, systemModstamp: now, concurrencyMode: 'Parallel',
-        contentType: 'CSV', apiVersion: Number(version), jobType: kind === 'ingest' ? 'V2Ingest' : 'V2Query',
-        numberRecordsProcessed: 0, ...(kind === 'ingest' ? { numberRecordsFailed: 0 } : {}), retries: 0, totalProcessingTime: 0,
+        id,
+        ...fields,
+        createdById: sf.store.userId,
+        createdDate: now,
+        systemModstamp: now,
+        concurrencyMode: 'Parallel',
+        contentType: 'CSV',
+        apiVersion: Number(version),
+        jobType: kind === 'ingest' ? 'V2Ingest' : 'V2Query',
+        numberRecordsProcessed: 0,
+        ...(kind === 'ingest' ? { numberRecordsFailed: 0 } : {}),
+        retries: 0,
+        totalProcessingTime: 0,
       },
     };
     jobs.set(id, job);
@@ -97,16 +122,19 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
         id = sf.store.insert(object, values);
         created = true;
       } else if (operation === 'update') {
-        if (typeof idValue !== 'string') throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
+        if (typeof idValue !== 'string')
+          throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
         const { Id: _i, id: _j, ...rest } = values;
         id = sf.store.update(object, idValue, rest);
       } else if (operation === 'upsert') {
         const ext = String(job.info.externalIdFieldName);
         const value = Object.entries(values).find(([k]) => k.toLowerCase() === ext.toLowerCase())?.[1];
-        if (value === undefined || value === null) throw new SfApiError(400, 'MISSING_ARGUMENT', `${ext} not specified`, [ext]);
+        if (value === undefined || value === null)
+          throw new SfApiError(400, 'MISSING_ARGUMENT', `${ext} not specified`, [ext]);
         ({ id, created } = sf.store.upsert(object, ext, String(value), values));
       } else {
-        if (typeof idValue !== 'string') throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in a delete call', ['Id']);
+        if (typeof idValue !== 'string')
+          throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in a delete call', ['Id']);
         id = sf.store.delete(object, idValue, { hard: operation === 'hardDelete' });
       }
       job.successful.push(csvLine([id, String(created), ...cells]));
@@ -120,12 +148,20 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
     let rows: string[][];
     try {
       const text = Buffer.concat(job.uploads).toString('utf8');
-      rows = parse(text, { delimiter: DELIMITERS[String(job.info.columnDelimiter)] ?? ',', relax_column_count: true, skip_empty_lines: true, bom: true }) as string[][];
+      rows = parse(text, {
+        delimiter: DELIMITERS[String(job.info.columnDelimiter)] ?? ',',
+        relax_column_count: true,
+        skip_empty_lines: true,
+        bom: true,
+      }) as string[][];
       job.header = rows.shift() ?? [];
       const object = sf.store.object(String(job.info.object));
       const unknown = job.header.find((column) => !object.byName.has(column.toLowerCase()));
       if (unknown) throw new Error(`InvalidBatch : Field name not found : ${unknown}`);
-      if ((job.info.operation === 'delete' || job.info.operation === 'hardDelete') && (job.header.length !== 1 || job.header[0]?.toLowerCase() !== 'id')) {
+      if (
+        (job.info.operation === 'delete' || job.info.operation === 'hardDelete') &&
+        (job.header.length !== 1 || job.header[0]?.toLowerCase() !== 'id')
+      ) {
         throw new Error('InvalidBatch : The ID field must be the only column for a delete job');
       }
     } catch (error) {
@@ -144,7 +180,12 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
         for (let i = next; i < end; i++) applyRow(job, rows[i] as string[]);
       })();
       next = end;
-      touch(job, { numberRecordsProcessed: job.successful.length + job.failed.length, numberRecordsFailed: job.failed.length, totalProcessingTime: Date.now() - started, apiActiveProcessingTime: Date.now() - started });
+      touch(job, {
+        numberRecordsProcessed: job.successful.length + job.failed.length,
+        numberRecordsFailed: job.failed.length,
+        totalProcessingTime: Date.now() - started,
+        apiActiveProcessingTime: Date.now() - started,
+      });
       if (next < rows.length) later(step);
       else touch(job, { state: 'JobComplete' });
     };
@@ -165,21 +206,35 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
       const object = sf.store.object(String(body.object ?? ''), 400);
       const operation = String(body.operation ?? '');
       if (!OPERATIONS.has(operation)) throw new SfApiError(400, 'INVALIDJOB', `Invalid operation: ${operation}`);
-      if (operation === 'upsert' && !object.byName.get(String(body.externalIdFieldName ?? '').toLowerCase())?.externalId && String(body.externalIdFieldName ?? '').toLowerCase() !== 'id') {
-        throw new SfApiError(400, 'INVALIDJOB', `InvalidJob : External ID was blank or not an External ID field for ${object.name}: ${String(body.externalIdFieldName ?? '')}`);
+      if (
+        operation === 'upsert' &&
+        !object.byName.get(String(body.externalIdFieldName ?? '').toLowerCase())?.externalId &&
+        String(body.externalIdFieldName ?? '').toLowerCase() !== 'id'
+      ) {
+        throw new SfApiError(
+          400,
+          'INVALIDJOB',
+          `InvalidJob : External ID was blank or not an External ID field for ${object.name}: ${String(body.externalIdFieldName ?? '')}`,
+        );
       }
       const columnDelimiter = String(body.columnDelimiter ?? 'COMMA');
-      if (!(columnDelimiter in DELIMITERS)) throw new SfApiError(400, 'INVALIDJOB', `Invalid columnDelimiter: ${columnDelimiter}`);
+      if (!(columnDelimiter in DELIMITERS))
+        throw new SfApiError(400, 'INVALIDJOB', `Invalid columnDelimiter: ${columnDelimiter}`);
       const job = newJob('ingest', ctx.version, {
-        operation, object: object.name, ...(operation === 'upsert' ? { externalIdFieldName: body.externalIdFieldName } : {}),
-        state: 'Open', lineEnding: body.lineEnding === 'CRLF' ? 'CRLF' : 'LF', columnDelimiter,
+        operation,
+        object: object.name,
+        ...(operation === 'upsert' ? { externalIdFieldName: body.externalIdFieldName } : {}),
+        state: 'Open',
+        lineEnding: body.lineEnding === 'CRLF' ? 'CRLF' : 'LF',
+        columnDelimiter,
       });
       job.info.contentUrl = `services/data/v${ctx.version}/jobs/ingest/${job.id}/batches`;
       return jsonReply(200, job.info);
     }),
     apiRoute('PUT', 'bulk', '/jobs/ingest/([^/]+)/batches', async (ctx) => {
       const job = jobOf(ctx, 'ingest');
-      if (job.info.state !== 'Open') throw new SfApiError(409, 'INVALIDJOBSTATE', `Job is not open: ${String(job.info.state)}`);
+      if (job.info.state !== 'Open')
+        throw new SfApiError(409, 'INVALIDJOBSTATE', `Job is not open: ${String(job.info.state)}`);
       job.uploads.push(await ctx.body());
       return { status: 201 };
     }),
@@ -192,7 +247,11 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
       } else if (state === 'Aborted' && ['Open', 'UploadComplete', 'InProgress'].includes(String(job.info.state))) {
         touch(job, { state: 'Aborted' });
       } else {
-        throw new SfApiError(400, 'INVALIDJOBSTATE', `Cannot change the state of job ${job.id} from ${String(job.info.state)} to ${state}`);
+        throw new SfApiError(
+          400,
+          'INVALIDJOBSTATE',
+          `Cannot change the state of job ${job.id} from ${String(job.info.state)} to ${state}`,
+        );
       }
       return jsonReply(200, job.info);
     }),
@@ -211,7 +270,10 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
     }),
     apiRoute('GET', 'bulk', '/jobs/ingest/([^/]+)/(?:unprocessedrecords|unprocessedRecords)', (ctx) => {
       const job = jobOf(ctx, 'ingest');
-      return csvReply(resultColumns(job), job.unprocessed.map((cells) => csvLine(cells)));
+      return csvReply(
+        resultColumns(job),
+        job.unprocessed.map((cells) => csvLine(cells)),
+      );
     }),
   ];
 
@@ -219,17 +281,41 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
     apiRoute('POST', 'bulk', '/jobs/query', async (ctx) => {
       const body = asObject(await ctx.json());
       const operation = String(body.operation ?? 'query');
-      if (operation !== 'query' && operation !== 'queryAll') throw new SfApiError(400, 'INVALIDJOB', `Invalid operation: ${operation}`);
+      if (operation !== 'query' && operation !== 'queryAll')
+        throw new SfApiError(400, 'INVALIDJOB', `Invalid operation: ${operation}`);
       const columnDelimiter = String(body.columnDelimiter ?? 'COMMA');
-      if (!(columnDelimiter in DELIMITERS)) throw new SfApiError(400, 'INVALIDJOB', `Invalid columnDelimiter: ${columnDelimiter}`);
+      if (!(columnDelimiter in DELIMITERS))
+        throw new SfApiError(400, 'INVALIDJOB', `Invalid columnDelimiter: ${columnDelimiter}`);
       const compiled = sf.cursors.compile(String(body.query ?? ''), ctx.version, operation === 'queryAll');
-      if (compiled.count) throw new SfApiError(400, 'INVALIDJOB', 'InvalidJob : COUNT() queries are not supported by Bulk API 2.0 query jobs');
+      if (compiled.count)
+        throw new SfApiError(
+          400,
+          'INVALIDJOB',
+          'InvalidJob : COUNT() queries are not supported by Bulk API 2.0 query jobs',
+        );
       const compound = compiled.csvFields.find((f) => f !== undefined && !f.stored);
-      if (compound) throw new SfApiError(400, 'INVALIDJOB', `InvalidJob : Selecting compound data not supported in Bulk Query: ${compound.name}`);
-      const job = newJob('query', ctx.version, { operation, object: compiled.object.name, state: 'UploadComplete', lineEnding: body.lineEnding === 'CRLF' ? 'CRLF' : 'LF', columnDelimiter, query: body.query });
+      if (compound)
+        throw new SfApiError(
+          400,
+          'INVALIDJOB',
+          `InvalidJob : Selecting compound data not supported in Bulk Query: ${compound.name}`,
+        );
+      const job = newJob('query', ctx.version, {
+        operation,
+        object: compiled.object.name,
+        state: 'UploadComplete',
+        lineEnding: body.lineEnding === 'CRLF' ? 'CRLF' : 'LF',
+        columnDelimiter,
+        query: body.query,
+      });
       job.cursor = sf.cursors.open(compiled, ctx.version, DEFAULT_QUERY_PAGE);
       later(() => {
-        if (job.info.state === 'UploadComplete') touch(job, { state: 'JobComplete', numberRecordsProcessed: job.cursor?.total ?? 0, totalProcessingTime: Date.now() - job.started });
+        if (job.info.state === 'UploadComplete')
+          touch(job, {
+            state: 'JobComplete',
+            numberRecordsProcessed: job.cursor?.total ?? 0,
+            totalProcessingTime: Date.now() - job.started,
+          });
       }, 20);
       const { numberRecordsProcessed: _n, retries: _r, totalProcessingTime: _t, ...info } = job.info;
       return jsonReply(200, info);
@@ -237,7 +323,8 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
     apiRoute('GET', 'bulk', '/jobs/query/([^/]+)', (ctx) => jsonReply(200, jobOf(ctx, 'query').info)),
     apiRoute('PATCH', 'bulk', '/jobs/query/([^/]+)', async (ctx) => {
       const job = jobOf(ctx, 'query');
-      if (String(asObject(await ctx.json()).state) !== 'Aborted') throw new SfApiError(400, 'INVALIDJOBSTATE', 'Only Aborted can be set on a query job');
+      if (String(asObject(await ctx.json()).state) !== 'Aborted')
+        throw new SfApiError(400, 'INVALIDJOBSTATE', 'Only Aborted can be set on a query job');
       touch(job, { state: 'Aborted' });
       return jsonReply(200, job.info);
     }),
@@ -249,19 +336,34 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
     }),
     apiRoute('GET', 'bulk', '/jobs/query/([^/]+)/results', (ctx) => {
       const job = jobOf(ctx, 'query');
-      if (job.info.state !== 'JobComplete' || !job.cursor) throw new SfApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is not complete: ${String(job.info.state)}`);
+      if (job.info.state !== 'JobComplete' || !job.cursor)
+        throw new SfApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is not complete: ${String(job.info.state)}`);
       const cursor = sf.cursors.get(job.cursor.locator);
       const locator = ctx.url.searchParams.get('locator');
       const from = locator ? Number(Buffer.from(locator, 'base64url').toString('utf8')) : 0;
-      if (!Number.isInteger(from) || from < 0) throw new SfApiError(400, 'INVALID_LOCATOR', `invalid locator: ${locator ?? ''}`);
+      if (!Number.isInteger(from) || from < 0)
+        throw new SfApiError(400, 'INVALID_LOCATOR', `invalid locator: ${locator ?? ''}`);
       const max = Number(ctx.url.searchParams.get('maxRecords') ?? DEFAULT_QUERY_PAGE);
       const size = Number.isInteger(max) && max > 0 ? max : DEFAULT_QUERY_PAGE;
       const rows = sf.cursors.rawRows(cursor, from, size);
       const delimiter = DELIMITERS[String(job.info.columnDelimiter)] ?? ',';
-      const lines = rows.map((row) => csvLine(row.map((v, i) => toCsvText(cursor.compiled.csvFields[i], v)), delimiter));
+      const lines = rows.map((row) =>
+        csvLine(
+          row.map((v, i) => toCsvText(cursor.compiled.csvFields[i], v)),
+          delimiter,
+        ),
+      );
       const end = from + rows.length;
-      const reply = csvReply(cursor.compiled.csvHeader, lines, delimiter, job.info.lineEnding === 'CRLF' ? '\r\n' : '\n');
-      reply.headers = { 'Sforce-Locator': end < cursor.total ? Buffer.from(String(end)).toString('base64url') : 'null', 'Sforce-NumberOfRecords': String(rows.length) };
+      const reply = csvReply(
+        cursor.compiled.csvHeader,
+        lines,
+        delimiter,
+        job.info.lineEnding === 'CRLF' ? '\r\n' : '\n',
+      );
+      reply.headers = {
+        'Sforce-Locator': end < cursor.total ? Buffer.from(String(end)).toString('base64url') : 'null',
+        'Sforce-NumberOfRecords': String(rows.length),
+      };
       return reply;
     }),
   ];

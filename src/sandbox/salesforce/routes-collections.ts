@@ -16,7 +16,11 @@ interface ItemResult {
 }
 
 function tooMany(count: number): SfApiError {
-  return new SfApiError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_RECORDS} records into this call (got ${count})`);
+  return new SfApiError(
+    400,
+    'EXCEEDED_ID_LIMIT',
+    `record limit reached. cannot submit more than ${MAX_RECORDS} records into this call (got ${count})`,
+  );
 }
 
 function errorOf(error: unknown): ItemResult['errors'][number] {
@@ -31,7 +35,8 @@ async function recordsOf(ctx: RequestContext): Promise<{ allOrNone: boolean; rec
   }
   if (body.records.length > MAX_RECORDS) throw tooMany(body.records.length);
   const records = body.records.map((r: unknown) => {
-    if (!r || typeof r !== 'object' || Array.isArray(r)) throw new SfApiError(400, 'JSON_PARSER_ERROR', 'Each record must be a JSON object');
+    if (!r || typeof r !== 'object' || Array.isArray(r))
+      throw new SfApiError(400, 'JSON_PARSER_ERROR', 'Each record must be a JSON object');
     return r as Record<string, unknown>;
   });
   return { allOrNone: body.allOrNone === true, records };
@@ -39,16 +44,25 @@ async function recordsOf(ctx: RequestContext): Promise<{ allOrNone: boolean; rec
 
 function typeOf(record: Record<string, unknown>): string {
   const attributes = record.attributes as { type?: unknown } | undefined;
-  if (!attributes || typeof attributes.type !== 'string') throw new SfApiError(400, 'INVALID_TYPE', 'Must send a concrete entity type.');
+  if (!attributes || typeof attributes.type !== 'string')
+    throw new SfApiError(400, 'INVALID_TYPE', 'Must send a concrete entity type.');
   return attributes.type;
 }
 
 function withoutMeta(record: Record<string, unknown>, drop: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([k]) => k !== 'attributes' && !drop.includes(k.toLowerCase())));
+  return Object.fromEntries(
+    Object.entries(record).filter(([k]) => k !== 'attributes' && !drop.includes(k.toLowerCase())),
+  );
 }
 
 /** Runs `op` per item inside one savepoint; with allOrNone, any failure rolls everything back. */
-function runAll<T>(sf: SfContext, items: T[], allOrNone: boolean, op: (item: T) => { id: string; created?: boolean }, withCreated: boolean): ItemResult[] {
+function runAll<T>(
+  sf: SfContext,
+  items: T[],
+  allOrNone: boolean,
+  op: (item: T) => { id: string; created?: boolean },
+  withCreated: boolean,
+): ItemResult[] {
   const results: ItemResult[] = [];
   let failed = false;
   const db = sf.store.db;
@@ -73,7 +87,19 @@ function runAll<T>(sf: SfContext, items: T[], allOrNone: boolean, op: (item: T) 
     db.exec('RELEASE collection');
     return results.map((r) =>
       r.success
-        ? { id: null, success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }], ...(withCreated ? { created: r.created } : {}) }
+        ? {
+            id: null,
+            success: false,
+            errors: [
+              {
+                statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+                message:
+                  'Record rolled back because not all records were valid and the request was using AllOrNone header',
+                fields: [],
+              },
+            ],
+            ...(withCreated ? { created: r.created } : {}),
+          }
         : r,
     );
   }
@@ -86,42 +112,87 @@ export function collectionRoutes(sf: SfContext): Route[] {
   return [
     apiRoute('POST', 'collections', '/composite/sobjects', async (ctx) => {
       const { allOrNone, records } = await recordsOf(ctx);
-      return jsonReply(200, runAll(sf, records, allOrNone, (r) => {
-        if (Object.keys(r).some((k) => k.toLowerCase() === 'id')) throw new SfApiError(400, 'INVALID_FIELD', 'Cannot specify Id in an insert call', ['Id']);
-        return { id: store.insert(typeOf(r), withoutMeta(r, [])) };
-      }, false));
+      return jsonReply(
+        200,
+        runAll(
+          sf,
+          records,
+          allOrNone,
+          (r) => {
+            if (Object.keys(r).some((k) => k.toLowerCase() === 'id'))
+              throw new SfApiError(400, 'INVALID_FIELD', 'Cannot specify Id in an insert call', ['Id']);
+            return { id: store.insert(typeOf(r), withoutMeta(r, [])) };
+          },
+          false,
+        ),
+      );
     }),
     apiRoute('PATCH', 'collections', '/composite/sobjects', async (ctx) => {
       const { allOrNone, records } = await recordsOf(ctx);
-      return jsonReply(200, runAll(sf, records, allOrNone, (r) => {
-        const id = Object.entries(r).find(([k]) => k.toLowerCase() === 'id')?.[1];
-        if (typeof id !== 'string') throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
-        return { id: store.update(typeOf(r), id, withoutMeta(r, ['id'])) };
-      }, false));
+      return jsonReply(
+        200,
+        runAll(
+          sf,
+          records,
+          allOrNone,
+          (r) => {
+            const id = Object.entries(r).find(([k]) => k.toLowerCase() === 'id')?.[1];
+            if (typeof id !== 'string')
+              throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
+            return { id: store.update(typeOf(r), id, withoutMeta(r, ['id'])) };
+          },
+          false,
+        ),
+      );
     }),
     apiRoute('PATCH', 'collections', '/composite/sobjects/([^/]+)/([^/]+)', async (ctx) => {
       const [objectName, fieldName] = ctx.params as [string, string];
       const object = store.object(objectName);
       const field = object.byName.get(fieldName.toLowerCase());
-      if (!field || !field.externalId) throw new SfApiError(400, 'INVALID_FIELD', `Field name provided, ${fieldName} is not an External ID or indexed field for ${object.name}`);
+      if (!field || !field.externalId)
+        throw new SfApiError(
+          400,
+          'INVALID_FIELD',
+          `Field name provided, ${fieldName} is not an External ID or indexed field for ${object.name}`,
+        );
       const { allOrNone, records } = await recordsOf(ctx);
-      return jsonReply(200, runAll(sf, records, allOrNone, (r) => {
-        if (typeOf(r).toLowerCase() !== object.name.toLowerCase()) throw new SfApiError(400, 'INVALID_TYPE', `Record type ${typeOf(r)} does not match ${object.name}`);
-        const value = Object.entries(r).find(([k]) => k.toLowerCase() === field.name.toLowerCase())?.[1];
-        if (value === undefined || value === null || value === '') throw new SfApiError(400, 'MISSING_ARGUMENT', `${field.name} not specified`, [field.name]);
-        return store.upsert(object.name, field.name, String(value), withoutMeta(r, [field.name.toLowerCase()]));
-      }, true));
+      return jsonReply(
+        200,
+        runAll(
+          sf,
+          records,
+          allOrNone,
+          (r) => {
+            if (typeOf(r).toLowerCase() !== object.name.toLowerCase())
+              throw new SfApiError(400, 'INVALID_TYPE', `Record type ${typeOf(r)} does not match ${object.name}`);
+            const value = Object.entries(r).find(([k]) => k.toLowerCase() === field.name.toLowerCase())?.[1];
+            if (value === undefined || value === null || value === '')
+              throw new SfApiError(400, 'MISSING_ARGUMENT', `${field.name} not specified`, [field.name]);
+            return store.upsert(object.name, field.name, String(value), withoutMeta(r, [field.name.toLowerCase()]));
+          },
+          true,
+        ),
+      );
     }),
     apiRoute('DELETE', 'collections', '/composite/sobjects', (ctx) => {
       const ids = (ctx.url.searchParams.get('ids') ?? '').split(',').filter((s) => s.length > 0);
       if (ids.length > MAX_RECORDS) throw tooMany(ids.length);
       const allOrNone = ctx.url.searchParams.get('allOrNone') === 'true';
       const objectFor = (id: string) => [...store.catalog.values()].find((o) => id.startsWith(o.keyPrefix));
-      return jsonReply(200, runAll(sf, ids, allOrNone, (id) => {
-        const object = objectFor(id);
-        if (!object) throw new SfApiError(400, 'MALFORMED_ID', `malformed id ${id}`, []);
-        return { id: store.delete(object.name, id) };
-      }, false));
+      return jsonReply(
+        200,
+        runAll(
+          sf,
+          ids,
+          allOrNone,
+          (id) => {
+            const object = objectFor(id);
+            if (!object) throw new SfApiError(400, 'MALFORMED_ID', `malformed id ${id}`, []);
+            return { id: store.delete(object.name, id) };
+          },
+          false,
+        ),
+      );
     }),
     apiRoute('GET', 'collections', '/composite/sobjects/([^/]+)', (ctx) => {
       const object = store.object(ctx.params[0] as string);
@@ -133,13 +204,16 @@ export function collectionRoutes(sf: SfContext): Route[] {
         if (!f) throw new SfApiError(400, 'INVALID_FIELD', `No such column '${name}' on entity '${object.name}'.`);
         return f;
       });
-      return jsonReply(200, ids.map((id) => {
-        try {
-          return store.toWire(object, store.liveRow(object, id), ctx.version, fields);
-        } catch {
-          return null;
-        }
-      }));
+      return jsonReply(
+        200,
+        ids.map((id) => {
+          try {
+            return store.toWire(object, store.liveRow(object, id), ctx.version, fields);
+          } catch {
+            return null;
+          }
+        }),
+      );
     }),
   ];
 }

@@ -29,7 +29,8 @@ function query(sf: SfContext, ctx: RequestContext, includeDeleted: boolean): Rep
   const soql = ctx.url.searchParams.get('q');
   if (!soql) throw new SfApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
   const compiled = sf.cursors.compile(soql, ctx.version, includeDeleted);
-  if (compiled.count) return { status: 200, body: `{"totalSize":${sf.cursors.count(compiled)},"done":true,"records":[]}` };
+  if (compiled.count)
+    return { status: 200, body: `{"totalSize":${sf.cursors.count(compiled)},"done":true,"records":[]}` };
   const cursor = sf.cursors.open(compiled, ctx.version, batchSizeOf(ctx));
   return { status: 200, body: sf.cursors.pageBody(cursor, 0) };
 }
@@ -42,12 +43,18 @@ function minute(date: Date): Date {
 function window(sf: SfContext, ctx: RequestContext, maxDays: number): { start: string; end: string; earliest: Date } {
   const start = parseDateTime(ctx.url.searchParams.get('start') ?? '');
   const end = parseDateTime(ctx.url.searchParams.get('end') ?? '');
-  if (!start || !end) throw new SfApiError(400, 'INVALID_REPLICATION_DATE', 'start and end must be valid dateTime values (e.g. 2024-01-15T10:20:00+00:00)');
+  if (!start || !end)
+    throw new SfApiError(
+      400,
+      'INVALID_REPLICATION_DATE',
+      'start and end must be valid dateTime values (e.g. 2024-01-15T10:20:00+00:00)',
+    );
   const now = sf.clock();
   const earliest = minute(new Date(now.getTime() - maxDays * 86_400_000));
   const s = minute(start);
   const e = minute(end.getTime() > now.getTime() ? now : end);
-  if (s.getTime() >= e.getTime()) throw new SfApiError(400, 'INVALID_REPLICATION_DATE', 'start date must be before end date');
+  if (s.getTime() >= e.getTime())
+    throw new SfApiError(400, 'INVALID_REPLICATION_DATE', 'start date must be before end date');
   return { start: toWireDateTime(s), end: toWireDateTime(e), earliest };
 }
 
@@ -57,17 +64,33 @@ function deleted(sf: SfContext, ctx: RequestContext): Reply {
   const t = q(object.name);
   // Purge the recycle bin as Salesforce does: deletions older than the retention window are gone for good.
   sf.store.db.prepare(`DELETE FROM ${t} WHERE "IsDeleted" = 1 AND "_deletedAt" < ?`).run(toWireDateTime(earliest));
-  const rows = sf.store.db.prepare(`SELECT "Id" AS id, "_deletedAt" AS deletedDate FROM ${t} WHERE "IsDeleted" = 1 AND "_deletedAt" >= ? AND "_deletedAt" < ? ORDER BY "_deletedAt" LIMIT ?`).all(start, end, MAX_REPLICATION_IDS + 1);
-  if (rows.length > MAX_REPLICATION_IDS) throw new SfApiError(400, 'EXCEEDED_ID_LIMIT', 'too many ids: the result exceeds 600000 ids; use a shorter window');
-  return jsonReply(200, { deletedRecords: rows, earliestDateAvailable: toWireDateTime(earliest), latestDateCovered: end });
+  const rows = sf.store.db
+    .prepare(
+      `SELECT "Id" AS id, "_deletedAt" AS deletedDate FROM ${t} WHERE "IsDeleted" = 1 AND "_deletedAt" >= ? AND "_deletedAt" < ? ORDER BY "_deletedAt" LIMIT ?`,
+    )
+    .all(start, end, MAX_REPLICATION_IDS + 1);
+  if (rows.length > MAX_REPLICATION_IDS)
+    throw new SfApiError(400, 'EXCEEDED_ID_LIMIT', 'too many ids: the result exceeds 600000 ids; use a shorter window');
+  return jsonReply(200, {
+    deletedRecords: rows,
+    earliestDateAvailable: toWireDateTime(earliest),
+    latestDateCovered: end,
+  });
 }
 
 function updated(sf: SfContext, ctx: RequestContext): Reply {
   const object = sf.store.object(ctx.params[0] as string);
   const { start, end, earliest } = window(sf, ctx, 30);
-  if (start < toWireDateTime(earliest)) throw new SfApiError(400, 'INVALID_REPLICATION_DATE', 'start date cannot be more than 30 days ago');
-  const ids = sf.store.db.prepare(`SELECT "Id" FROM ${q(object.name)} WHERE "IsDeleted" = 0 AND "SystemModstamp" >= ? AND "SystemModstamp" < ? ORDER BY "SystemModstamp" LIMIT ?`).pluck().all(start, end, MAX_REPLICATION_IDS + 1);
-  if (ids.length > MAX_REPLICATION_IDS) throw new SfApiError(400, 'EXCEEDED_ID_LIMIT', 'too many ids: the result exceeds 600000 ids; use a shorter window');
+  if (start < toWireDateTime(earliest))
+    throw new SfApiError(400, 'INVALID_REPLICATION_DATE', 'start date cannot be more than 30 days ago');
+  const ids = sf.store.db
+    .prepare(
+      `SELECT "Id" FROM ${q(object.name)} WHERE "IsDeleted" = 0 AND "SystemModstamp" >= ? AND "SystemModstamp" < ? ORDER BY "SystemModstamp" LIMIT ?`,
+    )
+    .pluck()
+    .all(start, end, MAX_REPLICATION_IDS + 1);
+  if (ids.length > MAX_REPLICATION_IDS)
+    throw new SfApiError(400, 'EXCEEDED_ID_LIMIT', 'too many ids: the result exceeds 600000 ids; use a shorter window');
   return jsonReply(200, { ids, latestDateCovered: end });
 }
 
@@ -78,7 +101,12 @@ function retrieve(sf: SfContext, ctx: RequestContext): Reply {
   const fields = wanted
     ? wanted.split(',').map((name) => {
         const f = object.byName.get(name.trim().toLowerCase());
-        if (!f) throw new SfApiError(400, 'INVALID_FIELD', `No such column '${name.trim()}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+        if (!f)
+          throw new SfApiError(
+            400,
+            'INVALID_FIELD',
+            `No such column '${name.trim()}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
+          );
         return f;
       })
     : undefined;
@@ -90,11 +118,21 @@ function byExternalId(sf: SfContext, ctx: RequestContext): Reply {
   const object = sf.store.object(name);
   const field = object.byName.get(fieldName.toLowerCase());
   if (!field || !(field.externalId || field.idLookup)) {
-    throw new SfApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${fieldName}`);
+    throw new SfApiError(
+      404,
+      'NOT_FOUND',
+      `Provided external ID field does not exist or is not accessible: ${fieldName}`,
+    );
   }
-  const rows = sf.store.db.prepare(`SELECT * FROM ${q(object.name)} WHERE ${q(field.name)} = ? COLLATE NOCASE AND "IsDeleted" = 0 LIMIT 10`).all(value) as Record<string, unknown>[];
+  const rows = sf.store.db
+    .prepare(`SELECT * FROM ${q(object.name)} WHERE ${q(field.name)} = ? COLLATE NOCASE AND "IsDeleted" = 0 LIMIT 10`)
+    .all(value) as Record<string, unknown>[];
   if (rows.length === 0) throw new SfApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
-  if (rows.length > 1) return jsonReply(300, rows.map((r) => `/services/data/v${ctx.version}/sobjects/${object.name}/${String(r.Id)}`));
+  if (rows.length > 1)
+    return jsonReply(
+      300,
+      rows.map((r) => `/services/data/v${ctx.version}/sobjects/${object.name}/${String(r.Id)}`),
+    );
   return jsonReply(200, sf.store.toWire(object, rows[0] as Record<string, unknown>, ctx.version));
 }
 
@@ -130,8 +168,15 @@ export function restRoutes(sf: SfContext): Route[] {
   });
   return [
     {
-      method: 'GET', kind: 'other', auth: false, pattern: /^\/services\/data$/,
-      handler: () => jsonReply(200, SUPPORTED_VERSIONS.map(([version, label]) => ({ label, url: `/services/data/v${version}`, version }))),
+      method: 'GET',
+      kind: 'other',
+      auth: false,
+      pattern: /^\/services\/data$/,
+      handler: () =>
+        jsonReply(
+          200,
+          SUPPORTED_VERSIONS.map(([version, label]) => ({ label, url: `/services/data/v${version}`, version })),
+        ),
     },
     apiRoute('GET', 'other', '', (ctx) => {
       const base = `/services/data/v${ctx.version}`;
@@ -145,9 +190,13 @@ export function restRoutes(sf: SfContext): Route[] {
     }),
     apiRoute('GET', 'describe', '/sobjects/([^/]+)/describe', (ctx) => {
       const object = sf.store.object(ctx.params[0] as string);
-      return notModified(ctx, object.modifiedAt) ?? jsonReply(200, describeObject(sf.store.catalog, object, ctx.version));
+      return (
+        notModified(ctx, object.modifiedAt) ?? jsonReply(200, describeObject(sf.store.catalog, object, ctx.version))
+      );
     }),
-    apiRoute('GET', 'describe', '/sobjects/([^/]+)', (ctx) => jsonReply(200, basicInfo(sf.store.object(ctx.params[0] as string), ctx.version))),
+    apiRoute('GET', 'describe', '/sobjects/([^/]+)', (ctx) =>
+      jsonReply(200, basicInfo(sf.store.object(ctx.params[0] as string), ctx.version)),
+    ),
     apiRoute('GET', 'query', '/query', (ctx) => query(sf, ctx, false)),
     apiRoute('GET', 'query', '/query/([^/]+)', (ctx) => query(sf, ctx, false)),
     apiRoute('GET', 'query', '/queryAll', (ctx) => query(sf, ctx, true)),
@@ -176,12 +225,20 @@ export function restRoutes(sf: SfContext): Route[] {
         result = sf.store.upsert(name, field, value, asObject(await ctx.json()));
       } catch (error) {
         // 300 Multiple Choices: the body lists the matching records' URLs.
-        if (error instanceof SfApiError && error.status === 300) return jsonReply(300, error.message.split(',').map((u) => `/services/data/v${ctx.version}${u}`));
+        if (error instanceof SfApiError && error.status === 300)
+          return jsonReply(
+            300,
+            error.message.split(',').map((u) => `/services/data/v${ctx.version}${u}`),
+          );
         throw error;
       }
       if (!result.created && Number(ctx.version) < 46) return { status: 204 };
-      return jsonReply(result.created ? 201 : 200, { id: result.id, success: true, errors: [], created: result.created });
+      return jsonReply(result.created ? 201 : 200, {
+        id: result.id,
+        success: true,
+        errors: [],
+        created: result.created,
+      });
     }),
   ];
 }
-

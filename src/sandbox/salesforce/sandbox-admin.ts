@@ -35,18 +35,45 @@ export class Accounting {
   }
 }
 
-const FIELD_TYPES = new Set<SfFieldType>(['string', 'textarea', 'email', 'phone', 'url', 'boolean', 'int', 'double', 'currency', 'percent', 'date', 'datetime', 'picklist', 'multipicklist', 'reference']);
+const FIELD_TYPES = new Set<SfFieldType>([
+  'string',
+  'textarea',
+  'email',
+  'phone',
+  'url',
+  'boolean',
+  'int',
+  'double',
+  'currency',
+  'percent',
+  'date',
+  'datetime',
+  'picklist',
+  'multipicklist',
+  'reference',
+]);
 
 function picklistOf(value: unknown): SfPicklistEntry[] | undefined {
   if (!Array.isArray(value)) return undefined;
   return value.map((v: unknown) => {
     if (typeof v === 'string') return picklistEntries([v])[0] as SfPicklistEntry;
     const e = v as Partial<SfPicklistEntry>;
-    return { value: String(e.value), label: String(e.label ?? e.value), active: e.active !== false, defaultValue: e.defaultValue === true, validFor: e.validFor ?? null };
+    return {
+      value: String(e.value),
+      label: String(e.label ?? e.value),
+      active: e.active !== false,
+      defaultValue: e.defaultValue === true,
+      validFor: e.validFor ?? null,
+    };
   });
 }
 
-export function createAdmin(store: RecordStore, cursors: QueryCursors, accounting: Accounting, expireTokens: () => void): SalesforceSandboxAdmin {
+export function createAdmin(
+  store: RecordStore,
+  cursors: QueryCursors,
+  accounting: Accounting,
+  expireTokens: () => void,
+): SalesforceSandboxAdmin {
   const schemaChanged = () => {
     store.clearStatements();
     cursors.reset();
@@ -74,7 +101,8 @@ export function createAdmin(store: RecordStore, cursors: QueryCursors, accountin
       accounting.limits.dailyApiRequests = max;
     },
     apiUsage: () => ({ used: accounting.limits.used, max: accounting.limits.dailyApiRequests }),
-    createRecord: (object, values, options) => store.insert(object, values, { admin: true, ...(options?.at ? { at: options.at } : {}) }),
+    createRecord: (object, values, options) =>
+      store.insert(object, values, { admin: true, ...(options?.at ? { at: options.at } : {}) }),
     updateRecord: (object, id, values, options) => {
       store.update(object, id, values, { admin: true, ...(options?.at ? { at: options.at } : {}) });
     },
@@ -91,31 +119,47 @@ export function createAdmin(store: RecordStore, cursors: QueryCursors, accountin
     countRecords: (objectName, options) => {
       const object = store.object(objectName);
       const where = options?.includeDeleted ? '' : ' WHERE "IsDeleted" = 0';
-      return store.db.prepare(`SELECT count(*) FROM ${q(object.name)}${where}`).pluck().get() as number;
+      return store.db
+        .prepare(`SELECT count(*) FROM ${q(object.name)}${where}`)
+        .pluck()
+        .get() as number;
     },
     listIds: (objectName, limit) => {
       const object = store.object(objectName);
-      return store.db.prepare(`SELECT "Id" FROM ${q(object.name)} WHERE "IsDeleted" = 0 ORDER BY "_rid" LIMIT ?`).pluck().all(limit) as string[];
+      return store.db
+        .prepare(`SELECT "Id" FROM ${q(object.name)} WHERE "IsDeleted" = 0 ORDER BY "_rid" LIMIT ?`)
+        .pluck()
+        .all(limit) as string[];
     },
     addField: (objectName, spec) => {
       const object = store.object(objectName);
       const name = String(spec.name ?? '');
       const type = String(spec.type ?? 'string') as SfFieldType;
-      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name) || object.byName.has(name.toLowerCase())) throw new SfApiError(400, 'DUPLICATE_DEVELOPER_NAME', `invalid or existing field name: ${name}`);
-      if (!FIELD_TYPES.has(type)) throw new SfApiError(400, 'INVALID_TYPE', `field type ${type} is not supported by the sandbox`);
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name) || object.byName.has(name.toLowerCase()))
+        throw new SfApiError(400, 'DUPLICATE_DEVELOPER_NAME', `invalid or existing field name: ${name}`);
+      if (!FIELD_TYPES.has(type))
+        throw new SfApiError(400, 'INVALID_TYPE', `field type ${type} is not supported by the sandbox`);
       const { name: _n, type: _t, picklistValues, ...rest } = spec;
       const field = makeField(name, type, rest as Parameters<typeof makeField>[2]);
       const entries = picklistOf(picklistValues);
       if (entries) field.picklistValues = entries;
       object.fields.push(field);
-      const column = type === 'boolean' || type === 'int' ? 'INTEGER' : ['double', 'currency', 'percent'].includes(type) ? 'REAL' : 'TEXT';
-      store.db.exec(`ALTER TABLE ${q(object.name)} ADD COLUMN ${q(field.name)} ${column}${type === 'boolean' ? ' DEFAULT 0' : ''}`);
+      const column =
+        type === 'boolean' || type === 'int'
+          ? 'INTEGER'
+          : ['double', 'currency', 'percent'].includes(type)
+            ? 'REAL'
+            : 'TEXT';
+      store.db.exec(
+        `ALTER TABLE ${q(object.name)} ADD COLUMN ${q(field.name)} ${column}${type === 'boolean' ? ' DEFAULT 0' : ''}`,
+      );
       indexObject(object);
       schemaChanged();
     },
     removeField: (objectName, fieldName) => {
       const { object, field } = fieldOf(objectName, fieldName);
-      if (field.system || !field.stored) throw new SfApiError(400, 'CANNOT_DELETE_FIELD', `field ${field.name} cannot be removed`);
+      if (field.system || !field.stored)
+        throw new SfApiError(400, 'CANNOT_DELETE_FIELD', `field ${field.name} cannot be removed`);
       store.db.exec(`DROP INDEX IF EXISTS ${q(`${object.name}_${field.name}`)}`);
       store.db.exec(`ALTER TABLE ${q(object.name)} DROP COLUMN ${q(field.name)}`);
       object.fields = object.fields.filter((f) => f !== field);
@@ -133,7 +177,13 @@ export function createAdmin(store: RecordStore, cursors: QueryCursors, accountin
     },
     addPicklistValue: (objectName, fieldName, value) => {
       const { object, field } = fieldOf(objectName, fieldName);
-      field.picklistValues.push({ value: value.value, label: value.label ?? value.value, active: value.active !== false, defaultValue: false, validFor: null });
+      field.picklistValues.push({
+        value: value.value,
+        label: value.label ?? value.value,
+        active: value.active !== false,
+        defaultValue: false,
+        validFor: null,
+      });
       indexObject(object);
     },
   };

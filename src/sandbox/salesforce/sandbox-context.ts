@@ -15,8 +15,13 @@ export interface SfContext {
 }
 
 export const SUPPORTED_VERSIONS: [string, string][] = [
-  ['57.0', "Spring '23"], ['58.0', "Summer '23"], ['59.0', "Winter '24"], ['60.0', "Spring '24"],
-  ['61.0', "Summer '24"], ['62.0', "Winter '25"], ['63.0', "Spring '25"],
+  ['57.0', "Spring '23"],
+  ['58.0', "Summer '23"],
+  ['59.0', "Winter '24"],
+  ['60.0', "Spring '24"],
+  ['61.0', "Summer '24"],
+  ['62.0', "Winter '25"],
+  ['63.0', "Spring '25"],
 ];
 const SUPPORTED = new Set(SUPPORTED_VERSIONS.map(([v]) => v));
 

@@ -8,14 +8,64 @@ import type { SfObject } from './schema-types.js';
  * Rows go straight in through one prepared statement per object inside one transaction (validation is skipped on
  * purpose: the generator only produces valid values), which is what makes a million contacts take seconds.
  */
-const FIRST = ['Aoife', 'Liam', 'Ελένη', 'Jürgen', 'Søren', '太郎', 'María', 'Chloé', 'Nguyễn Văn', 'Olivia', 'Noah', 'Zoë', 'Fatima', 'Björn', 'Ana', 'Илья'];
-const LAST = ["O'Brien", 'Müller', 'Ørsted', '山田', 'Παπαδοπούλου', 'García', 'Smith', "D'Angelo", 'Nakamura', 'Kowalski', 'Dubois', 'Jensen', 'Rossi', 'Okafor', 'Иванов', 'Van der Berg'];
-const CITIES: [string, string, string, number, number][] = [
-  ['Dublin', 'Leinster', 'Ireland', 53.3498, -6.2603], ['München', 'Bayern', 'Germany', 48.1351, 11.582], ['København', 'Hovedstaden', 'Denmark', 55.6761, 12.5683],
-  ['東京', '東京都', 'Japan', 35.6762, 139.6503], ['Αθήνα', 'Attica', 'Greece', 37.9838, 23.7275], ['Madrid', 'Madrid', 'Spain', 40.4168, -3.7038],
-  ['Boston', 'MA', 'United States', 42.3601, -71.0589], ['Lyon', 'Auvergne-Rhône-Alpes', 'France', 45.764, 4.8357],
+const FIRST = [
+  'Aoife',
+  'Liam',
+  'Ελένη',
+  'Jürgen',
+  'Søren',
+  '太郎',
+  'María',
+  'Chloé',
+  'Nguyễn Văn',
+  'Olivia',
+  'Noah',
+  'Zoë',
+  'Fatima',
+  'Björn',
+  'Ana',
+  'Илья',
 ];
-const COMPANIES = ['Northwind', 'Contoso', "Bob's Bikes", 'Fabrikam', 'Müller & Söhne', '株式会社山田', 'Ørsted Energi', 'Acme', 'Globex', 'Initech'];
+const LAST = [
+  "O'Brien",
+  'Müller',
+  'Ørsted',
+  '山田',
+  'Παπαδοπούλου',
+  'García',
+  'Smith',
+  "D'Angelo",
+  'Nakamura',
+  'Kowalski',
+  'Dubois',
+  'Jensen',
+  'Rossi',
+  'Okafor',
+  'Иванов',
+  'Van der Berg',
+];
+const CITIES: [string, string, string, number, number][] = [
+  ['Dublin', 'Leinster', 'Ireland', 53.3498, -6.2603],
+  ['München', 'Bayern', 'Germany', 48.1351, 11.582],
+  ['København', 'Hovedstaden', 'Denmark', 55.6761, 12.5683],
+  ['東京', '東京都', 'Japan', 35.6762, 139.6503],
+  ['Αθήνα', 'Attica', 'Greece', 37.9838, 23.7275],
+  ['Madrid', 'Madrid', 'Spain', 40.4168, -3.7038],
+  ['Boston', 'MA', 'United States', 42.3601, -71.0589],
+  ['Lyon', 'Auvergne-Rhône-Alpes', 'France', 45.764, 4.8357],
+];
+const COMPANIES = [
+  'Northwind',
+  'Contoso',
+  "Bob's Bikes",
+  'Fabrikam',
+  'Müller & Söhne',
+  '株式会社山田',
+  'Ørsted Energi',
+  'Acme',
+  'Globex',
+  'Initech',
+];
 const TIERS = ['Bronze', 'Silver', 'Gold', 'Platinum', null];
 const INTERESTS = ['Cycling', 'Hiking', 'Cooking', 'Music', 'Travel', 'Reading'];
 /** Seeded records are dated from here on, one second apart per small group, so runs are reproducible. */
@@ -44,10 +94,20 @@ class Loader {
     const ids: string[] = [];
     if (count <= 0) return ids;
     const sample = make(0);
-    const audit = ['Id', 'IsDeleted', 'CreatedDate', 'CreatedById', 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp'];
+    const audit = [
+      'Id',
+      'IsDeleted',
+      'CreatedDate',
+      'CreatedById',
+      'LastModifiedDate',
+      'LastModifiedById',
+      'SystemModstamp',
+    ];
     if (object.byName.has('ownerid')) audit.push('OwnerId');
     const columns = [...audit, ...Object.keys(sample).filter((k) => !audit.includes(k) && k !== '_stamp')];
-    const insert = this.store.db.prepare(`INSERT INTO ${q(object.name)} ("_rid", ${columns.map(q).join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`);
+    const insert = this.store.db.prepare(
+      `INSERT INTO ${q(object.name)} ("_rid", ${columns.map(q).join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`,
+    );
     const values: SqlValue[] = new Array<SqlValue>(columns.length + 1);
     let lastStampKey = -1;
     let stamp = '';
@@ -81,13 +141,20 @@ const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(r
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 function ascii(text: string): string {
-  const plain = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/ø/gi, 'o').toLowerCase().replace(/[^a-z]/g, '');
+  const plain = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ø/gi, 'o')
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
   return plain.length > 0 ? plain : 'user';
 }
 
 const FIRST_ASCII = FIRST.map(ascii);
 /** Formatting a datetime per row is costly at a million rows: draw from a fixed, reproducible set instead. */
-const PURCHASE_TIMES = Array.from({ length: 4096 }, (_, i) => toWireDateTime(new Date(BASE_TIME - ((i * 7_919_993) % (365 * 86_400)) * 1000)));
+const PURCHASE_TIMES = Array.from({ length: 4096 }, (_, i) =>
+  toWireDateTime(new Date(BASE_TIME - ((i * 7_919_993) % (365 * 86_400)) * 1000)),
+);
 const LAST_ASCII = LAST.map(ascii);
 
 /** Fills the store; `records` is the number of contacts. Returns how many rows each object got. */
@@ -110,8 +177,12 @@ export function seedData(store: RecordStore, records: number, seed: number, user
         AnnualRevenue: Math.round(rand() * 50_000_000) / 100,
         NumberOfEmployees: Math.floor(rand() * 5000),
         BillingStreet: `${1 + Math.floor(rand() * 200)} Main Street`,
-        BillingCity: city, BillingState: state, BillingCountry: country, BillingPostalCode: pad(Math.floor(rand() * 100000), 5),
-        BillingLatitude: lat, BillingLongitude: lon,
+        BillingCity: city,
+        BillingState: state,
+        BillingCountry: country,
+        BillingPostalCode: pad(Math.floor(rand() * 100000), 5),
+        BillingLatitude: lat,
+        BillingLongitude: lon,
       };
     });
     counts.Account = accounts.length;
@@ -138,7 +209,10 @@ export function seedData(store: RecordStore, records: number, seed: number, user
         HasOptedOutOfEmail: rand() < 0.1 ? 1 : 0,
         DoNotCall: rand() < 0.05 ? 1 : 0,
         MailingStreet: `${1 + Math.floor(rand() * 300)} ${pick(rand, ['High Street', 'Rue de la Paix', 'Hauptstraße', 'Strøget'])}`,
-        MailingCity: city, MailingState: state, MailingCountry: country, MailingPostalCode: pad(Math.floor(rand() * 100000), 5),
+        MailingCity: city,
+        MailingState: state,
+        MailingCountry: country,
+        MailingPostalCode: pad(Math.floor(rand() * 100000), 5),
         Loyalty_Tier__c: pick(rand, TIERS),
         Interests__c: interests.length > 0 ? interests.join(';') : null,
         Customer_Number__c: `C-${pad(i + 1, 9)}`,
@@ -157,39 +231,67 @@ export function seedData(store: RecordStore, records: number, seed: number, user
       const first = pick(rand, FIRST);
       const last = pick(rand, LAST);
       return {
-        _stamp: stampAfter + Math.floor(i / 3), FirstName: first, LastName: last, Name: `${first} ${last}`, Company: pick(rand, COMPANIES),
-        Email: `${ascii(first)}.${ascii(last)}.lead${i + 1}@example.net`, Status: pick(rand, ['Open - Not Contacted', 'Working - Contacted']),
-        LeadSource: pick(rand, ['Web', 'Other', null]), Rating: pick(rand, ['Hot', 'Warm', 'Cold']), IsConverted: 0,
+        _stamp: stampAfter + Math.floor(i / 3),
+        FirstName: first,
+        LastName: last,
+        Name: `${first} ${last}`,
+        Company: pick(rand, COMPANIES),
+        Email: `${ascii(first)}.${ascii(last)}.lead${i + 1}@example.net`,
+        Status: pick(rand, ['Open - Not Contacted', 'Working - Contacted']),
+        LeadSource: pick(rand, ['Web', 'Other', null]),
+        Rating: pick(rand, ['Hot', 'Warm', 'Cold']),
+        IsConverted: 0,
       };
     }).length;
     counts.Opportunity = loader.load('Opportunity', Math.ceil(records / 10), (i) => ({
-      _stamp: stampAfter + Math.floor(i / 2), AccountId: accounts[i % accounts.length] ?? null, Name: `Opportunity ${i + 1}`,
+      _stamp: stampAfter + Math.floor(i / 2),
+      AccountId: accounts[i % accounts.length] ?? null,
+      Name: `Opportunity ${i + 1}`,
       StageName: pick(rand, ['Prospecting', 'Qualification', 'Closed Won', 'Closed Lost']),
       CloseDate: `2024-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
-      Amount: Math.round(rand() * 10_000_000) / 100, Probability: Math.floor(rand() * 100),
+      Amount: Math.round(rand() * 10_000_000) / 100,
+      Probability: Math.floor(rand() * 100),
     })).length;
     const products = loader.load('Product2', 20, (i) => ({
-      _stamp: stampAfter, Name: `Product ${pad(i + 1, 2)}`, ProductCode: `P-${pad(i + 1, 4)}`, Family: pick(rand, ['Hardware', 'Software', 'Service']), IsActive: 1,
+      _stamp: stampAfter,
+      Name: `Product ${pad(i + 1, 2)}`,
+      ProductCode: `P-${pad(i + 1, 4)}`,
+      Family: pick(rand, ['Hardware', 'Software', 'Service']),
+      IsActive: 1,
     }));
     counts.Product2 = products.length;
     const orders = loader.load('Order', Math.ceil(records / 20), (i) => ({
-      _stamp: stampAfter + Math.floor(i / 2), AccountId: accounts[i % accounts.length] ?? null, OrderNumber: pad(i + 101, 8),
-      Status: pick(rand, ['Draft', 'Activated']), EffectiveDate: `2024-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
+      _stamp: stampAfter + Math.floor(i / 2),
+      AccountId: accounts[i % accounts.length] ?? null,
+      OrderNumber: pad(i + 101, 8),
+      Status: pick(rand, ['Draft', 'Activated']),
+      EffectiveDate: `2024-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
       TotalAmount: null,
     }));
     counts.Order = orders.length;
     counts.OrderItem = loader.load('OrderItem', orders.length * 2, (i) => ({
-      _stamp: stampAfter + Math.floor(i / 4), OrderId: orders[Math.floor(i / 2)] ?? null, Product2Id: pick(rand, products),
-      Quantity: 1 + Math.floor(rand() * 5), UnitPrice: Math.round(rand() * 50_000) / 100,
+      _stamp: stampAfter + Math.floor(i / 4),
+      OrderId: orders[Math.floor(i / 2)] ?? null,
+      Product2Id: pick(rand, products),
+      Quantity: 1 + Math.floor(rand() * 5),
+      UnitPrice: Math.round(rand() * 50_000) / 100,
     })).length;
     counts.Campaign = loader.load('Campaign', 3, (i) => ({
-      _stamp: stampAfter, Name: ['Spring Launch', 'Été 2024', '年末セール'][i] ?? `Campaign ${i}`, Status: 'In Progress',
-      StartDate: '2024-03-01', EndDate: '2024-12-31', IsActive: 1,
+      _stamp: stampAfter,
+      Name: ['Spring Launch', 'Été 2024', '年末セール'][i] ?? `Campaign ${i}`,
+      Status: 'In Progress',
+      StartDate: '2024-03-01',
+      EndDate: '2024-12-31',
+      IsActive: 1,
     })).length;
     // Custom object rows with a custom relationship (Contact__r) to every 20th contact.
     counts.Loyalty_Card__c = loader.load('Loyalty_Card__c', Math.floor(records / 20), (i) => ({
-      _stamp: stampAfter + Math.floor(i / 2), Name: `Card ${pad(i + 1, 7)}`, Contact__c: contacts[i * 20] ?? null,
-      Card_Number__c: `LC-${pad(i + 1, 9)}`, Points__c: Math.floor(rand() * 10_000), Issued_On__c: `2023-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
+      _stamp: stampAfter + Math.floor(i / 2),
+      Name: `Card ${pad(i + 1, 7)}`,
+      Contact__c: contacts[i * 20] ?? null,
+      Card_Number__c: `LC-${pad(i + 1, 9)}`,
+      Points__c: Math.floor(rand() * 10_000),
+      Issued_On__c: `2023-${pad(1 + Math.floor(rand() * 12), 2)}-${pad(1 + Math.floor(rand() * 28), 2)}`,
       Active__c: rand() < 0.9 ? 1 : 0,
     })).length;
   })();

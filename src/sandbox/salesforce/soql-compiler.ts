@@ -26,7 +26,17 @@ export interface CompiledQuery {
   csvFields: (SfField | undefined)[];
 }
 
-const STRINGY = new Set(['string', 'textarea', 'email', 'phone', 'url', 'picklist', 'multipicklist', 'id', 'reference']);
+const STRINGY = new Set([
+  'string',
+  'textarea',
+  'email',
+  'phone',
+  'url',
+  'picklist',
+  'multipicklist',
+  'id',
+  'reference',
+]);
 const NUMERIC = new Set(['int', 'double', 'currency', 'percent']);
 const lit = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
@@ -77,16 +87,32 @@ export class SoqlCompiler {
       const ref = object.byRelationship.get(relName.toLowerCase());
       const target = ref ? this.store.catalog.get((ref.referenceTo[0] ?? '').toLowerCase()) : undefined;
       if (!ref || !target) {
-        throw invalidField(query, path.pos, `Didn't understand relationship '${relName}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.`);
+        throw invalidField(
+          query,
+          path.pos,
+          `Didn't understand relationship '${relName}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.`,
+        );
       }
-      alias = joins.alias(parts.slice(0, k + 1).join('.').toLowerCase(), alias, ref, target);
+      alias = joins.alias(
+        parts
+          .slice(0, k + 1)
+          .join('.')
+          .toLowerCase(),
+        alias,
+        ref,
+        target,
+      );
       chain.push({ name: String(ref.relationshipName), object: target, alias });
       object = target;
     }
     const name = parts[parts.length - 1] as string;
     const field = object.byName.get(name.toLowerCase());
     if (!field) {
-      throw invalidField(query, path.pos, `No such column '${name}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+      throw invalidField(
+        query,
+        path.pos,
+        `No such column '${name}' on entity '${object.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
+      );
     }
     return { field, object, alias, chain };
   }
@@ -99,8 +125,10 @@ export class SoqlCompiler {
     if (query.where) where.push(this.condition(query, object, query.where, filterJoins, params));
     const order = query.orderBy.map((item) => {
       const r = this.resolve(query, object, item.field, filterJoins);
-      if (!r.field.stored) throw invalidField(query, item.field.pos, `field '${r.field.name}' can not be sorted in a query call`);
-      const collate = STRINGY.has(r.field.type) && r.field.type !== 'id' && r.field.type !== 'reference' ? ' COLLATE NOCASE' : '';
+      if (!r.field.stored)
+        throw invalidField(query, item.field.pos, `field '${r.field.name}' can not be sorted in a query call`);
+      const collate =
+        STRINGY.has(r.field.type) && r.field.type !== 'id' && r.field.type !== 'reference' ? ' COLLATE NOCASE' : '';
       const nulls = item.nulls ?? (item.desc ? 'last' : 'first');
       return `${r.alias}.${q(r.field.name)}${collate} ${item.desc ? 'DESC' : 'ASC'} NULLS ${nulls.toUpperCase()}`;
     });
@@ -109,7 +137,10 @@ export class SoqlCompiler {
       throw new SfApiError(400, 'NUMBER_OUTSIDE_VALID_RANGE', `Maximum SOQL offset allowed is 2000`);
     }
     const from = `FROM ${q(object.name)} t ${filterJoins.clauses.join(' ')} WHERE ${where.length > 0 ? where.join(' AND ') : '1'}`;
-    const limit = query.limit !== undefined || query.offset !== undefined ? ` LIMIT ${query.limit ?? -1} OFFSET ${query.offset ?? 0}` : '';
+    const limit =
+      query.limit !== undefined || query.offset !== undefined
+        ? ` LIMIT ${query.limit ?? -1} OFFSET ${query.offset ?? 0}`
+        : '';
     const orderBy = order.join(', ');
     // INSERT … SELECT … ORDER BY inserts in result order, so rowids become result positions: no window function.
     const materializeSql = `INSERT INTO temp."cursor_rows" ("rid") SELECT t."_rid" ${from} ORDER BY ${orderBy}${limit}`;
@@ -128,7 +159,9 @@ export class SoqlCompiler {
       seen.add(key.toLowerCase());
       let node = rootNode;
       for (const step of r.chain) {
-        let child = node.entries.find((e): e is { kind: 'rel'; name: string; node: Node } => e.kind === 'rel' && e.name === step.name);
+        let child = node.entries.find(
+          (e): e is { kind: 'rel'; name: string; node: Node } => e.kind === 'rel' && e.name === step.name,
+        );
         if (!child) {
           child = { kind: 'rel', name: step.name, node: { object: step.object, alias: step.alias, entries: [] } };
           node.entries.push(child);
@@ -159,7 +192,8 @@ export class SoqlCompiler {
       `'attributes', json_object('type', ${lit(node.object.name)}, 'url', ${lit(`/services/data/v${apiVersion}/sobjects/${node.object.name}/`)} || ${node.alias}."Id")`,
     ];
     for (const entry of node.entries) {
-      if (entry.kind === 'field') parts.push(`${lit(entry.field.name)}, ${this.valueExpr(node.object, node.alias, entry.field)}`);
+      if (entry.kind === 'field')
+        parts.push(`${lit(entry.field.name)}, ${this.valueExpr(node.object, node.alias, entry.field)}`);
       else parts.push(`${lit(entry.name)}, ${this.nodeExpr(entry.node, apiVersion, false)}`);
     }
     const json = `json_object(${parts.join(', ')})`;
@@ -177,8 +211,20 @@ export class SoqlCompiler {
     };
     const keys: [string, string][] =
       field.type === 'location'
-        ? [['latitude', part('Latitude__s')], ['longitude', part('Longitude__s')]]
-        : [['city', part('City')], ['country', part('Country')], ['geocodeAccuracy', 'NULL'], ['latitude', part('Latitude')], ['longitude', part('Longitude')], ['postalCode', part('PostalCode')], ['state', part('State')], ['street', part('Street')]];
+        ? [
+            ['latitude', part('Latitude__s')],
+            ['longitude', part('Longitude__s')],
+          ]
+        : [
+            ['city', part('City')],
+            ['country', part('Country')],
+            ['geocodeAccuracy', 'NULL'],
+            ['latitude', part('Latitude')],
+            ['longitude', part('Longitude')],
+            ['postalCode', part('PostalCode')],
+            ['state', part('State')],
+            ['street', part('Street')],
+          ];
     const cols = keys.map(([, e]) => e).filter((e) => e !== 'NULL');
     return `CASE WHEN coalesce(${cols.join(', ')}, NULL) IS NULL THEN NULL ELSE json_object(${keys.map(([k, e]) => `'${k}', ${e}`).join(', ')}) END`;
   }
@@ -199,14 +245,16 @@ export class SoqlCompiler {
     const col = `${r.alias}.${q(f.name)}`;
     const nocase = STRINGY.has(f.type) && f.type !== 'id' && f.type !== 'reference' ? ' COLLATE NOCASE' : '';
     if (cond.kind === 'like') {
-      if (!STRINGY.has(f.type) || cond.value.kind !== 'string') throw invalidField(query, cond.field.pos, `invalid operator on field: ${f.name}`);
+      if (!STRINGY.has(f.type) || cond.value.kind !== 'string')
+        throw invalidField(query, cond.field.pos, `invalid operator on field: ${f.name}`);
       params.push(cond.value.like);
       return `${col} LIKE ? ESCAPE '\\'`;
     }
     if (cond.kind === 'in' || cond.kind === 'includes') {
       const values = cond.values.map((v) => this.literal(query, cond.field, f, v));
       if (cond.kind === 'includes') {
-        if (f.type !== 'multipicklist') throw invalidField(query, cond.field.pos, `includes or excludes operator only valid on multipicklist field`);
+        if (f.type !== 'multipicklist')
+          throw invalidField(query, cond.field.pos, `includes or excludes operator only valid on multipicklist field`);
         const tests = values.map((v) => {
           params.push(`%;${String(v)};%`);
           return `(';' || ${col} || ';') LIKE ?`;
@@ -219,8 +267,15 @@ export class SoqlCompiler {
     }
     const { op, value } = cond;
     if (value.kind === 'relative') {
-      if (f.type !== 'date' && f.type !== 'datetime') throw invalidField(query, cond.field.pos, `value of filter criterion for field '${f.name}' must be of type ${f.type} and should not be a date literal`);
-      const [start, end] = relativeRange(value.name, value.n, this.clock()).map((d) => (f.type === 'date' ? d.toISOString().slice(0, 10) : toWireDateTime(d)));
+      if (f.type !== 'date' && f.type !== 'datetime')
+        throw invalidField(
+          query,
+          cond.field.pos,
+          `value of filter criterion for field '${f.name}' must be of type ${f.type} and should not be a date literal`,
+        );
+      const [start, end] = relativeRange(value.name, value.n, this.clock()).map((d) =>
+        f.type === 'date' ? d.toISOString().slice(0, 10) : toWireDateTime(d),
+      );
       const ranges: Record<string, [string, SqlValue[]]> = {
         '=': [`(${col} >= ? AND ${col} < ?)`, [start as string, end as string]],
         '!=': [`(${col} IS NULL OR ${col} < ? OR ${col} >= ?)`, [start as string, end as string]],
@@ -246,7 +301,11 @@ export class SoqlCompiler {
   /** Checks a literal against the field's type as Salesforce does and converts it to the stored form. */
   private literal(query: SoqlQuery, path: FieldPath, f: SfField, value: SoqlValue): SqlValue {
     const mismatch = (kind: string) =>
-      invalidField(query, path.pos, `value of filter criterion for field '${f.name}' must be of type ${kind} and should${kind === 'string' || kind === 'id' ? '' : ' not'} be enclosed in quotes`);
+      invalidField(
+        query,
+        path.pos,
+        `value of filter criterion for field '${f.name}' must be of type ${kind} and should${kind === 'string' || kind === 'id' ? '' : ' not'} be enclosed in quotes`,
+      );
     if (value.kind === 'null') return null;
     if (f.type === 'boolean') {
       if (value.kind !== 'boolean') throw mismatch('boolean');

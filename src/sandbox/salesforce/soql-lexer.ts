@@ -42,7 +42,8 @@ export function tokenize(source: string): Token[] {
       let like = '';
       i++;
       for (;;) {
-        if (i >= source.length) throw malformed(source, start, `line 1:${start} mismatched character '<EOF>' expecting '''`);
+        if (i >= source.length)
+          throw malformed(source, start, `line 1:${start} mismatched character '<EOF>' expecting '''`);
         const ch = source[i] as string;
         if (ch === "'") break;
         if (ch === '\\') {
@@ -55,7 +56,11 @@ export function tokenize(source: string): Token[] {
             value += v;
             like += v === '\\' ? '\\\\' : v;
           } else {
-            throw malformed(source, i, `Invalid string literal '${source.slice(start, i + 2)}'. Illegal character sequence '\\${next}' in string literal.`);
+            throw malformed(
+              source,
+              i,
+              `Invalid string literal '${source.slice(start, i + 2)}'. Illegal character sequence '\\${next}' in string literal.`,
+            );
           }
           i += 2;
           continue;

@@ -46,10 +46,30 @@ export interface SoqlQuery {
 }
 
 const RELATIVE = new Set([
-  'YESTERDAY', 'TODAY', 'TOMORROW', 'LAST_WEEK', 'THIS_WEEK', 'NEXT_WEEK', 'LAST_MONTH', 'THIS_MONTH', 'NEXT_MONTH',
-  'LAST_90_DAYS', 'NEXT_90_DAYS', 'THIS_YEAR', 'LAST_YEAR', 'NEXT_YEAR',
+  'YESTERDAY',
+  'TODAY',
+  'TOMORROW',
+  'LAST_WEEK',
+  'THIS_WEEK',
+  'NEXT_WEEK',
+  'LAST_MONTH',
+  'THIS_MONTH',
+  'NEXT_MONTH',
+  'LAST_90_DAYS',
+  'NEXT_90_DAYS',
+  'THIS_YEAR',
+  'LAST_YEAR',
+  'NEXT_YEAR',
 ]);
-const RELATIVE_N = new Set(['LAST_N_DAYS', 'NEXT_N_DAYS', 'N_DAYS_AGO', 'LAST_N_WEEKS', 'NEXT_N_WEEKS', 'LAST_N_MONTHS', 'NEXT_N_MONTHS']);
+const RELATIVE_N = new Set([
+  'LAST_N_DAYS',
+  'NEXT_N_DAYS',
+  'N_DAYS_AGO',
+  'LAST_N_WEEKS',
+  'NEXT_N_WEEKS',
+  'LAST_N_MONTHS',
+  'NEXT_N_MONTHS',
+]);
 
 class Parser {
   private i = 0;
@@ -100,15 +120,22 @@ class Parser {
     const fields: FieldPath[] = [];
     if (this.isWord('COUNT') && this.tokens[this.i + 1]?.text === '(') {
       this.i += 2;
-      if (!this.isPunct(')')) throw malformed(this.source, this.peek().pos, 'COUNT(field) and other aggregate functions are not supported by the sandbox; use COUNT()');
+      if (!this.isPunct(')'))
+        throw malformed(
+          this.source,
+          this.peek().pos,
+          'COUNT(field) and other aggregate functions are not supported by the sandbox; use COUNT()',
+        );
       this.i++;
       count = true;
     } else {
       do {
         const t = this.peek();
-        if (t.kind === 'punct' && t.text === '(') throw malformed(this.source, t.pos, 'Relationship subqueries are not supported by the sandbox');
+        if (t.kind === 'punct' && t.text === '(')
+          throw malformed(this.source, t.pos, 'Relationship subqueries are not supported by the sandbox');
         if (t.kind !== 'ident' || ['FROM', 'TYPEOF', 'FIELDS'].includes(t.text.toUpperCase())) this.fail(t);
-        if (this.tokens[this.i + 1]?.text === '(') throw malformed(this.source, t.pos, `Function '${t.text}' is not supported by the sandbox`);
+        if (this.tokens[this.i + 1]?.text === '(')
+          throw malformed(this.source, t.pos, `Function '${t.text}' is not supported by the sandbox`);
         this.i++;
         fields.push({ parts: t.text.split('.'), text: t.text, pos: t.pos });
       } while (this.isPunct(',') && this.next());
@@ -126,7 +153,12 @@ class Parser {
       this.i++;
       query.where = this.orExpr();
     }
-    if (this.isWord('GROUP') || this.isWord('WITH')) throw malformed(this.source, this.peek().pos, `${this.peek().text.toUpperCase()} clauses are not supported by the sandbox`);
+    if (this.isWord('GROUP') || this.isWord('WITH'))
+      throw malformed(
+        this.source,
+        this.peek().pos,
+        `${this.peek().text.toUpperCase()} clauses are not supported by the sandbox`,
+      );
     if (this.isWord('ORDER')) {
       this.i++;
       this.expectWord('BY');
@@ -227,7 +259,8 @@ class Parser {
       const kind = this.isWord('IN') ? 'in' : 'includes';
       this.i++;
       this.expectPunct('(');
-      if (this.isWord('SELECT')) throw malformed(this.source, this.peek().pos, 'Semi-join subqueries are not supported by the sandbox');
+      if (this.isWord('SELECT'))
+        throw malformed(this.source, this.peek().pos, 'Semi-join subqueries are not supported by the sandbox');
       const values = [this.value()];
       while (this.isPunct(',')) {
         this.i++;
