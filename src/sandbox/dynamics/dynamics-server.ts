@@ -82,6 +82,8 @@ export class DynamicsServer {
         const remote = req.socket.remoteAddress ?? '';
         response = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote) ? this.parts.admin(request) : jsonResponse(403, { error: { code: '', message: 'The sandbox admin API answers only loopback clients.' } });
       } else if (!isWebApiPath(pathname)) {
+        // Latency models the distance to the service: the token endpoint is as far away as the Web API.
+        if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
         response = this.identityRoute(request);
       } else {
         const decision = this.faults.decide();
