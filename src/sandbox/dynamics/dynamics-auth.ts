@@ -230,7 +230,7 @@ export class DynamicsAuth {
     }
     const audiences = [this.tokenEndpoint(tenant), this.tokenEndpoint(this.settings.tenantId), this.tokenEndpoint(this.settings.tenantDomain)];
     if (typeof claims.aud !== 'string' || !audiences.includes(claims.aud)) {
-      return aadError(401, 'invalid_client', 700212, `Client assertion audience claim does not match the token endpoint. Expected one of: ${audiences.join(', ')}.`);
+      return aadError(401, 'invalid_client', 700023, 'Client assertion audience claim does not match Realm issuer.');
     }
     return undefined;
   }

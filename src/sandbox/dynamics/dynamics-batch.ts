@@ -151,7 +151,8 @@ export function createBatchHandler(ctx: WebApiContext): (request: ApiRequest, pr
     const items = parseBatch(request);
     const count = items.reduce((n, i) => n + (i.kind === 'single' ? 1 : i.requests.length), 0);
     if (count > MAX_BATCH_REQUESTS) {
-      throw new DataverseError(400, ErrorCodes.batchLimit, `The number of requests in the batch (${count}) exceeds the limit of ${MAX_BATCH_REQUESTS}.`);
+      // Wording as Dataverse answers 1001 requests (reported by DynamicsWebApi's maintainers).
+      throw new DataverseError(400, ErrorCodes.batchLimit, `The current change set contains too many operations. A maximum number of '${MAX_BATCH_REQUESTS}' operations are allowed in a change set`);
     }
     const continueOnError = parsePrefer(header(request, 'prefer')).has('odata.continue-on-error');
     const boundary = `batchresponse_${randomUUID()}`;
