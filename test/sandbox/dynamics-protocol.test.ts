@@ -35,6 +35,27 @@ describe('queries', () => {
     expect(top.json()['@odata.nextLink']).toBeUndefined();
   });
 
+  it('pages correctly over a nullable column with mixed sort directions', async () => {
+    const order = '$orderby=jobtitle asc,lastname desc';
+    const seen: Array<{ contactid: string; jobtitle: string | null; lastname: string }> = [];
+    let next: string | undefined = `${API}/contacts?$select=jobtitle,lastname&${order}`;
+    while (next) {
+      const page = (await call('GET', next, { headers: { Prefer: 'odata.maxpagesize=7' } })).json();
+      seen.push(...(page.value as typeof seen));
+      next = page['@odata.nextLink'] as string | undefined;
+    }
+    expect(seen).toHaveLength(sandbox.admin.countRecords('contact'));
+    expect(new Set(seen.map((r) => r.contactid)).size).toBe(seen.length);
+    const nulls = seen.findIndex((r) => r.jobtitle !== null);
+    expect(nulls).toBeGreaterThan(0);
+    expect(seen.slice(nulls).every((r) => r.jobtitle !== null)).toBe(true);
+    for (let i = nulls + 1; i < seen.length; i++) {
+      const [a, b] = [seen[i - 1]!, seen[i]!];
+      const cmp = a.jobtitle!.toLowerCase().localeCompare(b.jobtitle!.toLowerCase());
+      expect(cmp <= 0).toBe(true);
+    }
+  });
+
   it('always returns the primary key and lookups as _x_value, and counts as plain text', async () => {
     const row = ((await call('GET', `${API}/accounts?$select=name,_primarycontactid_value&$top=1`)).json().value as Array<Record<string, unknown>>)[0]!;
     expect(Object.keys(row)).toEqual(['@odata.etag', 'name', '_primarycontactid_value', 'accountid']);
