@@ -22,6 +22,7 @@ const DELIMITERS: Record<string, string> = {
 const OPERATIONS = new Set(['insert', 'update', 'upsert', 'delete', 'hardDelete']);
 const CHUNK = 1000;
 const DEFAULT_QUERY_PAGE = 10_000;
+const MAX_JOBS = 100;
 
 interface Job {
   id: string;
@@ -72,6 +73,17 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
   };
 
   const newJob = (kind: Job['kind'], version: string, fields: Record<string, unknown>): Job => {
+    // Salesforce deletes finished jobs after 7 days; here the oldest finished ones go once too many are kept,
+    // since their result rows live in memory.
+    if (jobs.size >= MAX_JOBS) {
+      const finished = [...jobs.values()].find((j) =>
+        ['JobComplete', 'Failed', 'Aborted'].includes(String(j.info.state)),
+      );
+      if (finished) {
+        if (finished.cursor) sf.cursors.drop(finished.cursor.locator);
+        jobs.delete(finished.id);
+      }
+    }
     const id = makeId('750', nextJob++);
     const now = toWireDateTime(sf.clock());
     const job: Job = {
