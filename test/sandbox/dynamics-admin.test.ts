@@ -56,6 +56,16 @@ describe('service protection and faults', () => {
     expect(JSON.parse(limited.text)).toEqual({ error: { code: '0x80072322', message: 'Number of requests exceeded the limit of 3 over time window of 60 seconds.' } });
   });
 
+  it('answers 429 with 0x80072326 beyond the concurrent request limit', async () => {
+    sandbox.admin.setServiceProtection({ requests: 10_000_000, windowSeconds: 300, concurrentRequests: 1 });
+    // Latency keeps the first request in the server while the second arrives.
+    sandbox.admin.setFaults({ latencyMs: 1000 });
+    const replies = await Promise.all([call('GET', '/api/data/v9.2/WhoAmI'), call('GET', '/api/data/v9.2/WhoAmI')]);
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 429]);
+    expect(JSON.parse(replies.find((r) => r.status === 429)!.text)).toEqual({ error: { code: '0x80072326', message: 'Number of concurrent requests exceeded the limit of 1.' } });
+  });
+
   it('injects 503s, 429s, downtime and latency', async () => {
     sandbox.admin.setFaults({ unavailableRate: 1 });
     expect((await call('GET', '/api/data/v9.2/WhoAmI')).status).toBe(503);

@@ -53,6 +53,7 @@ export const ErrorCodes = {
   duplicateRecord: '0x80040237',
   concurrency: '0x80060882',
   rateLimit: '0x80072322',
+  concurrency429: '0x80072326',
   unauthorized: '0x80072560',
   unavailable: '0x80040216',
   batchLimit: '0x8005f103',

@@ -5,7 +5,11 @@ export interface ServiceProtection {
   /** Requests allowed per window (Dataverse: 6000 per 300 s; the sandbox default is far higher for benchmarks). */
   requests: number;
   windowSeconds: number;
+  /** Requests in flight at once (Dataverse: 52, answered with 0x80072326). */
+  concurrentRequests?: number;
 }
+
+export const DEFAULT_CONCURRENT_REQUESTS = 52;
 
 export const DEFAULT_SERVICE_PROTECTION: ServiceProtection = { requests: 10_000_000, windowSeconds: 300 };
 

@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DynamicsAuth } from './dynamics-auth.js';
 import { type ApiRequest, type ApiResponse, DataverseError, ErrorCodes, jsonResponse, toErrorResponse } from './dynamics-http.js';
-import { FaultInjector, SlidingWindow, DEFAULT_SERVICE_PROTECTION } from './dynamics-limits.js';
+import { DEFAULT_CONCURRENT_REQUESTS, DEFAULT_SERVICE_PROTECTION, FaultInjector, SlidingWindow } from './dynamics-limits.js';
 import { isWebApiPath, routeKind, routeWebApi, type RouteKind, type WebApiContext } from './dynamics-router.js';
 
 /**
@@ -24,6 +24,7 @@ export class DynamicsServer {
   readonly faults = new FaultInjector();
   readonly window = new SlidingWindow({ ...DEFAULT_SERVICE_PROTECTION });
   private counts = new Map<RouteKind, number>();
+  private inFlight = 0;
   private total = 0;
 
   constructor(
@@ -87,9 +88,21 @@ export class DynamicsServer {
         response = this.identityRoute(request);
       } else {
         const decision = this.faults.decide();
-        if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
-        reset = decision === 'reset';
-        response = this.dataRoute(request, decision);
+        // Concurrency is counted while a request is in the server (including injected latency), as Dataverse
+        // counts requests in flight per user.
+        this.inFlight += 1;
+        try {
+          const limit = this.window.limits.concurrentRequests ?? DEFAULT_CONCURRENT_REQUESTS;
+          if (this.inFlight > limit) {
+            response = jsonResponse(429, { error: { code: ErrorCodes.concurrency429, message: `Number of concurrent requests exceeded the limit of ${limit}.` } }, { 'Retry-After': '1' });
+          } else {
+            if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+            reset = decision === 'reset';
+            response = this.dataRoute(request, decision);
+          }
+        } finally {
+          this.inFlight -= 1;
+        }
       }
     } catch (error) {
       response = toErrorResponse(error);
