@@ -79,6 +79,13 @@ describe('SOQL errors', () => {
     expect(firstError(locator).errorCode).toBe('INVALID_QUERY_LOCATOR');
   });
 
+  it('a malformed percent-escape in a path is a client error, not a server error', async () => {
+    const res = await get(`${V}/sobjects/Contact/%E0%A4%A`);
+    expect(res.status).toBe(400);
+    expect(firstError(res).errorCode).toBe('MALFORMED_ID');
+    expect((await rawRequest(sf, 'GET', '/_sandbox/records/Contact/%E0%A4%A')).status).toBe(404);
+  });
+
   it('an unknown API version is 404 NOT_FOUND; the version list includes 60.0 to 62.0', async () => {
     const res = await get('/services/data/v12.0/sobjects');
     expect(res.status).toBe(404);

@@ -81,6 +81,15 @@ function readBody(req: IncomingMessage): () => Promise<Buffer> {
   };
 }
 
+/** A path segment URI-decoded; a malformed escape is kept as written (it then matches nothing, as a 404). */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SfHttpServer {
@@ -152,7 +161,7 @@ export class SfHttpServer {
       const m = r.pattern.exec(path);
       if (m) {
         route = r;
-        params = m.slice(1).map((p) => (p === undefined ? '' : decodeURIComponent(p)));
+        params = m.slice(1).map((p) => (p === undefined ? '' : safeDecode(p)));
         break;
       }
     }

@@ -39,7 +39,13 @@ export function adminHandler(admin: SalesforceSandboxAdmin): Handler {
       .split('/')
       .filter((p) => p.length > 0)
       .slice(1)
-      .map(decodeURIComponent);
+      .map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          return p;
+        }
+      });
     const [area, a, b, c] = parts;
     const m = ctx.method;
     const body = async () => (m === 'GET' || m === 'DELETE' ? {} : asObject(await ctx.json()));
