@@ -1,10 +1,11 @@
 import { pino, type Logger } from 'pino';
 
 /**
- * The process logger. Logs go to stderr so stdout stays for command output (and `--json`). Secret-looking keys are
+ * The process logger. Logs go to stderr so stdout stays for command output (and `--json`). The default level is
+ * `error`: commands report outcomes in their own words; LIAISON_LOG_LEVEL=info or debug shows the details. Secret-looking keys are
  * redacted by pino itself, so a careless `log.info({ account })` cannot leak a secret.
  */
-export function createLogger(level: string = process.env.LIAISON_LOG_LEVEL ?? 'warn'): Logger {
+export function createLogger(level: string = process.env.LIAISON_LOG_LEVEL ?? 'error'): Logger {
   return pino(
     {
       level,

@@ -4,8 +4,8 @@ import type { ConnectorSession } from './connector-session.js';
 import { insertRows } from './import-operation.js';
 import { committedWatermark, savePendingWatermark } from './import-watermark.js';
 
-/** When nothing says where to start, look back this far (Salesforce keeps deletions about 15 days by default). */
-const DEFAULT_LOOKBACK_DAYS = 30;
+/** When nothing says where to start, look back this far: Salesforce keeps deleted records 15 days by default. */
+const DEFAULT_LOOKBACK_DAYS = 15;
 const FIELD = 'deletions';
 
 /**
@@ -24,13 +24,11 @@ export async function runImportDeleted(config: CrmConnectorConfig, ctx: Activity
 
   const result = await driver.readDeleted({ object: schema.crmObject, since, until, ...(cursor ? { cursor } : {}), signal: ctx.signal });
   const prefix = ctx.activity.replace(/[^A-Za-z0-9_]/g, '_');
-  if (result.earliestDateAvailable && !cursor && Date.parse(result.earliestDateAvailable) > Date.parse(since)) {
-    ctx.log.warn(
-      { since, earliestDateAvailable: result.earliestDateAvailable },
-      `the deletion window starts ${since} but ${schema.crmObject} deletions are only kept since ${result.earliestDateAvailable}; records deleted before then cannot be imported`,
-    );
+  // Only a window someone chose (in the file, or by an earlier run) can be cut short; a first run's default is not.
+  const chosen = config.since !== undefined || mark?.windowEnd != null;
+  if (result.earliestDateAvailable && !cursor && chosen && Date.parse(result.earliestDateAvailable) > Date.parse(since)) {
     process.stderr.write(
-      `liaison: warning: activity "${ctx.activity}": the CRM keeps deletions only since ${result.earliestDateAvailable}, the window asked starts ${since}; earlier deletions cannot be imported\n`,
+      `liaison: warning: activity "${ctx.activity}": ${schema.crmObject} deletions are kept only since ${result.earliestDateAvailable}, the window asked starts ${since}; earlier deletions cannot be imported\n`,
     );
     ctx.vars.set(`${prefix}_earliest_available`, { datetime: result.earliestDateAvailable });
   }

@@ -1,4 +1,5 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { ActivityContext } from '../workflow/activity.js';
 import type { WorkingSet, WorkingSetWriter } from '../workflow/working-set.js';
@@ -34,6 +35,7 @@ export class RejectsOutput {
     if (this.file) {
       const header = [...this.keyColumns, 'error_code', 'error_message'];
       if (!this.fileStarted) {
+        mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
         writeFileSync(this.file, stringify([header]));
         this.fileStarted = true;
       }

@@ -182,13 +182,13 @@ function runNumber(text: string): number {
   return value;
 }
 
-interface Progress {
+export interface Progress {
   onEvent(event: RunEvent): void;
   stop(): void;
 }
 
 /** Bars on a terminal (records done/total, rate, ETA per activity); plain lines otherwise (CI logs, pipes). */
-function createProgress(): Progress {
+export function createProgress(): Progress {
   if (!process.stderr.isTTY) return { onEvent: plainProgress(), stop: () => undefined };
   const bars = new cliProgress.MultiBar(
     {

@@ -46,6 +46,11 @@ export async function readDeleted(ctx: QueryContext, request: DeletedRequest): P
   const startMs = Date.parse(soqlDateTime(since));
   const endMs = request.until ? Date.parse(soqlDateTime(request.until)) : Date.now();
   if (!(startMs < endMs)) throw new LiaisonError('invalid_input', `readDeleted ${meta.name}: the window start ${since} is not before its end`);
+  // Salesforce ignores seconds: a window inside one minute is empty on its side (and a 400 if sent). Nothing can be
+  // known yet; the next read starts at the same place.
+  if (Math.floor(startMs / 60_000) >= Math.floor(endMs / 60_000)) {
+    return { records: (async function* () {})(), nextCursor: () => new Date(Math.floor(startMs / 60_000) * 60_000).toISOString() };
+  }
   const windows = splitWindow(startMs, endMs);
   const fetchWindow = async ([from, to]: [number, number]): Promise<DeletedAnswer> => {
     const query = new URLSearchParams({ start: replicationDate(from), end: replicationDate(to) });

@@ -15,8 +15,8 @@ const STAMPS = ['created_at', 'modified_at', 'modified_locally_at'] as const;
  * Writes the working set into a local table: insert, update, insert-or-update or delete reconciled on `keys`, or
  * mark-deleted (sets a column). Everything happens in ONE transaction, so a failure leaves the table untouched and a
  * resumed run cannot write twice. Records with a null key cannot be reconciled: they go to "rejects".
- * `origin: crm` (an import) leaves `modified_locally_at` alone; local writes (the default) stamp it, which is what
- * the two-way sync reads to find local changes. Dedupe the working set first: two records with one key in the same
+ * `origin: crm` (an import) leaves `modified_locally_at` alone and skips rows whose local change is still pending;
+ * local writes (the default) stamp it, which is what the two-way sync reads to find local changes. Dedupe the working set first: two records with one key in the same
  * run would both be inserted (or update in an unspecified order).
  */
 export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
@@ -100,7 +100,13 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
         ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
       ];
       if (sets.length === 0) return Promise.resolve({ numAffectedRows: 0n });
-      return sql`update ${sql.table(config.table)} set ${sql.join(sets)} from ${ws} where ${match} and ${keyed}`.execute(
+      // An import never overwrites a row whose local change has not reached the CRM yet: local wins until exported
+      // (an opt-out must not be undone by an older CRM value), and nothing is sent back that was not changed here.
+      const pending =
+        config.origin === 'crm' && has('modified_locally_at') && !mapped.has('modified_locally_at')
+          ? sql` and ${col(config.table, 'modified_locally_at')} is null`
+          : sql``;
+      return sql`update ${sql.table(config.table)} set ${sql.join(sets)} from ${ws} where ${match} and ${keyed}${pending}`.execute(
         db,
       );
     };
