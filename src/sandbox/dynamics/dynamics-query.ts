@@ -148,7 +148,9 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   const annotations = new AnnotationFilter(prefer.get('odata.include-annotations'));
   const p = projection(entity, q.get('$select'), annotations);
   const maxPage = pageSizeFrom(prefer);
-  const tracking = prefer.has('odata.track-changes') || q.has('$deltatoken');
+  // A nextLink from a tracked query stays tracked even if the client does not resend the preference.
+  const skipText = q.get('$skiptoken');
+  const tracking = prefer.has('odata.track-changes') || q.has('$deltatoken') || (skipText !== null && decodeCookie(skipText).v !== undefined);
   const applied: string[] = [];
   if (maxPage !== undefined) applied.push(`odata.maxpagesize=${maxPage}`);
   if (annotations.any) applied.push(`odata.include-annotations="${prefer.get('odata.include-annotations')}"`);
@@ -292,6 +294,7 @@ export function retrieveRecord(ctx: QueryContext, entity: EntityDef, row: Row, r
   const prefer = parsePrefer(header(request, 'prefer'));
   const annotations = new AnnotationFilter(prefer.get('odata.include-annotations'));
   const p = projection(entity, request.url.searchParams.get('$select'), annotations);
+  if (request.url.searchParams.has('$expand')) throw unsupportedOption('$expand');
   const ifNoneMatch = header(request, 'if-none-match');
   if (ifNoneMatch && ifNoneMatch === `W/"${String(row.versionnumber)}"` && !annotations.any) return { status: 304, headers: { 'OData-Version': '4.0' }, body: '' };
   const record = renderRecord(ctx.store, p, row);
