@@ -111,7 +111,11 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
     await journal.markInFlight(pending.map((p) => p.ref), batch);
     const operations = new Map(pending.map((p) => [p.ref, p.operation]));
     const byOperation = new Map<WriteOperation, WriteItem[]>();
-    for (const p of pending) byOperation.set(p.operation, [...(byOperation.get(p.operation) ?? []), p.item]);
+    for (const p of pending) {
+      const items = byOperation.get(p.operation);
+      if (items) items.push(p.item);
+      else byOperation.set(p.operation, [p.item]);
+    }
     for (const [operation, items] of byOperation) {
       const outcomes = await driver.writeBatch({ ...baseRequest, operation }, items);
       await settle(outcomes, operations, batch);
@@ -206,7 +210,14 @@ async function bulkExport(
 ): Promise<void> {
   const groups = new Map<WriteOperation, Pending[]>();
   // Group first (refs only stay in memory as the items of each job); jobs are per operation.
-  for await (const rows of pages) for (const p of await process(rows)) groups.set(p.operation, [...(groups.get(p.operation) ?? []), p]);
+  // Appended in place: copying the group for every record made 100,000 bulk updates take minutes of CPU.
+  for await (const rows of pages) {
+    for (const p of await process(rows)) {
+      const group = groups.get(p.operation);
+      if (group) group.push(p);
+      else groups.set(p.operation, [p]);
+    }
+  }
   for (const [operation, pending] of groups) {
     const batch = nextBatch();
     await journal.markInFlight(pending.map((p) => p.ref), batch);
