@@ -7,9 +7,16 @@ import { rawClient, type RawCallOptions, type RawReply, secretToken } from './dy
 let sandbox: DynamicsSandbox;
 let token: string;
 
+const clients = new Map<DynamicsSandbox, ReturnType<typeof rawClient>>();
+
 function call(method: string, path: string, options: RawCallOptions & { sb?: DynamicsSandbox } = {}): Promise<RawReply> {
   const sb = options.sb ?? sandbox;
-  return rawClient(sb.url, sb.caFile, () => token)(method, path, options);
+  let client = clients.get(sb);
+  if (!client) {
+    client = rawClient(sb.url, sb.caFile, () => token);
+    clients.set(sb, client);
+  }
+  return client(method, path, options);
 }
 
 async function getToken(sb: DynamicsSandbox): Promise<string> {

@@ -1,7 +1,7 @@
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
-import { caBundle } from '../../src/crm/http/tls.js';
+import { caBundle, readCaFile } from '../../src/crm/http/tls.js';
 
 /**
  * How ordinary users make msal-node and dynamics-web-api trust a private CA, without ever turning verification off.
@@ -53,8 +53,9 @@ export function trustCaForNewHttpsAgents(caFile: string): void {
   const Original = https.Agent;
   class TrustingAgent extends Original {
     constructor(options?: https.AgentOptions) {
-      const ca = caBundle(trusted[trusted.length - 1]!);
-      super({ ...options, ...(options?.ca ? {} : { ca: [...(ca ?? []), ...trusted.slice(0, -1).map((f) => caBundle(f)?.at(-1) ?? '')] }) });
+      // Node's roots (and NODE_EXTRA_CA_CERTS) plus every CA trusted so far, unless the caller chose its own CAs.
+      const ca = [...(caBundle(trusted[0]!) ?? []), ...trusted.slice(1).map((f) => readCaFile(f))];
+      super({ ...options, ...(options?.ca ? {} : { ca }) });
     }
   }
   (https as { Agent: typeof https.Agent }).Agent = TrustingAgent;
@@ -77,14 +78,15 @@ export interface RawCallOptions {
 
 /** A bare HTTPS client for wire-level assertions (status codes, headers, exact error bodies). */
 export function rawClient(baseUrl: string, caFile: string, defaultBearer: () => string | undefined) {
-  const ca = caBundle(caFile);
+  // One keep-alive agent per client: building a secure context over the full root list per request is costly.
+  const agent = new https.Agent({ keepAlive: true, ca: caBundle(caFile) });
   return (method: string, path: string, options: RawCallOptions = {}): Promise<RawReply> => {
     const headers: Record<string, string> = { Accept: 'application/json', ...(options.headers ?? {}) };
     const bearer = options.bearer === undefined ? defaultBearer() : options.bearer;
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
     if (options.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
     return new Promise((resolve, reject) => {
-      const req = https.request(new URL(path, baseUrl), { method, headers, ca, agent: false }, (res) => {
+      const req = https.request(new URL(path, baseUrl), { method, headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
