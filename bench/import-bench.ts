@@ -61,6 +61,7 @@ async function liaisonImport(
   await sandbox.call({ op: 'resetRequests' });
   const job: ImportJob = { kind, storeUrl, sandbox: sandbox.info, setup, incremental };
   const result = await runChild<ImportJob, ImportResult>('./import-child.js', job);
+  log(`  requests the sandbox saw, by kind: ${JSON.stringify(await sandbox.call({ op: 'requestCounts' }))}`);
   if (result.status !== 'succeeded')
     throw new Error(`${kind} import into ${storeUrl.split(':')[0]} ${result.status}: ${result.error ?? ''}`);
   return result;
@@ -93,7 +94,7 @@ function log(text: string): void {
 
 function logImport(label: string, r: ImportResult): void {
   log(
-    `${label}: ${r.records} records (${r.written} written) in ${r.seconds.toFixed(1)} s = ${Math.round(r.records / r.seconds)}/s; import step ${r.importSeconds.toFixed(1)} s, save step ${r.saveSeconds.toFixed(1)} s; ${r.apiCalls} API calls; client CPU ${r.cpuSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB`,
+    `${label}: ${r.records} records (${r.written} written) in ${r.seconds.toFixed(1)} s = ${Math.round(r.records / r.seconds)}/s; import step ${r.importSeconds.toFixed(1)} s, save step ${r.saveSeconds.toFixed(1)} s; ${r.apiCalls} API calls; client CPU ${r.cpuSeconds.toFixed(1)} s; peak RSS ${r.peakRssMb} MB (V8 heap ≤ ${r.peakHeapMb} MB, buffers ≤ ${r.peakExternalMb} MB)`,
   );
 }
 
@@ -130,14 +131,45 @@ async function smallRuns(kind: CrmKind, dir: string, stores: Stores, rows: Bench
   const sandbox = await startRemoteSandbox(kind, SMALL, 11, mkdtempSync(join(dir, `${kind}-small-`)));
   log(`${kind} sandbox: ${SMALL} contacts seeded in ${sandbox.seedSeconds.toFixed(1)} s (own process)`);
   try {
+    let imported: string | undefined;
     for (const latencyMs of [0, LATENCY_MS]) {
       await sandbox.call({ op: 'latency', latencyMs });
       for (const store of STORES) {
-        const r = await liaisonImport(sandbox, kind, stores.fresh(store), true, false);
+        const url = stores.fresh(store);
+        const r = await liaisonImport(sandbox, kind, url, true, false);
         logImport(`${kind} → ${store}, full import of ${SMALL}, ${latencyMs} ms`, r);
         rows.push(row('liaison full import (100k)', kind, store, latencyMs, r, r.apiCalls));
+        if (store === 'sqlite' && latencyMs === 0) imported = url;
       }
       if (kind === 'salesforce') await references(sandbox, dir, latencyMs, rows);
+    }
+    // Exports at no added latency, from the SQLite store the first import filled (its recipients hold the CRM ids).
+    await sandbox.call({ op: 'latency', latencyMs: 0 });
+    const modes: ('batches' | 'bulk')[] = kind === 'salesforce' ? ['batches', 'bulk'] : ['batches'];
+    for (const mode of modes) {
+      if (!imported) break;
+      await sandbox.call({ op: 'resetRequests' });
+      const r = await runChild<ImportJob, ImportResult>('./import-child.js', {
+        kind,
+        storeUrl: imported,
+        sandbox: sandbox.info,
+        setup: false,
+        incremental: false,
+        export: mode,
+      });
+      if (r.status !== 'succeeded') throw new Error(`${kind} export (${mode}) ${r.status}: ${r.error ?? ''}`);
+      logImport(`${kind} export of ${SMALL} updates (${mode}) from sqlite`, r);
+      log(`  requests the sandbox saw, by kind: ${JSON.stringify(await sandbox.call({ op: 'requestCounts' }))}`);
+      rows.push(
+        row(
+          mode === 'bulk' ? 'liaison export update, bulk API (100k)' : 'liaison export update, batches (100k)',
+          kind,
+          'sqlite',
+          0,
+          r,
+          r.apiCalls,
+        ),
+      );
     }
   } finally {
     await sandbox.stop();

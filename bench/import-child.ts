@@ -29,6 +29,8 @@ export interface ImportJob {
   /** Register the account and run the wizard first (a fresh store). */
   setup: boolean;
   incremental: boolean;
+  /** Instead of an import: export every recipient with a CRM id as an update, in batches or through the bulk API. */
+  export?: 'batches' | 'bulk';
 }
 
 /** What an import child reports. */
@@ -44,6 +46,9 @@ export interface ImportResult {
   apiCalls: number;
   peakRssMb: number;
   cpuSeconds: number;
+  /** Peaks of V8's heap and of memory outside it (buffers), sampled every 25 ms. */
+  peakHeapMb: number;
+  peakExternalMb: number;
 }
 
 const benchKey = (): SecretKey => ({ key: Buffer.alloc(32, 1), source: 'bench' });
@@ -161,6 +166,32 @@ async function openWithRetry(url: string, fresh: boolean): Promise<Store> {
   }
 }
 
+/** The export workflow: every recipient holding a CRM id, sent back as an update of first and last name. */
+export function exportWorkflow(kind: CrmKind, bulk: 'batches' | 'bulk'): string {
+  const s = SHAPES[kind];
+  return `
+name: bench-export-${kind}-${bulk}
+activities:
+  - name: pick
+    type: query
+    table: recipient
+    filter: "${s.idColumn} is not null"
+    transitions: { ok: export }
+  - name: export
+    type: crm-connector
+    account: ${kind}
+    object: "${s.schema}"
+    operation: export
+    mode: update
+    idColumn: ${s.idColumn}
+    bulk: ${bulk === 'bulk' ? 'always' : 'never'}
+    mapping: { ${s.first}: upper(first_name), ${s.last}: last_name }
+    transitions: { ok: done }
+  - name: done
+    type: end
+`;
+}
+
 async function runJob(job: ImportJob): Promise<ImportResult> {
   const store = await openWithRetry(job.storeUrl, job.setup);
   try {
@@ -173,14 +204,23 @@ async function runJob(job: ImportJob): Promise<ImportResult> {
       ...builtinActivities,
       'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, benchKey) }),
     };
-    const workflow = await parseWorkflow(importWorkflow(job.kind, job.incremental), 'bench.yaml', store);
+    const text = job.export ? exportWorkflow(job.kind, job.export) : importWorkflow(job.kind, job.incremental);
+    const workflow = await parseWorkflow(text, 'bench.yaml', store);
+    // Where the peak comes from: V8's heap (JS objects) or memory outside it (buffers, SQLite, TLS).
+    const memory = { heapTotal: 0, external: 0 };
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      memory.heapTotal = Math.max(memory.heapTotal, m.heapTotal);
+      memory.external = Math.max(memory.external, m.external + m.arrayBuffers);
+    }, 25);
     const cpu = process.cpuUsage();
     const started = performance.now();
     const run = await runWorkflow(store, workflow, { registry });
     const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
     const used = process.cpuUsage(cpu);
-    const step = run.activities.find((a) => a.activity === 'import');
-    const save = run.activities.find((a) => a.activity === 'save');
+    const step = run.activities.find((a) => a.activity === (job.export ? 'export' : 'import'));
+    const save = run.activities.find((a) => a.activity === (job.export ? 'pick' : 'save'));
     return {
       status: run.status,
       ...(run.error ? { error: run.error } : {}),
@@ -193,6 +233,8 @@ async function runJob(job: ImportJob): Promise<ImportResult> {
       // maxRSS is in kilobytes: the peak of this whole process, which only ever runs this one import.
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       cpuSeconds: (used.user + used.system) / 1e6,
+      peakHeapMb: Math.round(memory.heapTotal / 1048576),
+      peakExternalMb: Math.round(memory.external / 1048576),
     };
   } finally {
     await store.close();

@@ -14,6 +14,7 @@ export type SandboxRequest =
   | { id: number; op: 'latency'; latencyMs: number }
   | { id: number; op: 'resetRequests' }
   | { id: number; op: 'requests' }
+  | { id: number; op: 'requestCounts' }
   | { id: number; op: 'count'; object: string }
   /** Updates `count` live records (spread over the table) with one timestamp, and answers how many. */
   | { id: number; op: 'touch'; object: string; field: string; count: number; total: number; at: string };
@@ -40,6 +41,8 @@ function handle(request: SandboxRequest): unknown {
       return null;
     case 'requests':
       return admin.requestCount();
+    case 'requestCounts':
+      return admin.requestCounts();
     case 'count':
       return admin.countRecords(request.object);
     case 'touch': {
