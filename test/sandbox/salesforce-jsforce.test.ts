@@ -156,6 +156,14 @@ describe('describe', () => {
     expect(field('Customer_Number__c')).toMatchObject({ externalId: true, unique: true, type: 'string' });
     expect(field('Score__c')).toMatchObject({ type: 'double', precision: 5, scale: 1 });
     expect(field('SystemModstamp')).toMatchObject({ type: 'datetime', createable: false, updateable: false });
+    expect(d.childRelationships.map((r) => `${r.childSObject}.${r.field}:${r.relationshipName}`)).toEqual(
+      expect.arrayContaining([
+        'Loyalty_Card__c.Contact__c:Loyalty_Cards__r',
+        'CampaignMember.ContactId:CampaignMembers',
+      ]),
+    );
+    const order = await conn.describe('Order');
+    expect(order.childRelationships.map((r) => r.relationshipName)).toContain('OrderItems');
   });
 });
 

@@ -155,9 +155,12 @@ export function describeObject(
   for (const child of catalog.values()) {
     for (const f of child.fields) {
       if (f.type === 'reference' && f.referenceTo.includes(object.name) && !f.system && f.name !== 'OwnerId') {
+        // Salesforce names child relationships after the child's API name (Contacts, OrderItems), not its label.
         const plural = child.custom
-          ? `${child.labelPlural.replace(/\s/g, '_')}__r`
-          : child.labelPlural.replace(/\s/g, '');
+          ? `${child.name.replace(/__c$/, '')}s__r`
+          : child.name === 'Opportunity'
+            ? 'Opportunities'
+            : `${child.name}s`;
         childRelationships.push({
           cascadeDelete: false,
           childSObject: child.name,
