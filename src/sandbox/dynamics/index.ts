@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createSandboxTls, generateRsaKeyPair, issueCertificate } from '../common/sandbox-tls.js';
@@ -36,6 +36,8 @@ export const SANDBOX_TENANT_DOMAIN = 'liaison-sandbox.onmicrosoft.com';
 export async function startDynamicsSandbox(options: SandboxStartOptions = {}): Promise<DynamicsSandbox> {
   const seed = options.seed ?? 42;
   const records = options.records ?? 100;
+  // A temp dir made here is removed on stop(); a caller's dataDir is left alone.
+  const ownsDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'liaison-dynamics-'));
   const tls = createSandboxTls(dataDir, 'dynamics');
 
@@ -103,6 +105,7 @@ export async function startDynamicsSandbox(options: SandboxStartOptions = {}): P
   late.admin = createdAdmin;
 
   const authorityUrl = url;
+  let stopped = false;
   return {
     url,
     caFile: tls.caFile,
@@ -114,8 +117,11 @@ export async function startDynamicsSandbox(options: SandboxStartOptions = {}): P
     },
     admin: createdAdmin,
     stop: async () => {
+      if (stopped) return;
+      stopped = true;
       await server.close();
       store.close();
+      if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
