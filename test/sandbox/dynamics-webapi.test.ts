@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfidentialClientApplication, PublicClientApplication } from '@azure/msal-node';
 import { DynamicsWebApi } from 'dynamics-web-api';
@@ -62,6 +62,22 @@ describe('authentication with msal-node', () => {
     });
     const b = await sha1.acquireTokenByClientCredential({ scopes: [`${sandbox.url}/.default`] });
     expect(b?.accessToken).toMatch(/^ey/);
+  });
+
+  it('surfaces Entra errors through msal: wrong secret, certificate signed by another key', async () => {
+    const creds = sandbox.credentials['client-secret']!;
+    const wrongSecret = new ConfidentialClientApplication({
+      auth: { clientId: creds.clientId!, clientSecret: 'wrong', ...authority(sandbox) },
+      system: { networkClient: msalNetworkClient(sandbox.caFile) },
+    });
+    await expect(wrongSecret.acquireTokenByClientCredential({ scopes: [`${sandbox.url}/.default`] })).rejects.toMatchObject({ errorCode: 'invalid_client', errorMessage: expect.stringContaining('AADSTS7000215') });
+    const cert = readFileSync(sandbox.credentials.certificate!.certificateFile!, 'utf8');
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const wrongKey = new ConfidentialClientApplication({
+      auth: { clientId: creds.clientId!, clientCertificate: { thumbprintSha256: certificateThumbprint256(cert), privateKey: otherKey }, ...authority(sandbox) },
+      system: { networkClient: msalNetworkClient(sandbox.caFile) },
+    });
+    await expect(wrongKey.acquireTokenByClientCredential({ scopes: [`${sandbox.url}/.default`] })).rejects.toMatchObject({ errorCode: 'invalid_client', errorMessage: expect.stringContaining('AADSTS700027') });
   });
 
   it('issues a token by username and password to the public client', async () => {
