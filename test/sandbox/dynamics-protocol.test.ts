@@ -86,6 +86,18 @@ describe('queries', () => {
     expect(String(delta)).toMatch(/\$deltatoken=\d+%21/);
   });
 
+  it('serves a service document and a CSDL $metadata with lookup navigation properties', async () => {
+    const service = (await call('GET', `${API}/`)).json();
+    expect(service.value).toContainEqual({ name: 'contacts', kind: 'EntitySet', url: 'contacts' });
+    const csdl = await call('GET', `${API}/$metadata?annotations=true`);
+    expect(csdl.headers['content-type']).toMatch(/^application\/xml/);
+    expect(csdl.text).toContain('<EntitySet Name="lia_loyaltycards" EntityType="Microsoft.Dynamics.CRM.lia_loyaltycard"/>');
+    expect(csdl.text).toContain('<NavigationProperty Name="parentcustomerid_account" Type="mscrm.account"/>');
+    expect(csdl.text).toContain('<NavigationProperty Name="lia_ContactId" Type="mscrm.contact"/>');
+    expect(csdl.text).toContain('<Property Name="_parentcustomerid_value" Type="Edm.Guid"/>');
+    expect(csdl.text).toContain('Org.OData.Capabilities.V1.ChangeTracking');
+  });
+
   it('answers 304 to If-None-Match with the current etag', async () => {
     const [id] = sandbox.admin.listIds('contact', 1);
     const first = await call('GET', `${API}/contacts(${id})?$select=lastname`);

@@ -1,5 +1,6 @@
 import { type ApiRequest, type ApiResponse, DataverseError, jsonResponse, odataError } from './dynamics-http.js';
 import { GUID_PATTERN } from './dynamics-ids.js';
+import { csdlDocument } from './dynamics-csdl.js';
 import { handleEntityDefinitions, handleGlobalOptionSets } from './dynamics-metadata.js';
 import { countEntitySet, queryEntitySet, retrieveRecord } from './dynamics-query.js';
 import type { EntityDef } from './dynamics-schema-types.js';
@@ -108,7 +109,8 @@ export function notFound(entity: EntityDef, keyText: string): DataverseError {
 export function routeWebApi(ctx: WebApiContext, request: ApiRequest, principal: Principal): ApiResponse {
   const segments = apiSegments(request.url.pathname);
   const first = segments[0] ?? '';
-  if (first === '' || first === '$metadata') {
+  if (first === '$metadata') return csdlDocument(ctx.store.schema, request.url.searchParams.get('annotations') === 'true');
+  if (first === '') {
     return jsonResponse(200, { '@odata.context': `${ctx.apiBase}$metadata`, value: ctx.store.schema.map((e) => ({ name: e.entitySetName, kind: 'EntitySet', url: e.entitySetName })) });
   }
   if (first === 'WhoAmI' || first === 'WhoAmI()') {
