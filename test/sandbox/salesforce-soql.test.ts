@@ -135,6 +135,19 @@ describe('compiler over a store', () => {
     });
   });
 
+  it('compares case-insensitively in every script (=, !=, IN, LIKE)', () => {
+    const { store, cursors } = engine();
+    const id = store.insert('Contact', { LastName: 'MÜLLER', FirstName: 'Ελένη' });
+    store.insert('Contact', { LastName: 'Smith' });
+    const ids = (soql: string) => run(cursors, soql).records.map((r) => r.Id);
+    expect(ids("SELECT Id FROM Contact WHERE LastName = 'müller'")).toEqual([id]);
+    expect(ids("SELECT Id FROM Contact WHERE FirstName = 'ΕΛΈΝΗ'")).toEqual([id]);
+    expect(ids("SELECT Id FROM Contact WHERE LastName IN ('smith', 'Müller') ORDER BY LastName")).toHaveLength(2);
+    expect(ids("SELECT Id FROM Contact WHERE LastName LIKE 'mül%'")).toEqual([id]);
+    expect(ids("SELECT Id FROM Contact WHERE LastName != 'müller'")).toHaveLength(1);
+    expect(ids("SELECT Id FROM Contact WHERE LastName = 'SMITH'")).toHaveLength(1);
+  });
+
   it('refuses duplicate fields and aggregate functions', () => {
     const { cursors } = engine();
     expect(() => cursors.compile('SELECT Id, id FROM Contact', '62.0', false)).toThrow(/duplicate field selected: Id/);

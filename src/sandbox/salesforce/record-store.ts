@@ -27,6 +27,9 @@ export class RecordStore {
     readonly clock: () => Date,
     readonly userId: string,
   ) {
+    db.function('sf_fold', { deterministic: true }, (value: unknown) =>
+      typeof value === 'string' ? value.toLowerCase() : typeof value === 'number' ? value : null,
+    );
     for (const object of catalog.values()) this.createTable(object);
   }
 

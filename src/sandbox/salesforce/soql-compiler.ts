@@ -38,6 +38,12 @@ const STRINGY = new Set([
   'reference',
 ]);
 const NUMERIC = new Set(['int', 'double', 'currency', 'percent']);
+/**
+ * SQLite's NOCASE folds ASCII only, while SOQL compares case-insensitively in every script. Literals with
+ * non-ASCII letters are compared through sf_fold (JS toLowerCase, registered by RecordStore); ASCII-only
+ * literals keep the indexable NOCASE path (a value equal to them ignoring case is ASCII too).
+ */
+const NON_ASCII = /[^\x00-\x7f]/;
 const lit = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 class Joins {
@@ -247,6 +253,10 @@ export class SoqlCompiler {
     if (cond.kind === 'like') {
       if (!STRINGY.has(f.type) || cond.value.kind !== 'string')
         throw invalidField(query, cond.field.pos, `invalid operator on field: ${f.name}`);
+      if (NON_ASCII.test(cond.value.like)) {
+        params.push(cond.value.like.toLowerCase());
+        return `sf_fold(${col}) LIKE ? ESCAPE '\\'`;
+      }
       params.push(cond.value.like);
       return `${col} LIKE ? ESCAPE '\\'`;
     }
@@ -261,9 +271,11 @@ export class SoqlCompiler {
         });
         return cond.negated ? `(${col} IS NULL OR NOT (${tests.join(' OR ')}))` : `(${tests.join(' OR ')})`;
       }
-      params.push(...(values as SqlValue[]));
+      const fold = nocase !== '' && values.some((v) => typeof v === 'string' && NON_ASCII.test(v));
+      params.push(...(values as SqlValue[]).map((v) => (fold && typeof v === 'string' ? v.toLowerCase() : v)));
       const list = `(${values.map(() => '?').join(', ')})`;
-      return cond.negated ? `(${col} IS NULL OR ${col}${nocase} NOT IN ${list})` : `${col}${nocase} IN ${list}`;
+      const target = fold ? `sf_fold(${col})` : `${col}${nocase}`;
+      return cond.negated ? `(${col} IS NULL OR ${target} NOT IN ${list})` : `${target} IN ${list}`;
     }
     const { op, value } = cond;
     if (value.kind === 'relative') {
@@ -293,6 +305,10 @@ export class SoqlCompiler {
       if (op === '=') return `${col} IS NULL`;
       if (op === '!=') return `${col} IS NOT NULL`;
       throw malformed(query.source, cond.field.pos, `invalid operator on null value`);
+    }
+    if (nocase !== '' && (op === '=' || op === '!=') && typeof v === 'string' && NON_ASCII.test(v)) {
+      params.push(v.toLowerCase());
+      return op === '!=' ? `sf_fold(${col}) IS NOT ?` : `sf_fold(${col}) = ?`;
     }
     params.push(v);
     return op === '!=' ? `${col} IS NOT ?${nocase}` : `${col} ${op} ?${nocase}`;
