@@ -4,8 +4,7 @@ import type { CrmDriver } from '../crm/driver.js';
 import { driverModule } from '../crm/registry.js';
 import type { Store } from '../store/store-types.js';
 import { getSchema } from '../wizard/schema-registry.js';
-import type { LocalColumn, LocalSchema } from '../wizard/schema-types.js';
-import type { ColumnKind } from '../workflow/workflow-tables.js';
+import type { LocalSchema } from '../wizard/schema-types.js';
 
 /** How the connector gets at accounts (the CLI uses the default key; the demo and tests pass their own). */
 export type AccountsFactory = (store: Store) => AccountsService;
@@ -28,35 +27,4 @@ export async function openConnectorSession(store: Store, accounts: AccountsFacto
   return { driver, schema, close: () => driver.close() };
 }
 
-/** The schema column of a field, named by its local column or its CRM field (case-insensitively). */
-export function resolveColumn(schema: LocalSchema, name: string): LocalColumn {
-  const wanted = name.toLowerCase();
-  const column =
-    schema.columns.find((c) => c.column === name || c.crmField === name) ??
-    schema.columns.find((c) => c.column.toLowerCase() === wanted || c.crmField.toLowerCase() === wanted);
-  if (!column || column.orphan) {
-    const known = schema.columns.filter((c) => !c.orphan).map((c) => c.crmField);
-    throw new LiaisonError(
-      'field_not_found',
-      `field "${name}" is not in schema "${schema.name}" (${schema.crmObject}); known fields: ${known.slice(0, 25).join(', ')}${known.length > 25 ? ', …' : ''}`,
-    );
-  }
-  return column;
-}
-
-/** The working-set column kind that holds a CRM field of this neutral type. */
-export function columnKindOf(column: LocalColumn): ColumnKind {
-  if (column.multiSelect) return 'text';
-  switch (column.type) {
-    case 'boolean':
-      return 'boolean';
-    case 'integer':
-    case 'bigint':
-      return 'integer';
-    case 'decimal':
-    case 'double':
-      return 'number';
-    default:
-      return 'text';
-  }
-}
+export { columnKindOf, resolveColumn } from './connector-columns.js';

@@ -8,16 +8,11 @@ import type { Store } from '../store/store-types.js';
 import type { LocalColumn, LocalSchema } from '../wizard/schema-types.js';
 import type { ActivityContext, ActivityResult } from '../workflow/activity.js';
 import type { CrmConnectorConfig } from '../workflow/workflow-schema.js';
-import type { ColumnInfo } from '../workflow/workflow-tables.js';
-import { convertValue, type Conversion } from './conversions.js';
-import { columnKindOf, resolveColumn, type ConnectorSession } from './connector-session.js';
+import { convertValue } from './conversions.js';
+import { importColumns, importOutputColumns, resolveColumn, type ImportColumn } from './connector-columns.js';
+import type { ConnectorSession } from './connector-session.js';
 import { committedWatermark, savePendingWatermark } from './import-watermark.js';
 import { RejectsOutput } from './rejects-output.js';
-
-interface ImportColumn {
-  column: LocalColumn;
-  conversion: Conversion;
-}
 
 /**
  * Import from the CRM: filter, upstream population or all records, optionally incremental. Pages flow from the
@@ -28,11 +23,7 @@ export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext
   const { driver, schema } = session;
   const columns = importColumns(config, schema);
   const cursorColumn = schema.columns.find((c) => c.column === schema.cursorColumn);
-  const outputColumns: ColumnInfo[] = [
-    { name: schema.crmIdColumn, kind: 'text' },
-    ...columns.filter((c) => c.column.column !== schema.crmIdColumn).map((c) => ({ name: c.column.column, kind: columnKindOf(c.column) })),
-    ...columns.filter((c) => c.column.targetColumn).map((c) => ({ name: c.column.targetColumn!, kind: 'text' as const })),
-  ];
+  const outputColumns = importOutputColumns(schema, columns);
   const request: QueryRequest = {
     object: schema.crmObject,
     fields: columns.map((c) => c.column.crmField),
@@ -111,24 +102,6 @@ export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext
   ctx.counters.recordsOut = ok.count;
   ctx.counters.rejects = rejects.count;
   return { outputs: { ok, ...(await rejects.finish()) } };
-}
-
-/** The fields to read: the ones the activity names, else every live column of the schema; the id and cursor always. */
-function importColumns(config: CrmConnectorConfig, schema: LocalSchema): ImportColumn[] {
-  const chosen: ImportColumn[] = config.fields
-    ? config.fields.map((field) => {
-        const column = resolveColumn(schema, field.crm);
-        const target = field.column ? { ...column, column: field.column } : column;
-        return { column: target, conversion: field.conversion ?? defaultConversion(column) };
-      })
-    : schema.columns.filter((c) => !c.orphan && c.column !== schema.crmIdColumn).map((column) => ({ column, conversion: defaultConversion(column) }));
-  const cursor = schema.columns.find((c) => c.column === schema.cursorColumn);
-  if (cursor && !chosen.some((c) => c.column.crmField === cursor.crmField)) chosen.push({ column: cursor, conversion: 'default' });
-  return chosen;
-}
-
-function defaultConversion(column: LocalColumn): Conversion {
-  return column.multiSelect ? 'set' : 'default';
 }
 
 function toRow(record: { id: string; values: Record<string, unknown> }, columns: ImportColumn[], schema: LocalSchema, dialect: Store['dialect']): Record<string, unknown> {

@@ -6,6 +6,8 @@ import type { IssuePath, SourceMap, ValidationIssue } from './workflow-load.js';
 import { executionOrder } from './workflow-load.js';
 import { targetsOf, type ActivityConfig, type WorkflowDefinition } from './workflow-schema.js';
 import { tableColumns, type ColumnInfo } from './workflow-tables.js';
+import { checkConnector } from '../sync/connector-columns.js';
+import { findSchema } from '../wizard/schema-registry.js';
 
 type Columns = readonly ColumnInfo[] | undefined;
 
@@ -127,11 +129,23 @@ export async function checkColumns(
       case 'union':
         result = inputs.every((c) => c !== undefined) ? mergeColumns(inputs as ColumnInfo[][]) : undefined;
         break;
-      case 'crm-connector':
-        // The generated CRM table's columns come from the schema registry; the connector checks them when it runs.
-        checkFilter(activity.filter, undefined, at('filter'), error, '');
-        result = undefined;
-        break;
+      case 'crm-connector': {
+        // Checked against the generated schema in the registry, exactly as the connector will read it.
+        const schema = store ? await findSchema(store.db, activity.object) : undefined;
+        if (store && !schema) {
+          error(at('object'), `no schema named "${activity.object}"; create it with: liaison wizard ${activity.account} --objects …`);
+          result = undefined;
+          break;
+        }
+        if (!schema) {
+          checkFilter(activity.filter, undefined, at('filter'), error, '');
+          result = undefined;
+          break;
+        }
+        const produced = checkConnector(activity, schema, input, (path, message) => error(at(...path), message));
+        setOutputs(outputs, activity, { ok: produced, rejects: undefined, error: undefined });
+        continue;
+      }
       case 'end':
         result = undefined;
         break;

@@ -174,6 +174,25 @@ for (const c of CASES) {
         expect(await recipients()).toHaveLength(total);
       });
 
+      it('checks a workflow against the schema before anything runs, naming file and line', async () => {
+        const bad = importWorkflow(c)
+          .replace(`{ crm: ${c.fields.first} }`, '{ crm: NoSuchField }')
+          .replace(`first_name: ${c.fields.first.toLowerCase()}`, 'first_name: not_imported');
+        const error = await parseWorkflow(bad, 'bad.yaml', store).then(
+          () => undefined,
+          (caught: unknown) => caught as Error,
+        );
+        expect(error?.message).toMatch(/bad\.yaml:\d+: /);
+        const text = JSON.stringify((error as unknown as { issues: unknown[] }).issues);
+        expect(text).toContain('field \\"NoSuchField\\" is not in schema');
+        expect(text).toContain('not_imported');
+        const lines = bad.split('\n');
+        const issues = (error as unknown as { issues: { line: number; message: string }[] }).issues;
+        expect(lines[issues.find((i) => i.message.includes('NoSuchField'))!.line - 1]).toContain('NoSuchField');
+        const unknownSchema = await parseWorkflow(importWorkflow(c).replace(c.schema, 'crm:nothing'), 'x.yaml', store).catch((e: Error) => e);
+        expect((unknownSchema as Error).message).toMatch(/no schema named "crm:nothing"; create it with: liaison wizard/);
+      });
+
       it('keeps filter values as data: an injection attempt matches nothing and breaks nothing', async () => {
         const text = importWorkflow(c, `    filter: "${c.fields.last} = 'x'' or ${c.fields.last} != '''"`).replace(`name: import-${c.kind}`, `name: inject-${c.kind}`).replace('incremental: true', 'incremental: false');
         const result = await run(text);

@@ -193,7 +193,7 @@ activities:
     ]);
   });
 
-  it('validates the crm-connector shape although its handler comes later', async () => {
+  it('validates the crm-connector shape, and its schema against the store', async () => {
     const connector = `name: sf
 activities:
   - name: pull
@@ -217,11 +217,15 @@ activities:
   - name: done
     type: union
 `;
-    expect(await issues(store, connector)).toEqual([]);
+    // Without a store only the shape can be checked; with one, the schema must exist.
+    expect(await issues(undefined, connector)).toEqual([]);
+    expect(await issues(store, connector)).toEqual([
+      expect.objectContaining({ line: 6, message: expect.stringContaining('no schema named "sf_contact"; create it with: liaison wizard salesforce') }),
+    ]);
     const bad = connector
       .replace('operation: import', 'operation: upload')
       .replace('onError: suspend', 'onError: retry');
-    const found = await issues(store, bad);
+    const found = await issues(undefined, bad);
     expect(found.map((i) => i.line)).toEqual([7, 12]);
   });
 
