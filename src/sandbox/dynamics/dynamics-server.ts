@@ -32,7 +32,8 @@ export class DynamicsServer {
     private readonly parts: ServerParts,
   ) {
     this.server = https.createServer({ cert: tls.cert, key: tls.key, keepAlive: true }, (req, res) => {
-      void this.handle(req, res);
+      // A failure while writing (e.g. a header value a client smuggled in) must end that exchange, not the server.
+      this.handle(req, res).catch(() => res.destroy());
     });
     this.server.keepAliveTimeout = 30_000;
   }
@@ -140,7 +141,7 @@ export class DynamicsServer {
 
   private write(res: ServerResponse, response: ApiResponse, reset: boolean): void {
     const body = Buffer.from(response.body, 'utf8');
-    const headers: Record<string, string | number> = { ...response.headers, 'Content-Length': body.length, 'REQ_ID': cryptoId() };
+    const headers: Record<string, string | number> = { ...response.headers, 'Content-Length': body.length, REQ_ID: nextRequestId() };
     if (reset) {
       // A connection reset mid-body: promise the full length, send part of it, then drop the socket.
       res.writeHead(response.status, headers);
@@ -171,7 +172,8 @@ export class DynamicsServer {
 }
 
 let counter = 0;
-function cryptoId(): string {
+/** Dataverse stamps every response with a REQ_ID; a counter shaped like a GUID is enough here. */
+function nextRequestId(): string {
   counter = (counter + 1) % 0xffffffff;
   return `00000000-0000-4000-8000-${counter.toString(16).padStart(12, '0')}`;
 }
