@@ -125,6 +125,18 @@ describe('writes', () => {
     expect(sandbox.admin.getRecord('contact', id)?._parentcustomerid_value).toBeNull();
   });
 
+  it('acts as the user named by MSCRMCallerID or CallerObjectId', async () => {
+    const who = (await call('GET', `${API}/WhoAmI`)).json();
+    const users = (await call('GET', `${API}/systemusers?$select=fullname,azureactivedirectoryobjectid`)).json().value as Array<Record<string, string>>;
+    const other = users.find((u) => u.systemuserid !== who.UserId)!;
+    const asOther = (await call('GET', `${API}/WhoAmI`, { headers: { MSCRMCallerID: other.systemuserid! } })).json();
+    expect(asOther.UserId).toBe(other.systemuserid);
+    const created = await call('POST', `${API}/contacts`, { body: '{"lastname":"Impersonated"}', headers: { ...JSON_HEADERS, CallerObjectId: other.azureactivedirectoryobjectid! } });
+    const id = /\(([^)]+)\)$/.exec(String(created.headers['odata-entityid']))![1]!;
+    expect(sandbox.admin.getRecord('contact', id)).toMatchObject({ _createdby_value: other.systemuserid, _ownerid_value: other.systemuserid });
+    expect((await call('GET', `${API}/WhoAmI`, { headers: { MSCRMCallerID: '00000000-0000-4000-8000-000000000000' } })).status).toBe(404);
+  });
+
   it('keeps statecode and statuscode consistent', async () => {
     const id = sandbox.admin.createRecord('opportunity', { name: 'Deal' });
     await call('PATCH', `${API}/opportunities(${id})`, { body: '{"statecode":1}', headers: JSON_HEADERS });

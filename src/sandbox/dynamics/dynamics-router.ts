@@ -105,6 +105,27 @@ export function notFound(entity: EntityDef, keyText: string): DataverseError {
   return new DataverseError(404, '0x80040217', `${entity.logicalName} With Id = ${keyText} Does Not Exist`);
 }
 
+/**
+ * The systemuser a request acts as: the caller's own user, or the one named by the impersonation headers
+ * (`MSCRMCallerID: <systemuserid>` or `CallerObjectId: <Entra object id>`).
+ */
+export function actingUser(ctx: { store: DynamicsStore; identities: SeedIdentities }, request: ApiRequest, principal: Principal): string {
+  const users = ctx.store.entity('systemuser')!;
+  const callerId = request.headers.mscrmcallerid;
+  if (callerId) {
+    const row = GUID_PATTERN.test(callerId) ? ctx.store.getById(users, callerId) : undefined;
+    if (!row) throw new DataverseError(404, '0x80040217', `systemuser With Id = ${callerId} Does Not Exist`);
+    return String(row.systemuserid);
+  }
+  const objectId = request.headers.callerobjectid;
+  if (objectId) {
+    const row = GUID_PATTERN.test(objectId) ? ctx.store.findByKey(users, { azureactivedirectoryobjectid: objectId.toLowerCase() }) : undefined;
+    if (!row) throw new DataverseError(404, '0x80040217', `No systemuser has the Azure AD object id ${objectId}.`);
+    return String(row.systemuserid);
+  }
+  return principal.kind === 'app' ? ctx.identities.appUserId : ctx.identities.adminUserId;
+}
+
 /** Dispatches one Web API request (already authenticated). */
 export function routeWebApi(ctx: WebApiContext, request: ApiRequest, principal: Principal): ApiResponse {
   const segments = apiSegments(request.url.pathname);
@@ -114,7 +135,7 @@ export function routeWebApi(ctx: WebApiContext, request: ApiRequest, principal: 
     return jsonResponse(200, { '@odata.context': `${ctx.apiBase}$metadata`, value: ctx.store.schema.map((e) => ({ name: e.entitySetName, kind: 'EntitySet', url: e.entitySetName })) });
   }
   if (first === 'WhoAmI' || first === 'WhoAmI()') {
-    const user = principal.kind === 'app' ? ctx.identities.appUserId : ctx.identities.adminUserId;
+    const user = actingUser(ctx, request, principal);
     return jsonResponse(200, {
       '@odata.context': `${ctx.apiBase}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
       BusinessUnitId: ctx.identities.businessUnitId,

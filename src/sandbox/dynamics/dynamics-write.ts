@@ -1,7 +1,7 @@
 import { type ApiRequest, type ApiResponse, DataverseError, ErrorCodes, emptyResponse, header, jsonResponse, odataError, parsePrefer } from './dynamics-http.js';
 import { isoSeconds, randomGuid } from './dynamics-ids.js';
 import { AnnotationFilter, projection, renderRecord } from './dynamics-records.js';
-import { findRow, notFound, parseKey } from './dynamics-router.js';
+import { actingUser, findRow, notFound, parseKey } from './dynamics-router.js';
 import type { Principal } from './dynamics-auth.js';
 import type { AttributeDef, EntityDef } from './dynamics-schema-types.js';
 import type { SeedIdentities } from './dynamics-seed.js';
@@ -52,9 +52,6 @@ export class WriteEngine {
     private readonly identities: SeedIdentities,
   ) {}
 
-  private userOf(principal: Principal): string {
-    return principal.kind === 'app' ? this.identities.appUserId : this.identities.adminUserId;
-  }
 
   /** Turns a wire body into column values; `existing` is the row being updated (undefined on create). */
   private columns(entity: EntityDef, body: Record<string, unknown>, existing: Row | undefined): Row {
@@ -207,7 +204,7 @@ export class WriteEngine {
 
   /** Routes a non-GET request on an entity set or record. */
   handle(ctx: WriteContext, entity: EntityDef, keyText: string | undefined, rest: string[], request: ApiRequest, principal: Principal): ApiResponse {
-    const options: WriteOptions = { userId: this.userOf(principal) };
+    const options: WriteOptions = { userId: actingUser({ store: this.store, identities: this.identities }, request, principal) };
     const wantsRow = parsePrefer(header(request, 'prefer')).get('return') === 'representation';
     if (keyText === undefined) {
       if (request.method === 'POST' && rest.length === 0) {
