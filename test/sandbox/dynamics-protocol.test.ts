@@ -98,6 +98,20 @@ describe('queries', () => {
     expect(csdl.text).toContain('Org.OData.Capabilities.V1.ChangeTracking');
   });
 
+  it('needs a type cast to select derived metadata properties, and filters attributes by enum values', async () => {
+    const base = `${API}/EntityDefinitions(LogicalName='contact')/Attributes`;
+    const uncast = await call('GET', `${base}?$select=LogicalName,MaxLength`);
+    expect(uncast.status).toBe(400);
+    expect((uncast.json().error as { message: string }).message).toBe("Could not find a property named 'MaxLength' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'.");
+    const cast = (await call('GET', `${base}/Microsoft.Dynamics.CRM.StringAttributeMetadata?$select=LogicalName,MaxLength&$filter=LogicalName eq 'emailaddress1'`)).json();
+    expect(cast.value).toEqual([{ '@odata.type': '#Microsoft.Dynamics.CRM.StringAttributeMetadata', LogicalName: 'emailaddress1', MaxLength: 100, MetadataId: expect.any(String) }]);
+    const filter = encodeURIComponent("AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist' and IsCustomAttribute eq true");
+    const picklists = (await call('GET', `${base}?$select=LogicalName&$filter=${filter}`)).json().value as Array<{ LogicalName: string }>;
+    expect(picklists.map((a) => a.LogicalName)).toEqual(['lia_loyaltytier']);
+    const required = encodeURIComponent("RequiredLevel/Value eq Microsoft.Dynamics.CRM.AttributeRequiredLevel'ApplicationRequired'");
+    expect(((await call('GET', `${base}?$select=LogicalName&$filter=${required}`)).json().value as Array<{ LogicalName: string }>).map((a) => a.LogicalName)).toEqual(['lastname']);
+  });
+
   it('answers 304 to If-None-Match with the current etag', async () => {
     const [id] = sandbox.admin.listIds('contact', 1);
     const first = await call('GET', `${API}/contacts(${id})?$select=lastname`);

@@ -50,8 +50,8 @@ function project(item: Record<string, unknown>, select: string[] | undefined, al
   const out: Record<string, unknown> = {};
   if (item['@odata.type'] !== undefined) out['@odata.type'] = item['@odata.type'];
   for (const name of select) {
+    // A property of the type that this row does not carry (e.g. Targets on a string column) is null, not an error.
     if (!(name in item) && !(allowed?.has(name) ?? false)) throw odataError(`Could not find a property named '${name}' on type '${typeName}'.`);
-    if (allowed && !allowed.has(name) && !(name in item)) continue;
     out[name] = item[name] ?? null;
   }
   for (const k of keep) if (k in item) out[k] = item[k];
@@ -80,13 +80,11 @@ function attributesOf(entity: EntityDef, opts: MetaOptions, cast: string | undef
     typeName,
   );
   // Without a cast, $select only sees AttributeMetadata's own properties (Dataverse rejects MaxLength there).
+  if (opts.select && !cast) {
+    for (const name of opts.select) if (!BASE_ATTRIBUTE_PROPERTIES.has(name)) throw odataError(`Could not find a property named '${name}' on type '${typeName}'.`);
+  }
   const allowed = cast ? undefined : BASE_ATTRIBUTE_PROPERTIES;
-  return filtered.map((json) => {
-    if (opts.select && !cast) {
-      for (const name of opts.select) if (!BASE_ATTRIBUTE_PROPERTIES.has(name)) throw odataError(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'.`);
-    }
-    return project(json, opts.select, allowed, typeName, [...expand]);
-  });
+  return filtered.map((json) => project(json, opts.select, allowed, typeName, [...expand]));
 }
 
 function entityWithExpand(entity: EntityDef, opts: MetaOptions): Record<string, unknown> {
