@@ -51,6 +51,10 @@ class Stores {
   }
 }
 
+/** The sandbox's request counts by kind during the last measured Liaison run, and those of every row. */
+let lastCounts: Record<string, number> = {};
+const countsByRow = new Map<BenchRow, Record<string, number>>();
+
 async function liaisonImport(
   sandbox: RemoteSandbox,
   kind: CrmKind,
@@ -58,13 +62,29 @@ async function liaisonImport(
   setup: boolean,
   incremental: boolean,
 ): Promise<ImportResult> {
+  if (setup)
+    await runChild<ImportJob, ImportResult>('./import-child.js', {
+      kind,
+      storeUrl,
+      sandbox: sandbox.info,
+      setup,
+      incremental,
+      setupOnly: true,
+    });
   await sandbox.call({ op: 'resetRequests' });
-  const job: ImportJob = { kind, storeUrl, sandbox: sandbox.info, setup, incremental };
+  const job: ImportJob = { kind, storeUrl, sandbox: sandbox.info, setup: false, incremental };
   const result = await runChild<ImportJob, ImportResult>('./import-child.js', job);
-  log(`  requests the sandbox saw, by kind: ${JSON.stringify(await sandbox.call({ op: 'requestCounts' }))}`);
+  lastCounts = (await sandbox.call({ op: 'requestCounts' })) as Record<string, number>;
+  log(`  requests the sandbox saw, by kind: ${JSON.stringify(lastCounts)}`);
   if (result.status !== 'succeeded')
     throw new Error(`${kind} import into ${storeUrl.split(':')[0]} ${result.status}: ${result.error ?? ''}`);
   return result;
+}
+
+function liaisonRow(...args: Parameters<typeof row>): BenchRow {
+  const made = row(...args);
+  countsByRow.set(made, lastCounts);
+  return made;
 }
 
 function row(
@@ -138,7 +158,7 @@ async function smallRuns(kind: CrmKind, dir: string, stores: Stores, rows: Bench
         const url = stores.fresh(store);
         const r = await liaisonImport(sandbox, kind, url, true, false);
         logImport(`${kind} → ${store}, full import of ${SMALL}, ${latencyMs} ms`, r);
-        rows.push(row('liaison full import (100k)', kind, store, latencyMs, r, r.apiCalls));
+        rows.push(liaisonRow('liaison full import (100k)', kind, store, latencyMs, r, r.apiCalls));
         if (store === 'sqlite' && latencyMs === 0) imported = url;
       }
       if (kind === 'salesforce') await references(sandbox, dir, latencyMs, rows);
@@ -159,9 +179,10 @@ async function smallRuns(kind: CrmKind, dir: string, stores: Stores, rows: Bench
       });
       if (r.status !== 'succeeded') throw new Error(`${kind} export (${mode}) ${r.status}: ${r.error ?? ''}`);
       logImport(`${kind} export of ${SMALL} updates (${mode}) from sqlite`, r);
-      log(`  requests the sandbox saw, by kind: ${JSON.stringify(await sandbox.call({ op: 'requestCounts' }))}`);
+      lastCounts = (await sandbox.call({ op: 'requestCounts' })) as Record<string, number>;
+      log(`  requests the sandbox saw, by kind: ${JSON.stringify(lastCounts)}`);
       rows.push(
-        row(
+        liaisonRow(
           mode === 'bulk' ? 'liaison export update, bulk API (100k)' : 'liaison export update, batches (100k)',
           kind,
           'sqlite',
@@ -188,7 +209,7 @@ async function largeRuns(kind: CrmKind, dir: string, stores: Stores, rows: Bench
       urls.set(store, url);
       const r = await liaisonImport(sandbox, kind, url, true, true);
       logImport(`${kind} → ${store}, full import of ${LARGE}`, r);
-      rows.push(row('liaison full import (1M)', kind, store, 0, r, r.apiCalls));
+      rows.push(liaisonRow('liaison full import (1M)', kind, store, 0, r, r.apiCalls));
     }
     // Stamped a second ahead so the changes are strictly after every watermark (whole-second CRM clocks).
     const at = new Date(Date.now() + 1000).toISOString();
@@ -204,7 +225,7 @@ async function largeRuns(kind: CrmKind, dir: string, stores: Stores, rows: Bench
     for (const store of STORES) {
       const r = await liaisonImport(sandbox, kind, urls.get(store)!, false, true);
       logImport(`${kind} → ${store}, incremental import (${String(touched)} changed of ${LARGE})`, r);
-      rows.push(row('liaison incremental import (1k changes of 1M)', kind, store, 0, r, r.apiCalls));
+      rows.push(liaisonRow('liaison incremental import (1k changes of 1M)', kind, store, 0, r, r.apiCalls));
     }
   } finally {
     await sandbox.stop();
@@ -227,7 +248,7 @@ export async function runImportBench(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     const file = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
     writeFileSync(file, JSON.stringify(rows, null, 2) + '\n');
-    printReport(rows, { pageSizes, small: SMALL, large: LARGE, changes: CHANGES, latencyMs: LATENCY_MS });
+    printReport(rows, { countsByRow, pageSizes, small: SMALL, large: LARGE, changes: CHANGES, latencyMs: LATENCY_MS });
     console.log(`results: ${file}; whole benchmark ${((performance.now() - started) / 60000).toFixed(1)} min`);
   }
 }

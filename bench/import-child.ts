@@ -29,6 +29,8 @@ export interface ImportJob {
   /** Register the account and run the wizard first (a fresh store). */
   setup: boolean;
   incremental: boolean;
+  /** Only register the account and run the wizard (so the measured run's sandbox counts hold its calls alone). */
+  setupOnly?: boolean;
   /** Instead of an import: export every recipient with a CRM id as an update, in batches or through the bulk API. */
   export?: 'batches' | 'bulk';
 }
@@ -199,6 +201,21 @@ async function runJob(job: ImportJob): Promise<ImportResult> {
     if (job.setup) {
       await accounts.add(SHAPES[job.kind].account(job.sandbox));
       await runWizard({ store, accounts }, { account: job.kind, objects: [SHAPES[job.kind].object] });
+    }
+    if (job.setupOnly) {
+      return {
+        status: 'succeeded',
+        records: 0,
+        written: 0,
+        seconds: 0,
+        importSeconds: 0,
+        saveSeconds: 0,
+        apiCalls: 0,
+        peakRssMb: 0,
+        cpuSeconds: 0,
+        peakHeapMb: 0,
+        peakExternalMb: 0,
+      };
     }
     const registry = {
       ...builtinActivities,
