@@ -5,7 +5,7 @@ import type { QueryRequest, SortKey } from '../crm/driver.js';
 import { parseFilter } from '../crm/filter-parse.js';
 import { toStoredMultiSelect } from '../enumerations/multi-select.js';
 import type { Store } from '../store/store-types.js';
-import type { LocalColumn, LocalSchema } from '../wizard/schema-types.js';
+import type { LocalSchema } from '../wizard/schema-types.js';
 import type { ActivityContext, ActivityResult } from '../workflow/activity.js';
 import type { CrmConnectorConfig } from '../workflow/workflow-schema.js';
 import { convertValue } from './conversions.js';

@@ -225,6 +225,20 @@ describe('SOQL', () => {
     expect(count.records).toEqual([]);
   });
 
+  it('child relationship subqueries come back as nested query results', async () => {
+    const res = await conn.query<{
+      Name: string;
+      Contacts: { totalSize: number; done: boolean; records: { LastName: string }[] } | null;
+    }>('SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account ORDER BY Name LIMIT 3');
+    expect(res.records).toHaveLength(3);
+    for (const account of res.records) {
+      expect(account.Contacts?.done).toBe(true);
+      expect(account.Contacts?.records.length).toBe(account.Contacts?.totalSize);
+      const names = account.Contacts?.records.map((c) => c.LastName) ?? [];
+      expect(names.length).toBeGreaterThan(0);
+    }
+  });
+
   it('queryAll sees deleted records with IsDeleted = true; query does not', async () => {
     const { id } = (await conn.sobject('Contact').create({ LastName: 'Gone Soon' })) as { id: string };
     await conn.sobject('Contact').destroy(id);

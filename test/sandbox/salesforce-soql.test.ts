@@ -70,7 +70,10 @@ describe('parser', () => {
       /ERROR at Row:1:Column:30\nunexpected token: '='/,
     );
     expect(() => parseSoql("SELECT Id FROM Contact WHERE LastName = 'a\\q'")).toThrow(/Illegal character sequence/);
-    expect(() => parseSoql('SELECT Id, (SELECT Id FROM Contacts) FROM Account')).toThrow(
+    expect(() => parseSoql('SELECT Id, (SELECT Id, (SELECT Id FROM X) FROM Contacts) FROM Account')).toThrow(
+      /Nesting of subqueries/,
+    );
+    expect(() => parseSoql('SELECT Id FROM Contact WHERE AccountId IN (SELECT Id FROM Account)')).toThrow(
       /not supported by the sandbox/,
     );
   });
@@ -146,6 +149,34 @@ describe('compiler over a store', () => {
     expect(ids("SELECT Id FROM Contact WHERE LastName LIKE 'mül%'")).toEqual([id]);
     expect(ids("SELECT Id FROM Contact WHERE LastName != 'müller'")).toHaveLength(1);
     expect(ids("SELECT Id FROM Contact WHERE LastName = 'SMITH'")).toHaveLength(1);
+  });
+
+  it('child relationship subqueries give nested query results in place, or null', () => {
+    const { store, cursors } = engine();
+    const withKids = store.insert('Account', { Name: 'Parent' });
+    const childless = store.insert('Account', { Name: 'Lonely' });
+    store.insert('Contact', { LastName: 'Zed', AccountId: withKids, Email: 'z@example.com' });
+    store.insert('Contact', { LastName: 'Abe', AccountId: withKids });
+    const gone = store.insert('Contact', { LastName: 'Gone', AccountId: withKids });
+    store.delete('Contact', gone);
+    const res = run(
+      cursors,
+      "SELECT Id, (SELECT LastName, Account.Name FROM Contacts WHERE LastName != 'nobody' ORDER BY LastName), Name FROM Account ORDER BY Name DESC",
+    );
+    expect(Object.keys(res.records[0] ?? {})).toEqual(['attributes', 'Id', 'Contacts', 'Name']);
+    expect(res.records[0]).toMatchObject({ Id: withKids, Name: 'Parent' });
+    const contact = (lastName: string) => ({
+      attributes: { type: 'Contact', url: expect.any(String) },
+      LastName: lastName,
+      Account: { attributes: expect.any(Object), Name: 'Parent' },
+    });
+    expect(res.records[0]?.Contacts).toEqual({ totalSize: 2, done: true, records: [contact('Abe'), contact('Zed')] });
+    expect(res.records[1]).toMatchObject({ Id: childless, Contacts: null });
+    const all = run(cursors, `SELECT Id, (SELECT Id FROM Contacts) FROM Account WHERE Id = '${withKids}'`, true);
+    expect((all.records[0]?.Contacts as { totalSize: number }).totalSize).toBe(3);
+    expect(() => cursors.compile('SELECT Id, (SELECT Id FROM Nopes) FROM Account', '62.0', false)).toThrow(
+      /Didn't understand relationship 'Nopes'/,
+    );
   });
 
   it('refuses duplicate fields and aggregate functions', () => {

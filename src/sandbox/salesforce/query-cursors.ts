@@ -107,7 +107,11 @@ export class QueryCursors {
   jsonRows(cursor: Cursor, from: number, size: number): string[] {
     return this.statement(cursor.compiled.jsonSql)
       .pluck()
-      .all(cursor.base + from, cursor.base + Math.min(from + size, cursor.total)) as string[];
+      .all(
+        ...cursor.compiled.selectParams,
+        cursor.base + from,
+        cursor.base + Math.min(from + size, cursor.total),
+      ) as string[];
   }
 
   /** Raw column values of the records at positions (from, from + size], for CSV. */

@@ -45,6 +45,13 @@ export class RecordStore {
     }
   }
 
+  /** Indexes a lookup column on first use by a child subquery (kept off the seed path, where it would cost time). */
+  ensureIndex(object: SfObject, field: SfField): void {
+    this.db.exec(
+      `CREATE INDEX IF NOT EXISTS ${q(`${object.name}_${field.name}`)} ON ${q(object.name)} (${q(field.name)})`,
+    );
+  }
+
   private indexNames(object: SfObject): string[] {
     return [
       `${object.name}_Modstamp`,

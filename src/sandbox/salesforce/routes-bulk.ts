@@ -305,6 +305,13 @@ export function bulkRoutes(sf: SfContext): { routes: Route[]; stop(): void } {
           'INVALIDJOB',
           'InvalidJob : COUNT() queries are not supported by Bulk API 2.0 query jobs',
         );
+      if (compiled.hasSubqueries) {
+        throw new SfApiError(
+          400,
+          'INVALIDJOB',
+          'InvalidJob : Bulk API 2.0 query jobs do not support relationship subqueries',
+        );
+      }
       const compound = compiled.csvFields.find((f) => f !== undefined && !f.stored);
       if (compound)
         throw new SfApiError(

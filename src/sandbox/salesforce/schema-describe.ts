@@ -146,6 +146,29 @@ function describeField(field: SfField): Record<string, unknown> {
   };
 }
 
+/** Salesforce names child relationships after the child's API name (Contacts, OrderItems), not its label. */
+export function childRelationshipName(child: SfObject): string {
+  if (child.custom) return `${child.name.replace(/__c$/, '')}s__r`;
+  return child.name === 'Opportunity' ? 'Opportunities' : `${child.name}s`;
+}
+
+/** The child object and lookup field behind `parent`'s child relationship `name` (e.g. Account → Contacts). */
+export function findChildRelationship(
+  catalog: Map<string, SfObject>,
+  parent: SfObject,
+  name: string,
+): { child: SfObject; field: SfField; name: string } | undefined {
+  for (const child of catalog.values()) {
+    const relName = childRelationshipName(child);
+    if (relName.toLowerCase() !== name.toLowerCase()) continue;
+    const field = child.fields.find(
+      (f) => f.type === 'reference' && f.referenceTo.includes(parent.name) && !f.system && f.name !== 'OwnerId',
+    );
+    if (field) return { child, field, name: relName };
+  }
+  return undefined;
+}
+
 export function describeObject(
   catalog: Map<string, SfObject>,
   object: SfObject,
@@ -155,12 +178,7 @@ export function describeObject(
   for (const child of catalog.values()) {
     for (const f of child.fields) {
       if (f.type === 'reference' && f.referenceTo.includes(object.name) && !f.system && f.name !== 'OwnerId') {
-        // Salesforce names child relationships after the child's API name (Contacts, OrderItems), not its label.
-        const plural = child.custom
-          ? `${child.name.replace(/__c$/, '')}s__r`
-          : child.name === 'Opportunity'
-            ? 'Opportunities'
-            : `${child.name}s`;
+        const plural = childRelationshipName(child);
         childRelationships.push({
           cascadeDelete: false,
           childSObject: child.name,

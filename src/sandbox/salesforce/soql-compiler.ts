@@ -1,9 +1,10 @@
 import { malformed } from './soql-lexer.js';
-import type { Condition, FieldPath, SoqlQuery, SoqlValue } from './soql-parser.js';
+import type { ChildQuery, Condition, FieldPath, SoqlQuery, SoqlValue } from './soql-parser.js';
 import { q, type RecordStore } from './record-store.js';
 import { parseDateTime, toWireDateTime, type SqlValue } from './record-values.js';
 import { relativeRange } from './soql-dates.js';
 import { normaliseId } from './salesforce-ids.js';
+import { findChildRelationship } from './schema-describe.js';
 import { SfApiError, type SfField, type SfObject } from './schema-types.js';
 
 /**
@@ -20,6 +21,9 @@ export interface CompiledQuery {
   params: SqlValue[];
   /** One JSON text per row: params (fromPosExclusive, toPosInclusive) as absolute cursor_rows positions. */
   jsonSql: string;
+  /** Parameters of child subqueries, which sit in jsonSql's select list. */
+  selectParams: SqlValue[];
+  hasSubqueries: boolean;
   /** Raw column values per row for Bulk CSV, same params as jsonSql. */
   csvSql: string;
   csvHeader: string[];
@@ -74,7 +78,11 @@ interface Resolved {
 interface Node {
   object: SfObject;
   alias: string;
-  entries: ({ kind: 'field'; field: SfField } | { kind: 'rel'; name: string; node: Node })[];
+  entries: (
+    | { kind: 'field'; field: SfField }
+    | { kind: 'rel'; name: string; node: Node }
+    | { kind: 'child'; name: string; sql: string }
+  )[];
 }
 
 export class SoqlCompiler {
@@ -83,9 +91,9 @@ export class SoqlCompiler {
     private readonly clock: () => Date,
   ) {}
 
-  private resolve(query: SoqlQuery, root: SfObject, path: FieldPath, joins: Joins): Resolved {
+  private resolve(query: SoqlQuery, root: SfObject, path: FieldPath, joins: Joins, rootAlias = 't'): Resolved {
     let object = root;
-    let alias = 't';
+    let alias = rootAlias;
     const chain: Resolved['chain'] = [];
     const parts = path.parts;
     for (let k = 0; k < parts.length - 1; k++) {
@@ -129,15 +137,7 @@ export class SoqlCompiler {
     const params: SqlValue[] = [];
     const where: string[] = includeDeleted ? [] : ['t."IsDeleted" = 0'];
     if (query.where) where.push(this.condition(query, object, query.where, filterJoins, params));
-    const order = query.orderBy.map((item) => {
-      const r = this.resolve(query, object, item.field, filterJoins);
-      if (!r.field.stored)
-        throw invalidField(query, item.field.pos, `field '${r.field.name}' can not be sorted in a query call`);
-      const collate =
-        STRINGY.has(r.field.type) && r.field.type !== 'id' && r.field.type !== 'reference' ? ' COLLATE NOCASE' : '';
-      const nulls = item.nulls ?? (item.desc ? 'last' : 'first');
-      return `${r.alias}.${q(r.field.name)}${collate} ${item.desc ? 'DESC' : 'ASC'} NULLS ${nulls.toUpperCase()}`;
-    });
+    const order = this.orderTerms(query, object, filterJoins, 't');
     order.push('t."_rid" ASC');
     if (query.offset !== undefined && query.offset > 2000) {
       throw new SfApiError(400, 'NUMBER_OUTSIDE_VALID_RANGE', `Maximum SOQL offset allowed is 2000`);
@@ -153,32 +153,17 @@ export class SoqlCompiler {
     const countSql = `SELECT count(*) FROM (SELECT 1 ${from}${limit})`;
 
     const selectJoins = new Joins('s');
-    const rootNode: Node = { object, alias: 't', entries: [] };
-    const seen = new Set<string>();
-    const csvHeader: string[] = [];
-    const csvExprs: string[] = [];
-    const csvFields: (SfField | undefined)[] = [];
-    for (const path of query.fields) {
-      const r = this.resolve(query, object, path, selectJoins);
-      const key = [...r.chain.map((c) => c.name), r.field.name].join('.');
-      if (seen.has(key.toLowerCase())) throw malformed(query.source, path.pos, `duplicate field selected: ${key}`);
-      seen.add(key.toLowerCase());
-      let node = rootNode;
-      for (const step of r.chain) {
-        let child = node.entries.find(
-          (e): e is { kind: 'rel'; name: string; node: Node } => e.kind === 'rel' && e.name === step.name,
-        );
-        if (!child) {
-          child = { kind: 'rel', name: step.name, node: { object: step.object, alias: step.alias, entries: [] } };
-          node.entries.push(child);
-        }
-        node = child.node;
-      }
-      node.entries.push({ kind: 'field', field: r.field });
-      csvHeader.push(key);
-      csvExprs.push(r.field.stored ? `${r.alias}.${q(r.field.name)}` : this.valueExpr(r.object, r.alias, r.field));
-      csvFields.push(r.field);
-    }
+    const selectParams: SqlValue[] = [];
+    if (query.count && query.subqueries.length > 0)
+      throw malformed(query.source, query.fromPos, 'COUNT() cannot be used with subqueries');
+    const {
+      node: rootNode,
+      csvHeader,
+      csvExprs,
+      csvFields,
+    } = this.selectNode(query, object, selectJoins, 't', (sq) =>
+      this.childExpr(query, object, sq, apiVersion, includeDeleted, selectParams),
+    );
     const base = `FROM temp."cursor_rows" c JOIN ${q(object.name)} t ON t."_rid" = c."rid" ${selectJoins.clauses.join(' ')} WHERE c."pos" > ? AND c."pos" <= ? ORDER BY c."pos"`;
     return {
       object,
@@ -187,10 +172,105 @@ export class SoqlCompiler {
       countSql,
       params,
       jsonSql: `SELECT ${this.nodeExpr(rootNode, apiVersion, true)} ${base}`,
+      selectParams,
+      hasSubqueries: query.subqueries.length > 0,
       csvSql: `SELECT ${csvExprs.length > 0 ? csvExprs.join(', ') : 't."Id"'} ${base}`,
       csvHeader,
       csvFields,
     };
+  }
+
+  private orderTerms(query: SoqlQuery, object: SfObject, joins: Joins, rootAlias: string): string[] {
+    return query.orderBy.map((item) => {
+      const r = this.resolve(query, object, item.field, joins, rootAlias);
+      if (!r.field.stored)
+        throw invalidField(query, item.field.pos, `field '${r.field.name}' can not be sorted in a query call`);
+      const collate =
+        STRINGY.has(r.field.type) && r.field.type !== 'id' && r.field.type !== 'reference' ? ' COLLATE NOCASE' : '';
+      const nulls = item.nulls ?? (item.desc ? 'last' : 'first');
+      return `${r.alias}.${q(r.field.name)}${collate} ${item.desc ? 'DESC' : 'ASC'} NULLS ${nulls.toUpperCase()}`;
+    });
+  }
+
+  /** The JSON tree of the selected fields (parents nested, child subqueries in place) and the flat CSV columns. */
+  private selectNode(
+    query: SoqlQuery,
+    object: SfObject,
+    joins: Joins,
+    rootAlias: string,
+    child: (sq: ChildQuery) => { name: string; sql: string },
+  ): { node: Node; csvHeader: string[]; csvExprs: string[]; csvFields: (SfField | undefined)[] } {
+    const rootNode: Node = { object, alias: rootAlias, entries: [] };
+    const seen = new Set<string>();
+    const csvHeader: string[] = [];
+    const csvExprs: string[] = [];
+    const csvFields: (SfField | undefined)[] = [];
+    const addChildren = (index: number) => {
+      for (const sq of query.subqueries.filter((x) => x.index === index))
+        rootNode.entries.push({ kind: 'child', ...child(sq) });
+    };
+    query.fields.forEach((path, index) => {
+      addChildren(index);
+      const r = this.resolve(query, object, path, joins, rootAlias);
+      const key = [...r.chain.map((c) => c.name), r.field.name].join('.');
+      if (seen.has(key.toLowerCase())) throw malformed(query.source, path.pos, `duplicate field selected: ${key}`);
+      seen.add(key.toLowerCase());
+      let node = rootNode;
+      for (const step of r.chain) {
+        let next = node.entries.find(
+          (e): e is { kind: 'rel'; name: string; node: Node } => e.kind === 'rel' && e.name === step.name,
+        );
+        if (!next) {
+          next = { kind: 'rel', name: step.name, node: { object: step.object, alias: step.alias, entries: [] } };
+          node.entries.push(next);
+        }
+        node = next.node;
+      }
+      node.entries.push({ kind: 'field', field: r.field });
+      csvHeader.push(key);
+      csvExprs.push(r.field.stored ? `${r.alias}.${q(r.field.name)}` : this.valueExpr(r.object, r.alias, r.field));
+      csvFields.push(r.field);
+    });
+    addChildren(query.fields.length);
+    return { node: rootNode, csvHeader, csvExprs, csvFields };
+  }
+
+  /**
+   * A child relationship subquery as a correlated SQL expression giving Salesforce's nested QueryResult
+   * ({totalSize, done, records}) or null when there are no children. Children are not paged (done is always true).
+   */
+  private childExpr(
+    query: SoqlQuery,
+    parent: SfObject,
+    sq: ChildQuery,
+    apiVersion: string,
+    includeDeleted: boolean,
+    params: SqlValue[],
+  ): { name: string; sql: string } {
+    const rel = findChildRelationship(this.store.catalog, parent, sq.relationship);
+    if (!rel) {
+      throw new SfApiError(
+        400,
+        'INVALID_TYPE',
+        `Didn't understand relationship '${sq.relationship}' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.`,
+      );
+    }
+    const n = query.subqueries.indexOf(sq) + 1;
+    const alias = `k${n}`;
+    const joins = new Joins(`k${n}j`);
+    this.store.ensureIndex(rel.child, rel.field);
+    const sub = sq.query;
+    const { node } = this.selectNode(sub, rel.child, joins, alias, () => {
+      throw malformed(query.source, sq.pos, 'Nesting of subqueries is not supported');
+    });
+    const where = [`${alias}.${q(rel.field.name)} = t."Id"`];
+    if (!includeDeleted) where.push(`${alias}."IsDeleted" = 0`);
+    if (sub.where) where.push(this.condition(sub, rel.child, sub.where, joins, params, alias));
+    const order = [...this.orderTerms(sub, rel.child, joins, alias), `${alias}."_rid" ASC`].join(', ');
+    const limit = sub.limit !== undefined ? ` LIMIT ${sub.limit}` : '';
+    const rows = `SELECT ${this.nodeExpr(node, apiVersion, true)} AS j FROM ${q(rel.child.name)} ${alias} ${joins.clauses.join(' ')} WHERE ${where.join(' AND ')} ORDER BY ${order}${limit}`;
+    const sql = `(SELECT CASE WHEN count(*) = 0 THEN NULL ELSE json_object('totalSize', count(*), 'done', json('true'), 'records', json_group_array(json(x.j))) END FROM (${rows}) x)`;
+    return { name: rel.name, sql };
   }
 
   private nodeExpr(node: Node, apiVersion: string, root: boolean): string {
@@ -200,6 +280,7 @@ export class SoqlCompiler {
     for (const entry of node.entries) {
       if (entry.kind === 'field')
         parts.push(`${lit(entry.field.name)}, ${this.valueExpr(node.object, node.alias, entry.field)}`);
+      else if (entry.kind === 'child') parts.push(`${lit(entry.name)}, ${entry.sql}`);
       else parts.push(`${lit(entry.name)}, ${this.nodeExpr(entry.node, apiVersion, false)}`);
     }
     const json = `json_object(${parts.join(', ')})`;
@@ -235,17 +316,24 @@ export class SoqlCompiler {
     return `CASE WHEN coalesce(${cols.join(', ')}, NULL) IS NULL THEN NULL ELSE json_object(${keys.map(([k, e]) => `'${k}', ${e}`).join(', ')}) END`;
   }
 
-  private condition(query: SoqlQuery, object: SfObject, cond: Condition, joins: Joins, params: SqlValue[]): string {
+  private condition(
+    query: SoqlQuery,
+    object: SfObject,
+    cond: Condition,
+    joins: Joins,
+    params: SqlValue[],
+    rootAlias = 't',
+  ): string {
     switch (cond.kind) {
       case 'and':
       case 'or':
-        return `(${cond.items.map((c) => this.condition(query, object, c, joins, params)).join(cond.kind === 'and' ? ' AND ' : ' OR ')})`;
+        return `(${cond.items.map((c) => this.condition(query, object, c, joins, params, rootAlias)).join(cond.kind === 'and' ? ' AND ' : ' OR ')})`;
       case 'not':
-        return `NOT (${this.condition(query, object, cond.item, joins, params)})`;
+        return `NOT (${this.condition(query, object, cond.item, joins, params, rootAlias)})`;
       default:
         break;
     }
-    const r = this.resolve(query, object, cond.field, joins);
+    const r = this.resolve(query, object, cond.field, joins, rootAlias);
     const f = r.field;
     if (!f.stored) throw invalidField(query, cond.field.pos, `field '${f.name}' can not be filtered in a query call`);
     const col = `${r.alias}.${q(f.name)}`;

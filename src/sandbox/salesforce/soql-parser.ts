@@ -33,9 +33,18 @@ export interface OrderItem {
   nulls?: 'first' | 'last';
 }
 
+/** A child relationship subquery, e.g. `(SELECT Id FROM Contacts)`, placed after `index` plain fields. */
+export interface ChildQuery {
+  relationship: string;
+  pos: number;
+  index: number;
+  query: SoqlQuery;
+}
+
 export interface SoqlQuery {
   source: string;
   fields: FieldPath[];
+  subqueries: ChildQuery[];
   count: boolean;
   from: string;
   fromPos: number;
@@ -114,10 +123,11 @@ class Parser {
     this.i++;
   }
 
-  parse(): SoqlQuery {
+  parse(inner = false): SoqlQuery {
     this.expectWord('SELECT');
     let count = false;
     const fields: FieldPath[] = [];
+    const subqueries: ChildQuery[] = [];
     if (this.isWord('COUNT') && this.tokens[this.i + 1]?.text === '(') {
       this.i += 2;
       if (!this.isPunct(')'))
@@ -131,8 +141,16 @@ class Parser {
     } else {
       do {
         const t = this.peek();
-        if (t.kind === 'punct' && t.text === '(')
-          throw malformed(this.source, t.pos, 'Relationship subqueries are not supported by the sandbox');
+        if (t.kind === 'punct' && t.text === '(') {
+          if (inner) throw malformed(this.source, t.pos, 'Nesting of subqueries is not supported');
+          this.i++;
+          const outerAlias = this.alias;
+          this.alias = undefined;
+          const query = this.parse(true);
+          this.alias = outerAlias;
+          subqueries.push({ relationship: query.from, pos: query.fromPos, index: fields.length, query });
+          continue;
+        }
         if (t.kind !== 'ident' || ['FROM', 'TYPEOF', 'FIELDS'].includes(t.text.toUpperCase())) this.fail(t);
         if (this.tokens[this.i + 1]?.text === '(')
           throw malformed(this.source, t.pos, `Function '${t.text}' is not supported by the sandbox`);
@@ -147,7 +165,15 @@ class Parser {
     if (this.peek().kind === 'ident' && !keywords.includes(this.peek().text.toUpperCase())) {
       this.alias = this.next().text.toLowerCase();
     }
-    const query: SoqlQuery = { source: this.source, fields, count, from: from.text, fromPos: from.pos, orderBy: [] };
+    const query: SoqlQuery = {
+      source: this.source,
+      fields,
+      subqueries,
+      count,
+      from: from.text,
+      fromPos: from.pos,
+      orderBy: [],
+    };
     if (this.alias) for (const f of fields) this.stripAlias(f);
     if (this.isWord('WHERE')) {
       this.i++;
@@ -188,7 +214,8 @@ class Parser {
       query.offset = this.integer();
     }
     if (this.isWord('FOR') && (this.isWord('VIEW', 1) || this.isWord('REFERENCE', 1))) this.i += 2;
-    if (this.peek().kind !== 'eof') this.fail();
+    if (inner) this.expectPunct(')');
+    else if (this.peek().kind !== 'eof') this.fail();
     return query;
   }
 
