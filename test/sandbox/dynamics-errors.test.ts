@@ -121,6 +121,8 @@ describe('Web API errors', () => {
     expect(set.status).toBe(404);
     expect(set.json()).toEqual({ error: { code: '0x80060888', message: "Resource not found for the segment 'xyzs'." } });
     expect((await call('GET', '/api/data/v9.2/contacts?$skip=10')).status).toBe(400);
+    expect((await call('GET', `/api/data/v9.2/contacts?fetchXml=${encodeURIComponent('<fetch><entity name="contact"/></fetch>')}`)).status).toBe(400);
+    expect((await call('GET', '/api/data/v9.2/contacts?$frobnicate=1')).status).toBe(400);
   });
 
   it('validates writes: invalid option, unknown attribute, max length, required, duplicate alternate key', async () => {

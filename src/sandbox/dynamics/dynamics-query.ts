@@ -13,6 +13,7 @@ import { wireAttributes } from './dynamics-values.js';
 
 export const MAX_PAGE_SIZE = 5000;
 const COUNT_LIMIT = 5000;
+const KNOWN_OPTIONS = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$deltatoken']);
 
 export interface QueryContext {
   store: DynamicsStore;
@@ -143,6 +144,11 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   const q = request.url.searchParams;
   for (const bad of ['$skip', '$expand', '$apply', '$search']) {
     if (q.has(bad)) throw bad === '$skip' ? odataError("The query parameter $skip is not supported") : unsupportedOption(bad);
+  }
+  for (const name of q.keys()) {
+    // Answering an unknown option (or FetchXML / saved queries, which the sandbox does not run) with every row
+    // would be silently wrong; refuse it instead.
+    if ((name.startsWith('$') && !KNOWN_OPTIONS.has(name)) || ['fetchXml', 'savedQuery', 'userQuery'].includes(name)) throw unsupportedOption(name);
   }
   const prefer = parsePrefer(header(request, 'prefer'));
   const annotations = new AnnotationFilter(prefer.get('odata.include-annotations'));
