@@ -5,6 +5,7 @@ import { parseDateTime, toWireDateTime, type SqlValue } from './record-values.js
 import { relativeRange } from './soql-dates.js';
 import { normaliseId } from './salesforce-ids.js';
 import { findChildRelationship } from './schema-describe.js';
+import { nodeExpr, valueExpr, type Node } from './soql-render.js';
 import { SfApiError, type SfField, type SfObject } from './schema-types.js';
 
 /**
@@ -48,7 +49,6 @@ const NUMERIC = new Set(['int', 'double', 'currency', 'percent']);
  * literals keep the indexable NOCASE path (a value equal to them ignoring case is ASCII too).
  */
 const NON_ASCII = /[^\x00-\x7f]/;
-const lit = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
 class Joins {
   private readonly aliases = new Map<string, string>();
@@ -73,16 +73,6 @@ interface Resolved {
   alias: string;
   /** Relationship steps from the root: canonical relationship name and the object it leads to. */
   chain: { name: string; object: SfObject; alias: string }[];
-}
-
-interface Node {
-  object: SfObject;
-  alias: string;
-  entries: (
-    | { kind: 'field'; field: SfField }
-    | { kind: 'rel'; name: string; node: Node }
-    | { kind: 'child'; name: string; sql: string }
-  )[];
 }
 
 export class SoqlCompiler {
@@ -171,7 +161,7 @@ export class SoqlCompiler {
       materializeSql,
       countSql,
       params,
-      jsonSql: `SELECT ${this.nodeExpr(rootNode, apiVersion, true)} ${base}`,
+      jsonSql: `SELECT ${nodeExpr(rootNode, apiVersion, true)} ${base}`,
       selectParams,
       hasSubqueries: query.subqueries.length > 0,
       csvSql: `SELECT ${csvExprs.length > 0 ? csvExprs.join(', ') : 't."Id"'} ${base}`,
@@ -228,7 +218,7 @@ export class SoqlCompiler {
       }
       node.entries.push({ kind: 'field', field: r.field });
       csvHeader.push(key);
-      csvExprs.push(r.field.stored ? `${r.alias}.${q(r.field.name)}` : this.valueExpr(r.object, r.alias, r.field));
+      csvExprs.push(r.field.stored ? `${r.alias}.${q(r.field.name)}` : valueExpr(r.object, r.alias, r.field));
       csvFields.push(r.field);
     });
     addChildren(query.fields.length);
@@ -268,52 +258,9 @@ export class SoqlCompiler {
     if (sub.where) where.push(this.condition(sub, rel.child, sub.where, joins, params, alias));
     const order = [...this.orderTerms(sub, rel.child, joins, alias), `${alias}."_rid" ASC`].join(', ');
     const limit = sub.limit !== undefined ? ` LIMIT ${sub.limit}` : '';
-    const rows = `SELECT ${this.nodeExpr(node, apiVersion, true)} AS j FROM ${q(rel.child.name)} ${alias} ${joins.clauses.join(' ')} WHERE ${where.join(' AND ')} ORDER BY ${order}${limit}`;
+    const rows = `SELECT ${nodeExpr(node, apiVersion, true)} AS j FROM ${q(rel.child.name)} ${alias} ${joins.clauses.join(' ')} WHERE ${where.join(' AND ')} ORDER BY ${order}${limit}`;
     const sql = `(SELECT CASE WHEN count(*) = 0 THEN NULL ELSE json_object('totalSize', count(*), 'done', json('true'), 'records', json_group_array(json(x.j))) END FROM (${rows}) x)`;
     return { name: rel.name, sql };
-  }
-
-  private nodeExpr(node: Node, apiVersion: string, root: boolean): string {
-    const parts = [
-      `'attributes', json_object('type', ${lit(node.object.name)}, 'url', ${lit(`/services/data/v${apiVersion}/sobjects/${node.object.name}/`)} || ${node.alias}."Id")`,
-    ];
-    for (const entry of node.entries) {
-      if (entry.kind === 'field')
-        parts.push(`${lit(entry.field.name)}, ${this.valueExpr(node.object, node.alias, entry.field)}`);
-      else if (entry.kind === 'child') parts.push(`${lit(entry.name)}, ${entry.sql}`);
-      else parts.push(`${lit(entry.name)}, ${this.nodeExpr(entry.node, apiVersion, false)}`);
-    }
-    const json = `json_object(${parts.join(', ')})`;
-    return root ? json : `CASE WHEN ${node.alias}."_rid" IS NULL THEN NULL ELSE ${json} END`;
-  }
-
-  private valueExpr(object: SfObject, alias: string, field: SfField): string {
-    const col = (f: string) => `${alias}.${q(f)}`;
-    if (field.type === 'boolean') return `json(CASE WHEN ${col(field.name)} THEN 'true' ELSE 'false' END)`;
-    if (field.stored) return col(field.name);
-    const parts = object.fields.filter((f) => f.compoundFieldName === field.name);
-    const part = (suffix: string) => {
-      const p = parts.find((f) => f.name.endsWith(suffix));
-      return p ? col(p.name) : 'NULL';
-    };
-    const keys: [string, string][] =
-      field.type === 'location'
-        ? [
-            ['latitude', part('Latitude__s')],
-            ['longitude', part('Longitude__s')],
-          ]
-        : [
-            ['city', part('City')],
-            ['country', part('Country')],
-            ['geocodeAccuracy', 'NULL'],
-            ['latitude', part('Latitude')],
-            ['longitude', part('Longitude')],
-            ['postalCode', part('PostalCode')],
-            ['state', part('State')],
-            ['street', part('Street')],
-          ];
-    const cols = keys.map(([, e]) => e).filter((e) => e !== 'NULL');
-    return `CASE WHEN coalesce(${cols.join(', ')}, NULL) IS NULL THEN NULL ELSE json_object(${keys.map(([k, e]) => `'${k}', ${e}`).join(', ')}) END`;
   }
 
   private condition(
