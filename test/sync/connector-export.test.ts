@@ -1,11 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountsService } from '../../src/accounts/accounts-service.js';
-import type { AccountInput } from '../../src/accounts/account-model.js';
-import type { SecretKey } from '../../src/accounts/secret-box.js';
 import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
-import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
-import { startSalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
 import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
 import { createCrmConnectorActivity } from '../../src/sync/connector-activity.js';
@@ -14,47 +10,12 @@ import { builtinActivities } from '../../src/workflow/activity-registry.js';
 import type { ActivityRegistry } from '../../src/workflow/activity.js';
 import { runWorkflow } from '../../src/workflow/workflow-engine.js';
 import { parseWorkflow } from '../../src/workflow/workflow-load.js';
+import { CRM_CASES, testSecretKey, type CrmCase } from '../support/crm-cases.js';
 import { storeTargets } from '../support/store-targets.js';
 
 /** The connector's writing half end to end on both CRMs and both stores, and the echo-free round trip. */
-const fixedKey = (): SecretKey => ({ key: Buffer.alloc(32, 6), source: 'test key' });
-
-interface CrmCase {
-  kind: 'salesforce' | 'dynamics';
-  start(): Promise<SandboxHandle>;
-  account(sandbox: SandboxHandle): AccountInput;
-  object: string;
-  schema: string;
-  f: { email: string; first: string; last: string; extId: string };
-  idColumn: 'salesforce_id' | 'dynamics_id';
-}
-
-const CASES: CrmCase[] = [
-  {
-    kind: 'salesforce',
-    start: () => startSalesforceSandbox({ port: 0, records: 30, seed: 5 }),
-    account: (sb) => {
-      const c = sb.credentials['client-credentials']!;
-      return { name: 'salesforce', crm: 'salesforce', url: sb.url, auth: 'client-credentials', clientId: c.clientId, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
-    },
-    object: 'Contact',
-    schema: 'crm:sfdcContact',
-    f: { email: 'Email', first: 'FirstName', last: 'LastName', extId: 'Customer_Number__c' },
-    idColumn: 'salesforce_id',
-  },
-  {
-    kind: 'dynamics',
-    start: () => startDynamicsSandbox({ port: 0, records: 30, seed: 5 }),
-    account: (sb) => {
-      const c = sb.credentials['client-secret']!;
-      return { name: 'dynamics', crm: 'dynamics', url: sb.url, auth: 'client-secret', clientId: c.clientId, tenant: c.tenant, authorityUrl: c.authorityUrl, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
-    },
-    object: 'contact',
-    schema: 'crm:dynContact',
-    f: { email: 'emailaddress1', first: 'firstname', last: 'lastname', extId: 'lia_customernumber' },
-    idColumn: 'dynamics_id',
-  },
-];
+const fixedKey = testSecretKey;
+const CASES = CRM_CASES;
 
 const exportWorkflow = (c: CrmCase, options: { mode?: string; extra?: string; mapping?: string } = {}) => `
 name: export-${c.kind}
@@ -71,7 +32,7 @@ activities:
     operation: export
     mode: ${options.mode ?? 'insert-or-update'}
     idColumn: ${c.idColumn}
-    mapping: { ${options.mapping ?? `${c.f.last}: last_name, ${c.f.first}: first_name, ${c.f.email}: lower(email)`} }
+    mapping: { ${options.mapping ?? `${c.fields.last}: last_name, ${c.fields.first}: first_name, ${c.fields.email}: lower(email)`} }
 ${options.extra ?? ''}
     writeBack: { table: recipient, key: id, crmId: ${c.idColumn}, clear: modified_locally_at }
     transitions: { ok: done, rejects: rejected }
@@ -90,7 +51,7 @@ activities:
     object: "${c.schema}"
     operation: import
     incremental: true
-    fields: [{ crm: ${c.f.email} }, { crm: ${c.f.first} }, { crm: ${c.f.last} }]
+    fields: [{ crm: ${c.fields.email} }, { crm: ${c.fields.first} }, { crm: ${c.fields.last} }]
     transitions: { ok: save }
   - name: save
     type: update-data
@@ -98,7 +59,7 @@ activities:
     operation: insert-or-update
     keys: [${c.idColumn}]
     origin: crm
-    mapping: { ${c.idColumn}: crm_id, email: ${c.f.email.toLowerCase()}, first_name: ${c.f.first.toLowerCase()}, last_name: ${c.f.last.toLowerCase()} }
+    mapping: { ${c.idColumn}: crm_id, email: ${c.fields.email.toLowerCase()}, first_name: ${c.fields.first.toLowerCase()}, last_name: ${c.fields.last.toLowerCase()} }
     transitions: { ok: done }
   - name: done
     type: end
@@ -111,7 +72,7 @@ for (const c of CASES) {
       let store: Store;
       let registry: ActivityRegistry;
       beforeAll(async () => {
-        sandbox = await c.start();
+        sandbox = await c.start(30, 5);
         store = await openStore(target.freshUrl());
         const accounts = new AccountsService(store, fixedKey);
         await accounts.add(c.account(sandbox));
@@ -146,7 +107,7 @@ for (const c of CASES) {
         const ada = await recipient('ada@example.com');
         expect(ada?.crm).toBeTruthy();
         expect(ada?.modified_locally_at).toBeNull();
-        expect(sandbox.admin.getRecord(c.object, ada!.crm!)?.[c.f.last]).toBe('Lovelace');
+        expect(sandbox.admin.getRecord(c.object, ada!.crm!)?.[c.fields.last]).toBe('Lovelace');
         const nameless = await recipient('nameless@example.com');
         expect(nameless?.crm).toBeNull();
         expect(nameless?.modified_locally_at).not.toBeNull();
@@ -163,7 +124,7 @@ for (const c of CASES) {
         expect(result.status).toBe('succeeded');
         expect(result.activities.find((a) => a.activity === 'export')!.recordsOut).toBe(1);
         const ada = await recipient('ada@example.com');
-        expect(sandbox.admin.getRecord(c.object, ada!.crm!)?.[c.f.first]).toBe('Augusta');
+        expect(sandbox.admin.getRecord(c.object, ada!.crm!)?.[c.fields.first]).toBe('Augusta');
         // One write call plus the session's token and metadata look-ups: a handful, not one per record.
         expect(sandbox.admin.requestCount() - requestsBefore).toBeLessThanOrEqual(10);
         const idle = await run(exportWorkflow(c));
@@ -173,13 +134,13 @@ for (const c of CASES) {
       it('upserts by an external id without creating duplicates', async () => {
         await addRecipient({ email: 'katherine@example.com', first_name: 'Katherine', last_name: 'Johnson' });
         const before = sandbox.admin.countRecords(c.object);
-        const upsert = exportWorkflow(c, { mode: 'upsert', extra: `    externalIdField: ${c.f.extId}`, mapping: `${c.f.extId}: last_name, ${c.f.last}: last_name, ${c.f.first}: first_name` });
+        const upsert = exportWorkflow(c, { mode: 'upsert', extra: `    externalIdField: ${c.fields.externalId}`, mapping: `${c.fields.externalId}: last_name, ${c.fields.last}: last_name, ${c.fields.first}: first_name` });
         expect((await run(upsert)).status).toBe('succeeded');
         await sql`update recipient set first_name = 'Kate', modified_locally_at = ${now()} where email = 'katherine@example.com'`.execute(store.db);
         expect((await run(upsert)).status).toBe('succeeded');
         expect(sandbox.admin.countRecords(c.object)).toBe(before + 1);
         const kate = await recipient('katherine@example.com');
-        expect(sandbox.admin.getRecord(c.object, kate!.crm!)?.[c.f.first]).toBe('Kate');
+        expect(sandbox.admin.getRecord(c.object, kate!.crm!)?.[c.fields.first]).toBe('Kate');
       });
 
       it('deletes CRM records named by a column, with a reject for an id the CRM does not know', async () => {

@@ -1,11 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountsService } from '../../src/accounts/accounts-service.js';
-import type { AccountInput } from '../../src/accounts/account-model.js';
-import type { SecretKey } from '../../src/accounts/secret-box.js';
 import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
-import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
-import { startSalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
 import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
 import { createCrmConnectorActivity } from '../../src/sync/connector-activity.js';
@@ -14,50 +10,15 @@ import { builtinActivities } from '../../src/workflow/activity-registry.js';
 import type { ActivityRegistry } from '../../src/workflow/activity.js';
 import { runWorkflow, type RunEvent } from '../../src/workflow/workflow-engine.js';
 import { parseWorkflow } from '../../src/workflow/workflow-load.js';
+import { CRM_CASES, testSecretKey, type CrmCase } from '../support/crm-cases.js';
 import { storeTargets } from '../support/store-targets.js';
 
 /**
  * The connector's reading half end to end: the real drivers against the HTTPS sandboxes, the wizard's schema, the
  * workflow engine and the recipient table, on every store.
  */
-const fixedKey = (): SecretKey => ({ key: Buffer.alloc(32, 5), source: 'test key' });
-
-interface CrmCase {
-  kind: 'salesforce' | 'dynamics';
-  start(records: number): Promise<SandboxHandle>;
-  account(sandbox: SandboxHandle): AccountInput;
-  object: string;
-  schema: string;
-  fields: { email: string; first: string; last: string; modstamp: string };
-  idColumn: 'salesforce_id' | 'dynamics_id';
-}
-
-const CASES: CrmCase[] = [
-  {
-    kind: 'salesforce',
-    start: (records) => startSalesforceSandbox({ port: 0, records, seed: 11 }),
-    account: (sb) => {
-      const c = sb.credentials['client-credentials']!;
-      return { name: 'salesforce', crm: 'salesforce', url: sb.url, auth: 'client-credentials', clientId: c.clientId, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
-    },
-    object: 'Contact',
-    schema: 'crm:sfdcContact',
-    fields: { email: 'Email', first: 'FirstName', last: 'LastName', modstamp: 'SystemModstamp' },
-    idColumn: 'salesforce_id',
-  },
-  {
-    kind: 'dynamics',
-    start: (records) => startDynamicsSandbox({ port: 0, records, seed: 11 }),
-    account: (sb) => {
-      const c = sb.credentials['client-secret']!;
-      return { name: 'dynamics', crm: 'dynamics', url: sb.url, auth: 'client-secret', clientId: c.clientId, tenant: c.tenant, authorityUrl: c.authorityUrl, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
-    },
-    object: 'contact',
-    schema: 'crm:dynContact',
-    fields: { email: 'emailaddress1', first: 'firstname', last: 'lastname', modstamp: 'modifiedon' },
-    idColumn: 'dynamics_id',
-  },
-];
+const fixedKey = testSecretKey;
+const CASES = CRM_CASES;
 
 function importWorkflow(c: CrmCase, extra = ''): string {
   return `

@@ -1,0 +1,50 @@
+import type { AccountInput } from '../../src/accounts/account-model.js';
+import type { SecretKey } from '../../src/accounts/secret-box.js';
+import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
+import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
+import { startSalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
+
+/** A fixed key so tests never touch a key file. */
+export const testSecretKey = (): SecretKey => ({ key: Buffer.alloc(32, 5), source: 'test key' });
+
+/**
+ * The two CRMs as the connector tests see them: how to start the sandbox, the account that reaches it, and the
+ * names of the contact object, its schema and a few fields. Tests loop over `CRM_CASES` so both CRMs run the same
+ * assertions.
+ */
+export interface CrmCase {
+  kind: 'salesforce' | 'dynamics';
+  start(records: number, seed?: number): Promise<SandboxHandle>;
+  account(sandbox: SandboxHandle, name?: string): AccountInput;
+  object: string;
+  schema: string;
+  idColumn: 'salesforce_id' | 'dynamics_id';
+  fields: { email: string; first: string; last: string; modstamp: string; externalId: string };
+}
+
+export const CRM_CASES: CrmCase[] = [
+  {
+    kind: 'salesforce',
+    start: (records, seed = 11) => startSalesforceSandbox({ port: 0, records, seed }),
+    account: (sb, name = 'salesforce') => {
+      const c = sb.credentials['client-credentials']!;
+      return { name, crm: 'salesforce', url: sb.url, auth: 'client-credentials', clientId: c.clientId, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+    },
+    object: 'Contact',
+    schema: 'crm:sfdcContact',
+    idColumn: 'salesforce_id',
+    fields: { email: 'Email', first: 'FirstName', last: 'LastName', modstamp: 'SystemModstamp', externalId: 'Customer_Number__c' },
+  },
+  {
+    kind: 'dynamics',
+    start: (records, seed = 11) => startDynamicsSandbox({ port: 0, records, seed }),
+    account: (sb, name = 'dynamics') => {
+      const c = sb.credentials['client-secret']!;
+      return { name, crm: 'dynamics', url: sb.url, auth: 'client-secret', clientId: c.clientId, tenant: c.tenant, authorityUrl: c.authorityUrl, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+    },
+    object: 'contact',
+    schema: 'crm:dynContact',
+    idColumn: 'dynamics_id',
+    fields: { email: 'emailaddress1', first: 'firstname', last: 'lastname', modstamp: 'modifiedon', externalId: 'lia_customernumber' },
+  },
+];
