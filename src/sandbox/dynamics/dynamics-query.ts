@@ -159,7 +159,8 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   const tracking = prefer.has('odata.track-changes') || q.has('$deltatoken') || (skipText !== null && decodeCookie(skipText).v !== undefined);
   const applied: string[] = [];
   if (maxPage !== undefined) applied.push(`odata.maxpagesize=${maxPage}`);
-  if (annotations.any) applied.push(`odata.include-annotations="${prefer.get('odata.include-annotations')}"`);
+  // Echo the annotation pattern only in header-safe characters (it is client text).
+  if (annotations.any) applied.push(`odata.include-annotations="${(prefer.get('odata.include-annotations') ?? '').replace(/[^\w.*,-]/g, '')}"`);
   if (tracking) {
     if (!entity.changeTrackingEnabled) throw odataError(`Change tracking is not enabled for the entity '${entity.logicalName}'.`);
     for (const opt of ['$filter', '$orderby', '$top', '$count']) {
