@@ -363,8 +363,8 @@ describe('replication and limits', () => {
 
   it('limits and the Sforce-Limit-Info header', async () => {
     const limits = await conn.limits();
-    expect(limits.DailyApiRequests.Max).toBe(5_000_000);
-    expect(limits.DailyApiRequests.Remaining).toBeLessThan(5_000_000);
+    expect(limits.DailyApiRequests?.Max).toBe(5_000_000);
+    expect(limits.DailyApiRequests?.Remaining).toBeLessThan(5_000_000);
     await conn.query('SELECT Id FROM User');
     expect(conn.limitInfo.apiUsage?.limit).toBe(5_000_000);
     expect(conn.limitInfo.apiUsage?.used).toBeGreaterThan(0);
