@@ -112,6 +112,14 @@ describe('queries', () => {
     expect(((await call('GET', `${base}?$select=LogicalName&$filter=${required}`)).json().value as Array<{ LogicalName: string }>).map((a) => a.LogicalName)).toEqual(['lastname']);
   });
 
+  it('names expansions in @odata.context and refuses unknown or collection navigation properties', async () => {
+    const reply = (await call('GET', `${API}/contacts?$select=fullname&$expand=parentcustomerid_account($select=name)&$top=1`)).json();
+    expect(reply['@odata.context']).toBe(`${sandbox.url}${API}/$metadata#contacts(fullname,parentcustomerid_account(name))`);
+    expect((await call('GET', `${API}/accounts?$expand=contact_customer_accounts`)).status).toBe(400);
+    expect((await call('GET', `${API}/contacts?$expand=parentcustomerid_account($filter=name eq 'x')`)).status).toBe(400);
+    expect((await call('GET', `${API}/contacts?$expand=parentcustomerid_account`, { headers: { Prefer: 'odata.track-changes' } })).status).toBe(400);
+  });
+
   it('answers 304 to If-None-Match with the current etag', async () => {
     const [id] = sandbox.admin.listIds('contact', 1);
     const first = await call('GET', `${API}/contacts(${id})?$select=lastname`);

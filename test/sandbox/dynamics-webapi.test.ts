@@ -191,6 +191,20 @@ describe('filters, ordering and annotations', () => {
     expect(c.creditlimit_Formatted).toMatch(/^\$/);
   });
 
+  it('expands single-valued navigation properties on queries and retrieves', async () => {
+    const page = await api.retrieveMultiple({ collection: 'contacts', select: ['fullname', '_parentcustomerid_value'], expand: [{ property: 'parentcustomerid_account', select: ['name', 'accountnumber'] }], filter: '_parentcustomerid_value ne null', top: 3 });
+    expect(page.value).toHaveLength(3);
+    for (const c of page.value) {
+      expect(c.parentcustomerid_account.accountid).toBe(c._parentcustomerid_value);
+      expect(c.parentcustomerid_account.accountnumber).toMatch(/^A\d{7}$/);
+    }
+    const [account] = sandbox.admin.listIds('account', 1);
+    const contactId = sandbox.admin.createRecord('contact', { lastname: 'Primary' });
+    sandbox.admin.updateRecord('account', account!, { 'primarycontactid@odata.bind': `/contacts(${contactId})` });
+    const one = await api.retrieve({ collection: 'accounts', key: account!, select: ['name'], expand: [{ property: 'primarycontactid', select: ['fullname'] }] });
+    expect(one.primarycontactid).toMatchObject({ contactid: contactId, fullname: 'Primary' });
+  });
+
   it('retrieves by id and by alternate key', async () => {
     const [first] = (await api.retrieveMultiple({ collection: 'contacts', select: ['lia_customernumber'], top: 1 })).value;
     const byId = await api.retrieve({ collection: 'contacts', key: first.contactid, select: ['lia_customernumber'] });

@@ -5,6 +5,7 @@ import { AnnotationFilter, compileRenderer, projection, type Projection, renderR
 import type { EntityDef } from './dynamics-schema-types.js';
 import { type DynamicsStore, quoteIdent, type Row, type SqlValue, tableName } from './dynamics-store.js';
 import { wireAttributes } from './dynamics-values.js';
+import { applyExpand, contextWithExpand, expandColumns, parseExpand } from './dynamics-expand.js';
 
 /**
  * Entity-set queries: $select/$filter/$orderby/$top/$count, server-driven paging with `Prefer: odata.maxpagesize`
@@ -13,7 +14,7 @@ import { wireAttributes } from './dynamics-values.js';
 
 export const MAX_PAGE_SIZE = 5000;
 const COUNT_LIMIT = 5000;
-const KNOWN_OPTIONS = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$deltatoken']);
+const KNOWN_OPTIONS = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$deltatoken', '$expand']);
 
 export interface QueryContext {
   store: DynamicsStore;
@@ -142,7 +143,7 @@ function linkWith(ctx: QueryContext, entity: EntityDef, url: URL, extra: Record<
 /** GET /<entityset> (also the target of nextLink / deltaLink). */
 export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: ApiRequest): ApiResponse {
   const q = request.url.searchParams;
-  for (const bad of ['$skip', '$expand', '$apply', '$search']) {
+  for (const bad of ['$skip', '$apply', '$search']) {
     if (q.has(bad)) throw bad === '$skip' ? odataError("The query parameter $skip is not supported") : unsupportedOption(bad);
   }
   for (const name of q.keys()) {
@@ -163,7 +164,7 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   if (annotations.any) applied.push(`odata.include-annotations="${(prefer.get('odata.include-annotations') ?? '').replace(/[^\w.*,-]/g, '')}"`);
   if (tracking) {
     if (!entity.changeTrackingEnabled) throw odataError(`Change tracking is not enabled for the entity '${entity.logicalName}'.`);
-    for (const opt of ['$filter', '$orderby', '$top', '$count']) {
+    for (const opt of ['$filter', '$orderby', '$top', '$count', '$expand']) {
       if (q.has(opt)) throw odataError(`The "${opt}" query parameter isn't supported when Change Tracking is enabled.`);
     }
     applied.push('odata.track-changes');
@@ -192,7 +193,8 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
     top = Number(topText);
     if (!Number.isInteger(top) || top < 0) throw odataError(`Invalid value '${topText}' for $top query option found. The $top query option requires a non-negative integer value.`);
   }
-  const body: Record<string, unknown> = { '@odata.context': `${ctx.apiBase}$metadata#${p.contextSelect}` };
+  const expand = parseExpand(ctx.store, entity, q.get('$expand'), annotations);
+  const body: Record<string, unknown> = { '@odata.context': `${ctx.apiBase}$metadata#${contextWithExpand(p, expand)}` };
   if (q.get('$count') === 'true') {
     const countSql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${tableName(entity)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} LIMIT ${COUNT_LIMIT + 1})`;
     const n = (ctx.store.prepare(countSql).get(...params) as { n: number }).n;
@@ -211,12 +213,17 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   const terms = sortTerms(order);
   const orderSql = terms.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`).join(', ');
   const columns = sqlColumnNames(p);
-  for (const o of order) if (!columns.includes(o.column)) columns.push(o.column);
+  for (const c of [...order.map((o) => o.column), ...expandColumns(entity, expand)]) if (!columns.includes(c)) columns.push(c);
   const sql = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${tableName(entity)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderSql} LIMIT ${pageWanted}`;
   const raw = ctx.store.prepareRaw(sql).all(...keysetParams, ...params) as SqlValue[][];
   const more = raw.length > pageSize;
   if (more) raw.length = pageSize;
-  const render = compileRenderer(ctx.store, p, columns);
+  const base = compileRenderer(ctx.store, p, columns);
+  const render = expand.length === 0 ? base : (r: SqlValue[]) => {
+    const out = base(r);
+    applyExpand(ctx.store, expand, rowFromRaw(columns, r), out);
+    return out;
+  };
   body.value = raw.map(render);
   const rows = more ? [rowFromRaw(columns, raw[raw.length - 1]!)] : [];
   if (more) {
@@ -301,9 +308,11 @@ export function retrieveRecord(ctx: QueryContext, entity: EntityDef, row: Row, r
   const prefer = parsePrefer(header(request, 'prefer'));
   const annotations = new AnnotationFilter(prefer.get('odata.include-annotations'));
   const p = projection(entity, request.url.searchParams.get('$select'), annotations);
-  if (request.url.searchParams.has('$expand')) throw unsupportedOption('$expand');
+  const expand = parseExpand(ctx.store, entity, request.url.searchParams.get('$expand'), annotations);
   const ifNoneMatch = header(request, 'if-none-match');
-  if (ifNoneMatch && ifNoneMatch === `W/"${String(row.versionnumber)}"` && !annotations.any) return { status: 304, headers: { 'OData-Version': '4.0' }, body: '' };
+  // Dataverse answers 304 only without $expand and annotations.
+  if (ifNoneMatch && ifNoneMatch === `W/"${String(row.versionnumber)}"` && !annotations.any && expand.length === 0) return { status: 304, headers: { 'OData-Version': '4.0' }, body: '' };
   const record = renderRecord(ctx.store, p, row);
-  return jsonResponse(200, { '@odata.context': `${ctx.apiBase}$metadata#${p.contextSelect}/$entity`, ...record });
+  applyExpand(ctx.store, expand, row, record);
+  return jsonResponse(200, { '@odata.context': `${ctx.apiBase}$metadata#${contextWithExpand(p, expand)}/$entity`, ...record });
 }
