@@ -181,3 +181,19 @@ describe('Web API errors', () => {
     expect(badDelta.status).toBe(400);
   });
 });
+
+describe('limits', () => {
+  it('caps @odata.count and /$count at 5000 and says so', async () => {
+    const targets = Array.from({ length: 5000 }, (_, i) => ({ '@odata.type': 'Microsoft.Dynamics.CRM.contact', lastname: `Many ${i}` }));
+    const created = await call('POST', '/api/data/v9.2/contacts/Microsoft.Dynamics.CRM.CreateMultiple', { body: JSON.stringify({ Targets: targets }), headers: { 'Content-Type': 'application/json' } });
+    expect(created.status).toBe(200);
+    expect((created.json().Ids as string[]).length).toBe(5000);
+    const counted = (await call('GET', '/api/data/v9.2/contacts?$select=lastname&$count=true', { headers: { Prefer: 'odata.maxpagesize=10' } })).json();
+    expect(counted['@odata.count']).toBe(5000);
+    expect(counted['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded']).toBe(true);
+    expect((await call('GET', '/api/data/v9.2/contacts/$count')).text).toBe('5000');
+    const small = (await call('GET', `/api/data/v9.2/contacts?$count=true&$filter=${encodeURIComponent("startswith(lastname,'Many 499')")}`)).json();
+    expect(small['@odata.count']).toBe(11);
+    expect(small['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded']).toBeUndefined();
+  });
+});
