@@ -282,7 +282,12 @@ describe('change tracking', () => {
     expect(rows.filter((r) => r.reason === undefined).map((r) => r.accountid).sort()).toEqual([changed, created].sort());
     expect(rows.find((r) => r.reason === 'deleted')).toMatchObject({ id: victim });
     expect(rows[rows.length - 1]!.reason).toBe('deleted');
-    const empty = await api.retrieveMultiple({ collection: 'accounts' }, delta.oDataDeltaLink);
+    const token = new URL(delta.oDataDeltaLink!).searchParams.get('$deltatoken')!;
+    sandbox.admin.createRecord('account', { name: 'Counted change' });
+    expect(await api.count({ collection: 'accounts', queryParams: [`$deltatoken=${encodeURIComponent(token)}`] })).toBe(1);
+    const counted = await api.retrieveMultiple({ collection: 'accounts' }, delta.oDataDeltaLink);
+    expect(counted.value).toHaveLength(1);
+    const empty = await api.retrieveMultiple({ collection: 'accounts' }, counted.oDataDeltaLink);
     expect(empty.value).toHaveLength(0);
   });
 });

@@ -298,8 +298,17 @@ function trackedQuery(ctx: QueryContext, entity: EntityDef, request: ApiRequest,
 }
 
 /** GET /<entityset>/$count: a plain-text number (capped at 5000 like @odata.count). */
-export function countEntitySet(ctx: QueryContext, entity: EntityDef): ApiResponse {
-  const n = Math.min(ctx.store.count(entity), COUNT_LIMIT);
+export function countEntitySet(ctx: QueryContext, entity: EntityDef, request: ApiRequest): ApiResponse {
+  const deltaText = request.url.searchParams.get('$deltatoken');
+  let n: number;
+  if (deltaText !== null) {
+    // With a delta token, the number of changes since it: changed rows plus deletions.
+    const since = Number(/^(\d+)(!|$)/.exec(deltaText)?.[1] ?? Number.NaN);
+    if (!Number.isFinite(since)) throw new DataverseError(400, '0x80044352', `The delta token '${deltaText}' is not valid or has expired.`);
+    const changed = ctx.store.prepare(`SELECT count(*) AS n FROM ${tableName(entity)} WHERE versionnumber > ?`).get(since) as { n: number };
+    const deleted = ctx.store.prepare('SELECT count(*) AS n FROM _deleted WHERE entity = ? AND versionnumber > ?').get(entity.logicalName, since) as { n: number };
+    n = changed.n + deleted.n;
+  } else n = Math.min(ctx.store.count(entity), COUNT_LIMIT);
   return { status: 200, headers: { 'Content-Type': 'text/plain', 'OData-Version': '4.0' }, body: String(n) };
 }
 

@@ -156,7 +156,7 @@ export function routeWebApi(ctx: WebApiContext, request: ApiRequest, principal: 
   const rest = segments.slice(1);
   if (request.method === 'GET') {
     if (keyText === undefined && rest.length === 0) return queryEntitySet(ctx, entity, request);
-    if (keyText === undefined && rest[0] === '$count') return countEntitySet(ctx, entity);
+    if (keyText === undefined && rest[0] === '$count') return countEntitySet(ctx, entity, request);
     if (keyText !== undefined && rest.length === 0) {
       const row = findRow(ctx, entity, parseKey(entity, keyText));
       if (!row) throw notFound(entity, keyText);
