@@ -1,11 +1,11 @@
-import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfidentialClientApplication, PublicClientApplication } from '@azure/msal-node';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateThumbprint } from '../../src/sandbox/common/sandbox-tls.js';
 import { type DynamicsSandbox, startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
-import { msalNetworkClient, trustCaForNewHttpsAgents } from './dynamics-client-helpers.js';
+import { msalNetworkClient, rawClient, trustCaForNewHttpsAgents } from './dynamics-client-helpers.js';
 
 /**
  * Conformance: the sandbox driven by @azure/msal-node and dynamics-web-api exactly as their users drive Dataverse,
@@ -44,6 +44,15 @@ describe('authentication with msal-node', () => {
     expect(claims.aud).toBe(sandbox.url);
     expect(claims.tid).toBe(sandbox.tenantId);
     expect(typeof claims.exp).toBe('number');
+  });
+
+  it('publishes the token signing key at the jwks_uri of its OpenID configuration', async () => {
+    const call = rawClient(sandbox.url, sandbox.caFile, () => undefined);
+    const config = (await call('GET', `/${sandbox.tenantId}/v2.0/.well-known/openid-configuration`)).json();
+    const jwks = (await call('GET', new URL(config.jwks_uri as string).pathname)).json() as { keys: JsonWebKey[] };
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const key = createPublicKey({ key: jwks.keys[0]!, format: 'jwk' });
+    expect(verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))).toBe(true);
   });
 
   it('issues a token by certificate (SHA-256 thumbprint, PS256) and by SHA-1 thumbprint (RS256)', async () => {

@@ -118,6 +118,12 @@ export class DynamicsAuth {
     });
   }
 
+  /** GET /{tenant}/discovery/v2.0/keys: the public key that signs the sandbox's tokens, as a JWKS. */
+  keys(): ApiResponse {
+    const jwk = createPublicKey(this.settings.signingKeyPem).export({ format: 'jwk' });
+    return jsonResponse(200, { keys: [{ ...jwk, kid: 'sandbox', use: 'sig', alg: 'RS256' }] });
+  }
+
   /** GET /common/discovery/instance (only used when a client does not list the host in knownAuthorities). */
   instanceDiscovery(): ApiResponse {
     const host = new URL(this.settings.orgUrl).host;

@@ -118,6 +118,7 @@ export class DynamicsServer {
     if ((m = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(p)) && request.method === 'POST') return auth.token(request, decodeURIComponent(m[1]!));
     if ((m = /^\/([^/]+)\/(?:v2\.0\/)?\.well-known\/openid-configuration$/.exec(p))) return auth.openIdConfiguration(decodeURIComponent(m[1]!));
     if (/^\/common\/discovery\/instance$/.test(p)) return auth.instanceDiscovery();
+    if (/^\/[^/]+\/discovery\/v2\.0\/keys$/.test(p)) return auth.keys();
     return jsonResponse(404, { error: { code: '0x80060888', message: `Resource not found for the segment '${p}'.` } });
   }
 
