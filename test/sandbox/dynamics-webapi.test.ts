@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, type JsonWebKeyInput, verify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfidentialClientApplication, PublicClientApplication } from '@azure/msal-node';
 import { DynamicsWebApi } from 'dynamics-web-api';
@@ -49,7 +49,7 @@ describe('authentication with msal-node', () => {
   it('publishes the token signing key at the jwks_uri of its OpenID configuration', async () => {
     const call = rawClient(sandbox.url, sandbox.caFile, () => undefined);
     const config = (await call('GET', `/${sandbox.tenantId}/v2.0/.well-known/openid-configuration`)).json();
-    const jwks = (await call('GET', new URL(config.jwks_uri as string).pathname)).json() as { keys: JsonWebKey[] };
+    const jwks = (await call('GET', new URL(config.jwks_uri as string).pathname)).json() as { keys: JsonWebKeyInput['key'][] };
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const key = createPublicKey({ key: jwks.keys[0]!, format: 'jwk' });
     expect(verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))).toBe(true);
