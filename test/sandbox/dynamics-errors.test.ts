@@ -133,7 +133,14 @@ describe('Web API errors', () => {
     const unknown = await post({ lastname: 'X', nickname: 'Y' });
     expect(unknown.json()).toEqual({ error: { code: '0x80060888', message: "Invalid property 'nickname' was found in entity 'Microsoft.Dynamics.CRM.contact'." } });
     expect((await post({ lastname: 'x'.repeat(51) })).status).toBe(400);
-    expect((await post({ firstname: 'No last name' })).status).toBe(400);
+    // Like Dataverse, an ApplicationRequired column is not enforced by the Web API; the admin switch enforces it.
+    expect((await post({ firstname: 'No last name' })).status).toBe(204);
+    sandbox.admin.setValidation({ enforceApplicationRequired: true });
+    try {
+      expect((await post({ firstname: 'No last name' })).status).toBe(400);
+    } finally {
+      sandbox.admin.setValidation({ enforceApplicationRequired: false });
+    }
     expect((await post({ lastname: 'X', lia_interests: '100000000,5' })).status).toBe(400);
     expect((await post({ lastname: 'X', birthdate: 'not a date' })).status).toBe(400);
     const first = await post({ lastname: 'Key', lia_customernumber: 'DUP-1' });

@@ -45,7 +45,8 @@ function parseBody(request: ApiRequest): Record<string, unknown> {
 }
 
 export class WriteEngine {
-  readonly validation: ValidationSettings = { enforceApplicationRequired: true };
+  // Dataverse does not enforce ApplicationRequired columns on the Web API (only SystemRequired); tests may opt in.
+  readonly validation: ValidationSettings = { enforceApplicationRequired: false };
 
   constructor(
     private readonly store: DynamicsStore,
