@@ -142,8 +142,8 @@ activities:
 
 /**
  * Kysely's migrator lists the tables of every PostgreSQL schema; when tests drop their schemas at that moment
- * (other work on the same server) the listing fails. That is not the import being measured: start the fresh
- * schema over and try again.
+ * (other work on the same server) the listing fails. That is not the run being measured: try again, starting a
+ * fresh schema over (its first migration may have been cut half-way).
  */
 async function openWithRetry(url: string, fresh: boolean): Promise<Store> {
   for (let attempt = 1; ; attempt++) {
@@ -151,47 +151,22 @@ async function openWithRetry(url: string, fresh: boolean): Promise<Store> {
       return await openStore(url);
     } catch (error) {
       if (
-        !fresh ||
         attempt >= 5 ||
         !url.startsWith('postgres') ||
         !/does not exist|not a Liaison store/.test(errorMessage(error))
       )
         throw error;
-      const target = new URL(url);
-      const schema = target.searchParams.get('schema') ?? '';
-      target.search = '';
-      const client = new pg.Client({ connectionString: target.toString() });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema.replace(/"/g, '""')}" cascade`).finally(() => client.end());
+      if (fresh) {
+        const target = new URL(url);
+        const schema = target.searchParams.get('schema') ?? '';
+        target.search = '';
+        const client = new pg.Client({ connectionString: target.toString() });
+        await client.connect();
+        await client.query(`drop schema if exists "${schema.replace(/"/g, '""')}" cascade`).finally(() => client.end());
+      }
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }
-}
-
-/** The export workflow: every recipient holding a CRM id, sent back as an update of first and last name. */
-export function exportWorkflow(kind: CrmKind, bulk: 'batches' | 'bulk'): string {
-  const s = SHAPES[kind];
-  return `
-name: bench-export-${kind}-${bulk}
-activities:
-  - name: pick
-    type: query
-    table: recipient
-    filter: "${s.idColumn} is not null"
-    transitions: { ok: export }
-  - name: export
-    type: crm-connector
-    account: ${kind}
-    object: "${s.schema}"
-    operation: export
-    mode: update
-    idColumn: ${s.idColumn}
-    bulk: ${bulk === 'bulk' ? 'always' : 'never'}
-    mapping: { ${s.first}: upper(first_name), ${s.last}: last_name }
-    transitions: { ok: done }
-  - name: done
-    type: end
-`;
 }
 
 async function runJob(job: ImportJob): Promise<ImportResult> {
