@@ -169,6 +169,32 @@ async function openWithRetry(url: string, fresh: boolean): Promise<Store> {
   }
 }
 
+/** The export workflow: every recipient holding a CRM id, sent back as an update of first and last name. */
+export function exportWorkflow(kind: CrmKind, bulk: 'batches' | 'bulk'): string {
+  const s = SHAPES[kind];
+  return `
+name: bench-export-${kind}-${bulk}
+activities:
+  - name: pick
+    type: query
+    table: recipient
+    filter: "${s.idColumn} is not null"
+    transitions: { ok: export }
+  - name: export
+    type: crm-connector
+    account: ${kind}
+    object: "${s.schema}"
+    operation: export
+    mode: update
+    idColumn: ${s.idColumn}
+    bulk: ${bulk === 'bulk' ? 'always' : 'never'}
+    mapping: { ${s.first}: upper(first_name), ${s.last}: last_name }
+    transitions: { ok: done }
+  - name: done
+    type: end
+`;
+}
+
 async function runJob(job: ImportJob): Promise<ImportResult> {
   const store = await openWithRetry(job.storeUrl, job.setup);
   try {
