@@ -58,7 +58,10 @@ async function ensureLiaisonStore(store: Store): Promise<void> {
 export async function tableNames(store: Store): Promise<string[]> {
   const query =
     store.dialect === 'postgres'
-      ? sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`
+      ? // pg_catalog, not information_schema: the latter evaluates privilege functions over every schema and fails
+        // (3F000) when another session drops a schema during the scan.
+        sql<{ name: string }>`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = current_schema() and c.relkind in ('r', 'p')`
       : sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`;
   const result = await query.execute(store.db);
   return result.rows.map((row) => row.name);

@@ -40,5 +40,12 @@ export interface Store {
   readonly db: Kysely<LiaisonDatabase>;
   /** PostgreSQL: the schema holding Liaison's tables. */
   readonly schema?: string;
+  /**
+   * Fast path for staging many rows (SQLite only): one cached prepared statement run per row on the store's single
+   * connection, which is how better-sqlite3 inserts fastest. Safe inside a transaction opened through `db` (same
+   * connection). Values must be bindable as they are (numbers, strings, null; booleans as 0/1). Absent on PostgreSQL,
+   * where multi-row inserts through `db` are the fast path.
+   */
+  readonly insertRows?: (table: string, rows: readonly Record<string, unknown>[]) => void;
   close(): Promise<void>;
 }

@@ -39,7 +39,7 @@ export async function runImportDeleted(config: CrmConnectorConfig, ctx: Activity
   ]);
   let done = 0;
   for await (const page of result.records) {
-    await insertRows(ctx.store.db, table, page.map((r) => ({ [schema.crmIdColumn]: r.id, deleted_at: r.deletedAt ?? null })));
+    await insertRows(ctx.store, ctx.store.db, table, page.map((r) => ({ [schema.crmIdColumn]: r.id, deleted_at: r.deletedAt ?? null })));
     done += page.length;
     ctx.progress(done);
   }

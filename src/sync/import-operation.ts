@@ -69,7 +69,7 @@ export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext
       }
     }
     await ctx.store.db.transaction().execute(async (trx) => {
-      await insertRows(trx, table, rows);
+      await insertRows(ctx.store, trx, table, rows);
       if (incremental && cursorField) {
         await savePendingWatermark(trx, { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId }, {
           field: cursorField.crmField,
@@ -159,12 +159,12 @@ async function importPopulation(column: string, ctx: ActivityContext, fetch: (id
   }
 }
 
-/** Multi-row inserts under both stores' bound-parameter limits. */
-export async function insertRows(db: Store['db'], table: string, rows: Record<string, unknown>[]): Promise<void> {
+/** Stages rows: the store's fast path when it has one (SQLite), else multi-row inserts under the parameter limits. */
+export async function insertRows(store: Store, db: Store['db'], table: string, rows: Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
+  if (store.insertRows) return store.insertRows(table, rows);
   const width = Object.keys(rows[0]!).length || 1;
   const batch = Math.max(1, Math.floor(30_000 / width));
   const dynamic = db.withTables<Record<string, Record<string, unknown>>>();
   for (let i = 0; i < rows.length; i += batch) await dynamic.insertInto(table).values(rows.slice(i, i + batch)).execute();
 }
-

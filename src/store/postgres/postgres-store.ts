@@ -22,7 +22,10 @@ export async function openPostgresStore(url: string): Promise<Store> {
     connectionString: parsed.toString(),
     max: 4,
     connectionTimeoutMillis: 10_000,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // A store in its own schema sets search_path per connection. Parallel workers were seen failing to resolve
+    // names in such a schema (42P01/3F000 from 'parallel worker') while other sessions created and dropped
+    // schemas; these stores' queries gain little from parallel plans, so they do without.
+    ...(schema ? { options: `-c search_path=${schema} -c max_parallel_workers_per_gather=0` } : {}),
   });
   // An idle client error must not crash the process; the next query reports it.
   pool.on('error', () => undefined);

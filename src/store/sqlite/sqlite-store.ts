@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { LiaisonError, errorMessage } from '../../core/errors.js';
+import { assertIdentifier } from '../filter-sql.js';
 import type { LiaisonDatabase, Store } from '../store-types.js';
 
 const SQLITE_HEADER = 'SQLite format 3\u0000';
@@ -24,10 +25,25 @@ export function openSqliteStore(file: string): Store {
     throw new LiaisonError('store_unreachable', `cannot open the SQLite store ${absolute}: ${errorMessage(error)}`, { cause: error });
   }
   const db = new Kysely<LiaisonDatabase>({ dialect: new SqliteDialect({ database }) });
+  const statements = new Map<string, Database.Statement>();
   return {
     dialect: 'sqlite',
     location: `sqlite:${absolute}`,
     db,
+    insertRows(table, rows) {
+      if (rows.length === 0) return;
+      const columns = Object.keys(rows[0]!);
+      const key = `${table}\u0000${columns.join('\u0000')}`;
+      let statement = statements.get(key);
+      if (!statement) {
+        const names = [table, ...columns].map((name) => assertIdentifier(name, 'column'));
+        statement = database.prepare(
+          `insert into "${names[0]}" (${names.slice(1).map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+        );
+        statements.set(key, statement);
+      }
+      for (const row of rows) statement.run(columns.map((column) => row[column] ?? null));
+    },
     close: () => db.destroy(),
   };
 }
