@@ -117,7 +117,17 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
       else byOperation.set(p.operation, [p.item]);
     }
     for (const [operation, items] of byOperation) {
-      const outcomes = await driver.writeBatch({ ...baseRequest, operation }, items);
+      let outcomes: WriteOutcome[];
+      try {
+        outcomes = await driver.writeBatch({ ...baseRequest, operation }, items);
+      } catch (error) {
+        // The CRM (or the driver, on its behalf) refused the batch as a whole for what it holds — an unknown or
+        // read-only field, a malformed value: every record of it is a reject with that code and message, and the
+        // export goes on. Failures of the connection, the credentials or the API allowance stop the run instead.
+        const refusal = batchRefusal(error);
+        if (!refusal) throw error;
+        outcomes = items.map((item) => ({ ref: item.ref, ok: false as const, ...refusal }));
+      }
       await settle(outcomes, operations, batch);
     }
   };
@@ -185,6 +195,16 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
   ctx.counters.recordsOut = output.count;
   ctx.counters.rejects = rejects.count;
   return { outputs: { ok: output, ...(await rejects.finish()) } };
+}
+
+/** The code and message of an error that refuses a batch's content (rather than the connection or the account). */
+function batchRefusal(error: unknown): { code: string; message: string } | undefined {
+  if (!(error instanceof LiaisonError)) return undefined;
+  const status = typeof error.details.status === 'number' ? error.details.status : undefined;
+  const contentError = ['field_not_found', 'invalid_input'].includes(error.code) || (error.code === 'crm_error' && status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 429);
+  if (!contentError) return undefined;
+  const crmCode = error.details.errorCode ?? error.details.code;
+  return { code: typeof crmCode === 'string' ? crmCode : error.code, message: error.message };
 }
 
 function clampBatch(requested: number | undefined, driver: CrmDriver, ctx: ActivityContext): number {

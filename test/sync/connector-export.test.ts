@@ -143,6 +143,29 @@ for (const c of CASES) {
         expect(sandbox.admin.getRecord(c.object, kate!.crm!)?.[c.fields.first]).toBe('Kate');
       });
 
+      it('rejects every record mapped to a field the CRM does not have, with its code, and clamps an oversized batch with a warning', async () => {
+        await addRecipient({ email: 'mary@example.com', first_name: 'Mary', last_name: 'Jackson' });
+        const writes: string[] = [];
+        const original = process.stderr.write.bind(process.stderr);
+        process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+          writes.push(String(chunk));
+          return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+        }) as typeof process.stderr.write;
+        let result;
+        try {
+          result = await run(exportWorkflow(c, { mapping: `${c.fields.last}: last_name, No_Such_Field__x: email`, extra: '    batchSize: 100000' }));
+        } finally {
+          process.stderr.write = original;
+        }
+        expect(result.error ?? result.status).toBe('succeeded');
+        const step = result.activities.find((a) => a.activity === 'export')!;
+        expect(step.rejects).toBe(1);
+        expect(step.recordsOut).toBe(0);
+        expect(writes.join('')).toMatch(/batchSize 100000 is over the CRM's limit; using \d+/);
+        expect((await recipient('mary@example.com'))?.crm).toBeNull();
+        await sql`delete from recipient where email = 'mary@example.com'`.execute(store.db);
+      });
+
       it('deletes CRM records named by a column, with a reject for an id the CRM does not know', async () => {
         const victims = sandbox.admin.listIds(c.object, 2);
         const before = sandbox.admin.countRecords(c.object);

@@ -25,7 +25,7 @@ export function resolveField(meta: ObjectMetadata, name: string): FieldMetadata 
   const lower = name.toLowerCase();
   const field = meta.fields.find((f) => f.name.toLowerCase() === lower);
   if (!field) {
-    throw new LiaisonError('field_not_found', `${meta.name} has no attribute "${name}"; check the name with 'liaison crm describe ${meta.name}'`, {
+    throw new LiaisonError('field_not_found', `${meta.name} has no attribute "${name}"; check the name (see 'liaison schema show' for the fields of a generated schema)`, {
       details: { object: meta.name, field: name },
     });
   }
