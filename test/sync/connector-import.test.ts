@@ -154,6 +154,63 @@ for (const c of CASES) {
         expect((unknownSchema as Error).message).toMatch(/no schema named "crm:nothing"; create it with: liaison wizard/);
       });
 
+      it('imports an upstream population, in order, with each conversion, and all records including deleted ones', async () => {
+        // The population: CRM ids in a local table, computed upstream.
+        const ids = sandbox.admin.listIds(c.object, 40).slice(10, 25);
+        await sql`create table wanted (crm_ref varchar(40))`.execute(store.db);
+        for (const id of [...ids, ids[0]!]) await sql`insert into wanted (crm_ref) values (${id})`.execute(store.db);
+        const wf = `
+name: population-${c.kind}
+activities:
+  - { name: pick, type: query, table: wanted, transitions: { ok: fetch } }
+  - name: fetch
+    type: crm-connector
+    account: ${c.kind}
+    object: "${c.schema}"
+    operation: import
+    population: crm_ref
+    orderBy: ["${c.fields.last} desc"]
+    fields:
+      - { crm: ${c.fields.email}, conversion: upper }
+      - { crm: ${c.fields.last}, conversion: raw }
+      - { crm: ${c.fields.first}, conversion: trim }
+      - { crm: ${c.fields.modstamp}, column: stamp_date, conversion: date-only }
+      - { crm: ${c.fields.modstamp}, column: stamp_wall, conversion: no-time-offset }
+    transitions: { ok: done }
+  - { name: done, type: end }
+`;
+        const result = await runWorkflow(store, await parseWorkflow(wf, 'p.yaml', store), { registry, keepWorkingSets: true });
+        expect(result.status).toBe('succeeded');
+        const fetch = result.activities.find((a) => a.activity === 'fetch')!;
+        expect(fetch.recordsOut).toBe(ids.length);
+        const rows = (await sql<Record<string, string>>`select * from ${sql.table(fetch.outputs.ok!.table)} order by _row`.execute(store.db)).rows;
+        expect(rows.map((r) => r.crm_id).sort()).toEqual([...ids].sort());
+        const email = c.fields.email.toLowerCase();
+        const last = c.fields.last.toLowerCase();
+        for (const row of rows) {
+          if (row[email]) expect(row[email]).toBe(row[email]!.toUpperCase());
+          expect(row.stamp_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+          expect(row.stamp_wall).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/);
+          expect(row.stamp_wall!.slice(0, 10)).toBe(row.stamp_date);
+        }
+        const lastNames = rows.map((r) => r[last]!);
+        expect(lastNames).toEqual([...lastNames].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)));
+        await sql`drop table wanted`.execute(store.db);
+
+        if (c.kind === 'salesforce') {
+          // allRecords: queryAll returns records in the recycle bin too.
+          sandbox.admin.deleteRecord(c.object, sandbox.admin.listIds(c.object, 1)[0]!);
+          const live = sandbox.admin.countRecords(c.object);
+          const withDeleted = sandbox.admin.countRecords(c.object, { includeDeleted: true });
+          expect(withDeleted).toBeGreaterThan(live);
+          const all = await runWorkflow(store, await parseWorkflow(importWorkflow(c, '    allRecords: true').replace(`name: import-${c.kind}`, 'name: all-records').replace('incremental: true', 'incremental: false'), 'a.yaml', store), {
+            registry,
+            keepWorkingSets: true,
+          });
+          expect(all.activities.find((a) => a.activity === 'import')!.recordsOut).toBe(withDeleted);
+        }
+      });
+
       it('keeps filter values as data: an injection attempt matches nothing and breaks nothing', async () => {
         const text = importWorkflow(c, `    filter: "${c.fields.last} = 'x'' or ${c.fields.last} != '''"`).replace(`name: import-${c.kind}`, `name: inject-${c.kind}`).replace('incremental: true', 'incremental: false');
         const result = await run(text);
