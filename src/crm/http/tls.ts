@@ -51,8 +51,21 @@ export function createHttpsAgent(caFile?: string, options: https.AgentOptions = 
     keepAlive: true,
     maxSockets: 16,
     ...options,
-    ...(ownContext ? { secureContext: tls.createSecureContext({ ca }) } : { ca }),
+    ...(ownContext ? { secureContext: sharedSecureContext(caFile!, ca) } : { ca }),
   });
+}
+
+// Building a context parses every root (~0.15 s); drivers are created per activity, so contexts are kept per CA
+// file content, for the life of the process.
+const contexts = new Map<string, tls.SecureContext>();
+function sharedSecureContext(caFile: string, ca: string[]): tls.SecureContext {
+  const key = `${caFile}\u0000${ca[ca.length - 1]}`;
+  let context = contexts.get(key);
+  if (!context) {
+    context = tls.createSecureContext({ ca });
+    contexts.set(key, context);
+  }
+  return context;
 }
 
 /** Throws the documented error unless `url` is a well-formed https URL. */

@@ -33,16 +33,34 @@ export function openSqliteStore(file: string): Store {
     insertRows(table, rows) {
       if (rows.length === 0) return;
       const columns = Object.keys(rows[0]!);
-      const key = `${table}\u0000${columns.join('\u0000')}`;
-      let statement = statements.get(key);
-      if (!statement) {
-        const names = [table, ...columns].map((name) => assertIdentifier(name, 'column'));
-        statement = database.prepare(
-          `insert into "${names[0]}" (${names.slice(1).map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
-        );
-        statements.set(key, statement);
+      // Rows go in groups of up to 64 per statement (fewer calls into SQLite), the remainder one by one.
+      const group = Math.max(1, Math.min(64, Math.floor(999 / columns.length)));
+      const prepared = (count: number) => {
+        const key = `${table}\u0000${count}\u0000${columns.join('\u0000')}`;
+        let statement = statements.get(key);
+        if (!statement) {
+          const names = [table, ...columns].map((name) => assertIdentifier(name, 'column'));
+          const tuple = `(${columns.map(() => '?').join(', ')})`;
+          statement = database.prepare(
+            `insert into "${names[0]}" (${names.slice(1).map((c) => `"${c}"`).join(', ')}) values ${Array(count).fill(tuple).join(', ')}`,
+          );
+          statements.set(key, statement);
+        }
+        return statement;
+      };
+      let i = 0;
+      if (rows.length >= group) {
+        const many = prepared(group);
+        for (; i + group <= rows.length; i += group) {
+          const values: unknown[] = [];
+          for (let r = i; r < i + group; r++) for (const column of columns) values.push(rows[r]![column] ?? null);
+          many.run(values);
+        }
       }
-      for (const row of rows) statement.run(columns.map((column) => row[column] ?? null));
+      if (i < rows.length) {
+        const one = prepared(1);
+        for (; i < rows.length; i++) one.run(columns.map((column) => rows[i]![column] ?? null));
+      }
     },
     close: () => db.destroy(),
   };
