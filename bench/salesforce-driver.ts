@@ -45,7 +45,14 @@ async function measure(label: string, run: () => Promise<{ records: number; apiC
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     const clientCpu = (used.user + used.system) / 1e6;
-    return { label, records, seconds, apiCalls, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576), clientCpu };
+    return {
+      label,
+      records,
+      seconds,
+      apiCalls,
+      peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576),
+      clientCpu,
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -70,19 +77,29 @@ async function startRemoteSandbox(records: number): Promise<RemoteSandbox> {
     process.stdin.resume();
   `;
   // execArgv carries a TS loader when the bench runs from sources (tsx); from dist/ it is empty.
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const [first] = (await once(lines, 'line')) as [string];
   const info = JSON.parse(first) as Omit<RemoteSandbox, 'admin' | 'stop'>;
   const agent = new https.Agent({ ca: caBundle(info.caFile) ?? [] });
   const admin = (method: string, path: string, body?: unknown): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const req = https.request(`${info.url}/_sandbox/${path}`, { method, agent, headers: { 'Content-Type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => (res.statusCode && res.statusCode < 300 ? resolve(text ? (JSON.parse(text) as unknown) : undefined) : reject(new Error(`admin ${path}: HTTP ${res.statusCode} ${text}`))));
-      });
+      const req = https.request(
+        `${info.url}/_sandbox/${path}`,
+        { method, agent, headers: { 'Content-Type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () =>
+            res.statusCode && res.statusCode < 300
+              ? resolve(text ? (JSON.parse(text) as unknown) : undefined)
+              : reject(new Error(`admin ${path}: HTTP ${res.statusCode} ${text}`)),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body === undefined ? undefined : JSON.stringify(body));
     });
@@ -99,10 +116,19 @@ async function startRemoteSandbox(records: number): Promise<RemoteSandbox> {
 
 function settingsOf(sandbox: RemoteSandbox): ConnectionSettings {
   const c = sandbox.credentials['client-credentials'] ?? {};
-  return { kind: 'salesforce', url: sandbox.url, apiVersion: '62.0', caFile: sandbox.caFile, auth: { mode: 'client-credentials', clientId: c.clientId, clientSecret: c.clientSecret } };
+  return {
+    kind: 'salesforce',
+    url: sandbox.url,
+    apiVersion: '62.0',
+    caFile: sandbox.caFile,
+    auth: { mode: 'client-credentials', clientId: c.clientId, clientSecret: c.clientSecret },
+  };
 }
 
-async function fullQuery(sandbox: RemoteSandbox, options: SalesforceDriverOptions): Promise<{ records: number; apiCalls: number }> {
+async function fullQuery(
+  sandbox: RemoteSandbox,
+  options: SalesforceDriverOptions,
+): Promise<{ records: number; apiCalls: number }> {
   const driver = createSalesforceDriver(settingsOf(sandbox), options);
   try {
     let records = 0;
@@ -132,7 +158,14 @@ async function jsforceQuery(sandbox: RemoteSandbox): Promise<{ records: number; 
   await sandbox.admin('DELETE', 'requests');
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     cwd: process.cwd(),
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: sandbox.caFile, SF_URL: sandbox.url, SF_ID: c.clientId, SF_SECRET: c.clientSecret, SF_SOQL: `SELECT Id, SystemModstamp, ${FIELDS.join(', ')} FROM Contact` },
+    env: {
+      ...process.env,
+      NODE_EXTRA_CA_CERTS: sandbox.caFile,
+      SF_URL: sandbox.url,
+      SF_ID: c.clientId,
+      SF_SECRET: c.clientSecret,
+      SF_SOQL: `SELECT Id, SystemModstamp, ${FIELDS.join(', ')} FROM Contact`,
+    },
     maxBuffer: 16 * 1024 * 1024,
   });
   const out = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { records: number };
@@ -141,7 +174,14 @@ async function jsforceQuery(sandbox: RemoteSandbox): Promise<{ records: number; 
 }
 
 function writeItems(prefix: string): WriteItem[] {
-  return Array.from({ length: RECORDS }, (_, i) => ({ ref: `${prefix}${i}`, values: { LastName: `${prefix}${i}`, Email: `${prefix.toLowerCase()}${i}@bench.example`, Interests__c: ['Running'] } }));
+  return Array.from({ length: RECORDS }, (_, i) => ({
+    ref: `${prefix}${i}`,
+    values: {
+      LastName: `${prefix}${i}`,
+      Email: `${prefix.toLowerCase()}${i}@bench.example`,
+      Interests__c: ['Running'],
+    },
+  }));
 }
 
 async function collectionsWrite(driver: CrmDriver): Promise<{ records: number; apiCalls: number }> {
@@ -164,12 +204,17 @@ async function collectionsWrite(driver: CrmDriver): Promise<{ records: number; a
 
 async function bulkWrite(driver: CrmDriver): Promise<{ records: number; apiCalls: number }> {
   async function* items(): AsyncGenerator<WriteItem> {
-    for (let i = 0; i < RECORDS; i++) yield { ref: `Bulk${i}`, values: { LastName: `Bulk${i}`, Email: `bulk${i}@bench.example`, Interests__c: ['Running'] } };
+    for (let i = 0; i < RECORDS; i++)
+      yield {
+        ref: `Bulk${i}`,
+        values: { LastName: `Bulk${i}`, Email: `bulk${i}@bench.example`, Interests__c: ['Running'] },
+      };
   }
   const before = driver.apiCalls;
   let ok = 0;
   let outcomes = 0;
-  for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'insert' }, items()) ?? ([] as WriteOutcome[])) {
+  for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'insert' }, items()) ??
+    ([] as WriteOutcome[])) {
     outcomes++;
     if (o.ok) ok++;
   }
@@ -181,7 +226,9 @@ export async function benchSalesforceDriver(): Promise<void> {
   const seedStart = performance.now();
   const sandbox = await startRemoteSandbox(RECORDS);
   const contacts = ((await sandbox.admin('GET', 'records/Contact/count')) as { count: number }).count;
-  console.log(`Salesforce sandbox (child process): ${contacts} contacts seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; ${LATENCY_MS} ms latency per call`);
+  console.log(
+    `Salesforce sandbox (child process): ${contacts} contacts seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; ${LATENCY_MS} ms latency per call`,
+  );
   await sandbox.admin('PUT', 'faults', { latencyMs: LATENCY_MS });
   const figures: Figures[] = [];
   try {
@@ -191,7 +238,9 @@ export async function benchSalesforceDriver(): Promise<void> {
     const driver = createSalesforceDriver(settingsOf(sandbox));
     try {
       await driver.describeObject('Contact');
-      figures.push(await measure(`collections insert, ${WRITE_CONCURRENCY} batches in flight`, () => collectionsWrite(driver)));
+      figures.push(
+        await measure(`collections insert, ${WRITE_CONCURRENCY} batches in flight`, () => collectionsWrite(driver)),
+      );
       figures.push(await measure('Bulk API 2.0 insert', () => bulkWrite(driver)));
     } finally {
       await driver.close();
@@ -199,13 +248,22 @@ export async function benchSalesforceDriver(): Promise<void> {
   } finally {
     await sandbox.stop();
   }
-  console.log('operation                                   records   seconds   records/s   API calls   peak RSS MB   client CPU s');
+  console.log(
+    'operation                                   records   seconds   records/s   API calls   peak RSS MB   client CPU s',
+  );
   for (const f of figures) {
     console.log(
-      `${f.label.padEnd(42)} ${String(f.records).padStart(8)} ${f.seconds.toFixed(1).padStart(9)} ${Math.round(f.records / f.seconds).toString().padStart(11)} ${String(f.apiCalls).padStart(11)} ${String(f.peakRssMb).padStart(13)} ${f.clientCpu.toFixed(1).padStart(14)}`,
+      `${f.label.padEnd(42)} ${String(f.records).padStart(8)} ${f.seconds.toFixed(1).padStart(9)} ${Math.round(
+        f.records / f.seconds,
+      )
+        .toString()
+        .padStart(
+          11,
+        )} ${String(f.apiCalls).padStart(11)} ${String(f.peakRssMb).padStart(13)} ${f.clientCpu.toFixed(1).padStart(14)}`,
     );
   }
   const sliced = figures[0];
   const naive = figures[2];
-  if (sliced && naive) console.log(`query speed-up over jsforce autoFetch: ${(naive.seconds / sliced.seconds).toFixed(1)}x`);
+  if (sliced && naive)
+    console.log(`query speed-up over jsforce autoFetch: ${(naive.seconds / sliced.seconds).toFixed(1)}x`);
 }

@@ -2,4 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { workflowJsonSchema } from '../src/workflow/workflow-schema.js';
 
-writeFileSync(new URL('../schemas/workflow.schema.json', import.meta.url), JSON.stringify(workflowJsonSchema(), null, 2) + '\n');
+writeFileSync(
+  new URL('../schemas/workflow.schema.json', import.meta.url),
+  JSON.stringify(workflowJsonSchema(), null, 2) + '\n',
+);

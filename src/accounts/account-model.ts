@@ -8,7 +8,10 @@ import type { CrmKind } from '../crm/driver.js';
 export const accountInputSchema = z.object({
   name: z
     .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/, 'must start with a letter and hold only letters, digits, ".", "_" or "-" (at most 63)'),
+    .regex(
+      /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/,
+      'must start with a letter and hold only letters, digits, ".", "_" or "-" (at most 63)',
+    ),
   crm: z.string().min(1),
   url: z.string().min(1),
   auth: z.string().min(1),

@@ -45,7 +45,10 @@ export class AccountsService {
     requireHttpsUrl(input.url, `${module.label} URL`);
     const mode = module.authModes[input.auth];
     if (!mode) {
-      throw new LiaisonError('invalid_input', `--auth ${input.auth} is not a ${module.label} auth mode: use ${Object.keys(module.authModes).join(', ')}`);
+      throw new LiaisonError(
+        'invalid_input',
+        `--auth ${input.auth} is not a ${module.label} auth mode: use ${Object.keys(module.authModes).join(', ')}`,
+      );
     }
     if (input.authorityUrl) requireHttpsUrl(input.authorityUrl, 'authority URL');
     if (input.caFile) readCaFile(input.caFile);
@@ -72,13 +75,27 @@ export class AccountsService {
     const apiVersion = (input.apiVersion ?? module.defaultApiVersion).replace(/^v/, '');
     const now = new Date().toISOString();
     await this.store.db.transaction().execute(async (trx) => {
-      const stored = await trx.selectFrom('liaison_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();
+      const stored = await trx
+        .selectFrom('liaison_meta')
+        .select('value')
+        .where('key', '=', KEY_CHECK)
+        .executeTakeFirst();
       if (stored && stored.value !== check) {
-        throw new LiaisonError('secret_key', `the secret key (${key.source}) is not the one this store's accounts were encrypted with; restore that key`);
+        throw new LiaisonError(
+          'secret_key',
+          `the secret key (${key.source}) is not the one this store's accounts were encrypted with; restore that key`,
+        );
       }
-      const existing = await trx.selectFrom('external_account').select('id').where('name', '=', input.name).executeTakeFirst();
+      const existing = await trx
+        .selectFrom('external_account')
+        .select('id')
+        .where('name', '=', input.name)
+        .executeTakeFirst();
       if (existing) {
-        throw new LiaisonError('account_exists', `an external account named "${input.name}" already exists; choose another name or remove it first`);
+        throw new LiaisonError(
+          'account_exists',
+          `an external account named "${input.name}" already exists; choose another name or remove it first`,
+        );
       }
       if (!stored) await trx.insertInto('liaison_meta').values({ key: KEY_CHECK, value: check }).execute();
       await trx
@@ -89,7 +106,10 @@ export class AccountsService {
           url: input.url,
           api_version: apiVersion,
           auth_mode: input.auth,
-          settings_json: JSON.stringify({ ...dropUndefined(settings), secretsSet: Object.keys(dropUndefined(secrets)) }),
+          settings_json: JSON.stringify({
+            ...dropUndefined(settings),
+            secretsSet: Object.keys(dropUndefined(secrets)),
+          }),
           secrets_enc: encryptSecret(key, JSON.stringify(dropUndefined(secrets)), accountContext(input.name)),
           ca_file: input.caFile ? path.resolve(input.caFile) : null,
           created_at: now,
@@ -117,8 +137,12 @@ export class AccountsService {
   /** Decrypted settings for a driver. Keep the result in memory only. */
   async connectionSettings(name: string): Promise<ConnectionSettings> {
     const row = await this.row(name);
-    const { secretsSet: _names, ...settings } = JSON.parse(row.settings_json) as AccountSettings & { secretsSet?: string[] };
-    const secrets = JSON.parse(decryptSecret(this.secretKey(), row.secrets_enc, accountContext(name))) as AccountSecrets;
+    const { secretsSet: _names, ...settings } = JSON.parse(row.settings_json) as AccountSettings & {
+      secretsSet?: string[];
+    };
+    const secrets = JSON.parse(
+      decryptSecret(this.secretKey(), row.secrets_enc, accountContext(name)),
+    ) as AccountSecrets;
     return {
       kind: row.crm as CrmKind,
       url: row.url,
@@ -140,7 +164,11 @@ export class AccountsService {
   }
 
   private async row(name: string) {
-    const row = await this.store.db.selectFrom('external_account').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('external_account')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (!row) throw notFound(name);
     return row;
   }
@@ -182,7 +210,9 @@ function toView(row: {
     ...(settings.certificate ? { certificate: 'set' as const } : {}),
     ...(row.ca_file ? { caFile: row.ca_file } : {}),
     // Which secrets are set is not secret; their values never leave the store decrypted except to a driver.
-    secrets: Object.fromEntries(SECRET_NAMES.filter((n) => secretsSet.has(n)).map((n) => [n, 'set'])) as AccountView['secrets'],
+    secrets: Object.fromEntries(
+      SECRET_NAMES.filter((n) => secretsSet.has(n)).map((n) => [n, 'set']),
+    ) as AccountView['secrets'],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -193,7 +223,10 @@ function readPem(file: string, what: 'private key' | 'certificate'): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new LiaisonError('invalid_input', `cannot read the ${what} file ${file} (${(error as NodeJS.ErrnoException).code}); check the path and permissions`);
+    throw new LiaisonError(
+      'invalid_input',
+      `cannot read the ${what} file ${file} (${(error as NodeJS.ErrnoException).code}); check the path and permissions`,
+    );
   }
   try {
     if (what === 'private key') createPrivateKey(text);

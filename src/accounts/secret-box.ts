@@ -21,7 +21,9 @@ export interface SecretKey {
 }
 
 /** The key from LIAISON_SECRET_KEY (32 bytes as hex or base64), else the key file (created 0600 on first use). */
-export function loadSecretKey(options: { keyFile?: string; env?: NodeJS.ProcessEnv; create?: boolean } = {}): SecretKey {
+export function loadSecretKey(
+  options: { keyFile?: string; env?: NodeJS.ProcessEnv; create?: boolean } = {},
+): SecretKey {
   const env = options.env ?? process.env;
   const fromEnv = env.LIAISON_SECRET_KEY;
   if (fromEnv) return { key: parseKey(fromEnv, 'LIAISON_SECRET_KEY'), source: 'LIAISON_SECRET_KEY' };
@@ -37,7 +39,10 @@ export function loadSecretKey(options: { keyFile?: string; env?: NodeJS.ProcessE
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new LiaisonError('secret_key', `cannot read the secret key file ${file} (${(error as NodeJS.ErrnoException).code}); fix its permissions or set LIAISON_SECRET_KEY`);
+    throw new LiaisonError(
+      'secret_key',
+      `cannot read the secret key file ${file} (${(error as NodeJS.ErrnoException).code}); fix its permissions or set LIAISON_SECRET_KEY`,
+    );
   }
   return { key: parseKey(text.trim(), `key file ${file}`), source: `key file ${file}` };
 }
@@ -46,7 +51,10 @@ function parseKey(text: string, source: string): Buffer {
   const trimmed = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
   if (key.length !== 32) {
-    throw new LiaisonError('secret_key', `${source} must hold a 32-byte key as 64 hex characters or base64 (e.g. \`openssl rand -base64 32\`)`);
+    throw new LiaisonError(
+      'secret_key',
+      `${source} must hold a 32-byte key as 64 hex characters or base64 (e.g. \`openssl rand -base64 32\`)`,
+    );
   }
   return key;
 }

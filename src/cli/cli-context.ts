@@ -24,6 +24,9 @@ export async function withStore<T>(command: Command, work: (store: Store) => Pro
   }
 }
 
-export async function withAccounts<T>(command: Command, work: (accounts: AccountsService, store: Store) => Promise<T>): Promise<T> {
+export async function withAccounts<T>(
+  command: Command,
+  work: (accounts: AccountsService, store: Store) => Promise<T>,
+): Promise<T> {
   return withStore(command, (store) => work(new AccountsService(store), store));
 }

@@ -16,7 +16,10 @@ export function buildProgram(): Command {
   const program = new Command('liaison')
     .description('Liaison links a marketing database to CRMs (Salesforce, Dynamics 365) and keeps them in sync')
     .version('0.1.0')
-    .option('--db <url>', 'store URL: sqlite:PATH or postgres://user@host:port/db (default: LIAISON_DB or sqlite:.liaison/liaison.db)')
+    .option(
+      '--db <url>',
+      'store URL: sqlite:PATH or postgres://user@host:port/db (default: LIAISON_DB or sqlite:.liaison/liaison.db)',
+    )
     .option('--json', 'print JSON for scripts')
     .option('--verbose', 'print stack traces on errors')
     .showHelpAfterError('(add --help for usage)')

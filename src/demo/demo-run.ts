@@ -43,7 +43,13 @@ interface DemoCrm {
 }
 
 const CRMS: DemoCrm[] = [
-  { crm: 'salesforce', auth: 'client-credentials', object: 'Contact', idColumn: 'salesforce_id', firstName: 'FirstName' },
+  {
+    crm: 'salesforce',
+    auth: 'client-credentials',
+    object: 'Contact',
+    idColumn: 'salesforce_id',
+    firstName: 'FirstName',
+  },
   { crm: 'dynamics', auth: 'client-secret', object: 'contact', idColumn: 'dynamics_id', firstName: 'firstname' },
 ];
 
@@ -53,7 +59,9 @@ const CRMS: DemoCrm[] = [
  * of examples/: full and incremental imports, deletions, local opt-outs exported back with one deliberate reject,
  * an echo check, and deletions in the CRM from a local selection. Returns one line per step for the summary.
  */
-export async function runDemo(options: DemoOptions): Promise<{ steps: DemoStep[]; storeUrl: string; examples: string }> {
+export async function runDemo(
+  options: DemoOptions,
+): Promise<{ steps: DemoStep[]; storeUrl: string; examples: string }> {
   rmSync(options.dir, { recursive: true, force: true });
   const examples = examplesDir();
   const storeUrl = `sqlite:${path.join(options.dir, 'liaison.db')}`;
@@ -61,10 +69,17 @@ export async function runDemo(options: DemoOptions): Promise<{ steps: DemoStep[]
   const sandboxes = new Map<CrmKind, SandboxHandle>();
   const keyFile = path.join(options.dir, 'secret.key');
   const accountsOf = (store: Store) => new AccountsService(store, () => loadSecretKey({ keyFile }));
-  const registry: ActivityRegistry = { ...builtinActivities, 'crm-connector': createCrmConnectorActivity({ accounts: accountsOf }) };
+  const registry: ActivityRegistry = {
+    ...builtinActivities,
+    'crm-connector': createCrmConnectorActivity({ accounts: accountsOf }),
+  };
   const store = await openStore(storeUrl);
   const accounts = accountsOf(store);
-  const timed = async <T>(step: Omit<DemoStep, 'seconds' | 'apiCalls'> & { apiCalls?: number }, work: () => Promise<T>, calls?: (result: T) => Partial<DemoStep>) => {
+  const timed = async <T>(
+    step: Omit<DemoStep, 'seconds' | 'apiCalls'> & { apiCalls?: number },
+    work: () => Promise<T>,
+    calls?: (result: T) => Partial<DemoStep>,
+  ) => {
     const started = Date.now();
     const result = await work();
     steps.push({ apiCalls: 0, ...step, ...calls?.(result), seconds: Math.round((Date.now() - started) / 10) / 100 });
@@ -97,29 +112,41 @@ export async function runDemo(options: DemoOptions): Promise<{ steps: DemoStep[]
   try {
     for (const c of CRMS) {
       const sandbox = await timed({ step: `start ${c.crm} sandbox (HTTPS)`, records: options.records }, () =>
-        startSandbox(c.crm, { records: options.records, seed: 42, dataDir: path.join(options.dir, `${c.crm}-sandbox`) }),
+        startSandbox(c.crm, {
+          records: options.records,
+          seed: 42,
+          dataDir: path.join(options.dir, `${c.crm}-sandbox`),
+        }),
       );
       sandboxes.set(c.crm, sandbox);
       const credentials = sandbox.credentials[c.auth] ?? {};
-      const test = await timed({ step: `account ${c.crm}: add + test` }, async () => {
-        await accounts.add({
-          name: c.crm,
-          crm: c.crm,
-          url: sandbox.url,
-          auth: c.auth,
-          clientId: credentials.clientId,
-          tenant: credentials.tenant,
-          authorityUrl: credentials.authorityUrl,
-          caFile: sandbox.caFile,
-          secrets: { clientSecret: credentials.clientSecret },
-        });
-        return accounts.test(c.crm);
-      }, (t) => ({ apiCalls: t.apiCalls }));
+      const test = await timed(
+        { step: `account ${c.crm}: add + test` },
+        async () => {
+          await accounts.add({
+            name: c.crm,
+            crm: c.crm,
+            url: sandbox.url,
+            auth: c.auth,
+            clientId: credentials.clientId,
+            tenant: credentials.tenant,
+            authorityUrl: credentials.authorityUrl,
+            caFile: sandbox.caFile,
+            secrets: { clientSecret: credentials.clientSecret },
+          });
+          return accounts.test(c.crm);
+        },
+        (t) => ({ apiCalls: t.apiCalls }),
+      );
       options.log(`account "${c.crm}" connected as ${test.identity} (API ${test.apiVersion})`);
-      await timed({ step: `wizard ${c.crm} (${c.object}) + enums sync` }, async () => {
-        await runWizard({ store, accounts }, { account: c.crm, objects: [c.object] });
-        return syncEnumerations({ store, accounts }, { account: c.crm, all: true });
-      }, (items) => ({ records: items.length }));
+      await timed(
+        { step: `wizard ${c.crm} (${c.object}) + enums sync` },
+        async () => {
+          await runWizard({ store, accounts }, { account: c.crm, objects: [c.object] });
+          return syncEnumerations({ store, accounts }, { account: c.crm, all: true });
+        },
+        (items) => ({ records: items.length }),
+      );
     }
 
     for (const c of CRMS) await run(`import-contacts-${c.crm}.yaml`, `${c.crm} full import`);
@@ -132,7 +159,8 @@ export async function runDemo(options: DemoOptions): Promise<{ steps: DemoStep[]
       const ids = sandbox.admin.listIds(c.object, 125);
       for (const id of ids.slice(0, 100)) sandbox.admin.updateRecord(c.object, id, { [c.firstName]: 'Updated' });
       // Backdated two minutes: Salesforce's replication API only reports minutes that have fully passed.
-      for (const id of ids.slice(120, 125)) sandbox.admin.deleteRecord(c.object, id, { at: new Date(Date.now() - 120_000) });
+      for (const id of ids.slice(120, 125))
+        sandbox.admin.deleteRecord(c.object, id, { at: new Date(Date.now() - 120_000) });
     }
     options.log('changed 100 and deleted 5 contacts in each CRM');
     for (const c of CRMS) await run(`import-contacts-${c.crm}.yaml`, `${c.crm} incremental import`);
@@ -143,7 +171,9 @@ export async function runDemo(options: DemoOptions): Promise<{ steps: DemoStep[]
     for (const c of CRMS) {
       const now = new Date().toISOString();
       await sql`update recipient set email_opt_out = ${yes}, modified_locally_at = ${now}
-        where id in (select id from recipient where ${sql.ref(c.idColumn)} is not null order by id limit 20)`.execute(store.db);
+        where id in (select id from recipient where ${sql.ref(c.idColumn)} is not null order by id limit 20)`.execute(
+        store.db,
+      );
       await sql`update recipient set first_name = ${'X'.repeat(150)}, modified_locally_at = ${now}
         where id = (select max(id) from recipient where ${sql.ref(c.idColumn)} is not null)`.execute(store.db);
     }
@@ -154,7 +184,9 @@ export async function runDemo(options: DemoOptions): Promise<{ steps: DemoStep[]
     // A local selection deleted in the CRM.
     for (const c of CRMS) {
       await sql`update recipient set email_opt_out = ${yes}, sms_opt_out = ${yes}
-        where id in (select id from recipient where ${sql.ref(c.idColumn)} is not null order by id desc limit 3 offset 1)`.execute(store.db);
+        where id in (select id from recipient where ${sql.ref(c.idColumn)} is not null order by id desc limit 3 offset 1)`.execute(
+        store.db,
+      );
     }
     for (const c of CRMS) await run(`delete-contacts-${c.crm}.yaml`, `${c.crm} delete a selection`);
   } finally {

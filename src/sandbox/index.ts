@@ -16,4 +16,10 @@ export function startSandbox(kind: CrmKind | string, options: SandboxStartOption
   }
 }
 
-export type { SandboxAdmin, SandboxFaults, SandboxHandle, SandboxInfo, SandboxStartOptions } from './common/sandbox-types.js';
+export type {
+  SandboxAdmin,
+  SandboxFaults,
+  SandboxHandle,
+  SandboxInfo,
+  SandboxStartOptions,
+} from './common/sandbox-types.js';

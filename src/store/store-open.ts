@@ -38,7 +38,10 @@ async function connect(url: string): Promise<Store> {
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgresStore(url);
   if (!url.includes(':') || url.endsWith('.db') || url.endsWith('.sqlite')) return openSqliteStore(path.resolve(url));
-  throw new LiaisonError('invalid_input', `store URL "${url}" is not supported; use sqlite:PATH or postgres://user@host:port/db`);
+  throw new LiaisonError(
+    'invalid_input',
+    `store URL "${url}" is not supported; use sqlite:PATH or postgres://user@host:port/db`,
+  );
 }
 
 /** A database with tables but no Liaison marker belongs to something else: refuse to touch it. */
@@ -46,11 +49,21 @@ async function ensureLiaisonStore(store: Store): Promise<void> {
   const names = new Set(await tableNames(store));
   if (names.size === 0) return;
   if (!names.has('liaison_meta')) {
-    throw new LiaisonError('not_a_store', `${store.location} holds tables but is not a Liaison store; name an empty database or another file with --db`);
+    throw new LiaisonError(
+      'not_a_store',
+      `${store.location} holds tables but is not a Liaison store; name an empty database or another file with --db`,
+    );
   }
-  const marker = await store.db.selectFrom('liaison_meta').select('value').where('key', '=', 'store').executeTakeFirst();
+  const marker = await store.db
+    .selectFrom('liaison_meta')
+    .select('value')
+    .where('key', '=', 'store')
+    .executeTakeFirst();
   if (marker?.value !== STORE_MARKER) {
-    throw new LiaisonError('not_a_store', `${store.location} is not a Liaison store (no store marker); name another store with --db`);
+    throw new LiaisonError(
+      'not_a_store',
+      `${store.location} is not a Liaison store (no store marker); name another store with --db`,
+    );
   }
 }
 
@@ -86,7 +99,8 @@ async function migrate(store: Store): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
-    throw new LiaisonError('store_error', `migration ${failed} failed on ${store.location}: ${errorMessage(error)}`, { cause: error });
+    throw new LiaisonError('store_error', `migration ${failed} failed on ${store.location}: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
 }
-

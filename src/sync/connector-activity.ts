@@ -11,7 +11,9 @@ import { runWrite } from './export-operation.js';
  * activity's `onError`: `stop` (default) and `suspend` fail the run (a suspended run is meant to be resumed with
  * `liaison workflow run FILE --resume RUN`); `ignore` routes the error to the "error" transition and goes on.
  */
-export function createCrmConnectorActivity(options: { accounts?: AccountsFactory } = {}): ActivityHandler<CrmConnectorConfig> {
+export function createCrmConnectorActivity(
+  options: { accounts?: AccountsFactory } = {},
+): ActivityHandler<CrmConnectorConfig> {
   const accounts = options.accounts ?? defaultAccounts;
   return {
     async run(config, ctx) {
@@ -28,7 +30,12 @@ export function createCrmConnectorActivity(options: { accounts?: AccountsFactory
         }
       } catch (error) {
         if (config.onError !== 'ignore' || ctx.signal.aborted) {
-          if (config.onError === 'suspend') throw new LiaisonError('run_failed', `suspended: ${errorMessage(error)}; resume with --resume ${ctx.runId}`, { cause: error });
+          if (config.onError === 'suspend')
+            throw new LiaisonError(
+              'run_failed',
+              `suspended: ${errorMessage(error)}; resume with --resume ${ctx.runId}`,
+              { cause: error },
+            );
           throw error;
         }
         ctx.log.warn({ err: errorMessage(error) }, 'connector error ignored (onError: ignore)');
@@ -36,7 +43,9 @@ export function createCrmConnectorActivity(options: { accounts?: AccountsFactory
           { name: 'error_code', kind: 'text' },
           { name: 'error_message', kind: 'text' },
         ]);
-        await writer.write([{ error_code: error instanceof LiaisonError ? error.code : 'internal', error_message: errorMessage(error) }]);
+        await writer.write([
+          { error_code: error instanceof LiaisonError ? error.code : 'internal', error_message: errorMessage(error) },
+        ]);
         return { outputs: { error: await writer.finish() } };
       } finally {
         ctx.counters.apiCalls = session.driver.apiCalls;

@@ -56,9 +56,12 @@ export function importColumns(config: CrmConnectorConfig, schema: LocalSchema): 
         const target = field.column ? { ...column, column: field.column } : column;
         return { column: target, conversion: field.conversion ?? (column.multiSelect ? 'set' : 'default') };
       })
-    : schema.columns.filter((c) => !c.orphan && c.column !== schema.crmIdColumn).map((column) => ({ column, conversion: column.multiSelect ? 'set' : 'default' }));
+    : schema.columns
+        .filter((c) => !c.orphan && c.column !== schema.crmIdColumn)
+        .map((column) => ({ column, conversion: column.multiSelect ? 'set' : 'default' }));
   const cursor = schema.columns.find((c) => c.column === schema.cursorColumn);
-  if (cursor && !chosen.some((c) => c.column.crmField === cursor.crmField)) chosen.push({ column: cursor, conversion: 'default' });
+  if (cursor && !chosen.some((c) => c.column.crmField === cursor.crmField))
+    chosen.push({ column: cursor, conversion: 'default' });
   return chosen;
 }
 
@@ -66,8 +69,12 @@ export function importColumns(config: CrmConnectorConfig, schema: LocalSchema): 
 export function importOutputColumns(schema: LocalSchema, columns: ImportColumn[]): ColumnInfo[] {
   return [
     { name: schema.crmIdColumn, kind: 'text' },
-    ...columns.filter((c) => c.column.column !== schema.crmIdColumn).map((c) => ({ name: c.column.column, kind: columnKindOf(c.column) })),
-    ...columns.filter((c) => c.column.targetColumn).map((c) => ({ name: c.column.targetColumn!, kind: 'text' as const })),
+    ...columns
+      .filter((c) => c.column.column !== schema.crmIdColumn)
+      .map((c) => ({ name: c.column.column, kind: columnKindOf(c.column) })),
+    ...columns
+      .filter((c) => c.column.targetColumn)
+      .map((c) => ({ name: c.column.targetColumn!, kind: 'text' as const })),
   ];
 }
 
@@ -83,7 +90,10 @@ export function checkConnector(
   problem: (path: (string | number)[], message: string) => void,
 ): ColumnInfo[] | undefined {
   if (schema.account !== config.account) {
-    problem(['account'], `schema "${schema.name}" was generated for account "${schema.account}", not "${config.account}"`);
+    problem(
+      ['account'],
+      `schema "${schema.name}" was generated for account "${schema.account}", not "${config.account}"`,
+    );
   }
   const field = (path: (string | number)[], name: string) => {
     try {
@@ -95,7 +105,10 @@ export function checkConnector(
   };
   const inputColumn = (path: (string | number)[], name: string | undefined) => {
     if (name !== undefined && input && !input.some((c) => c.name === name)) {
-      problem(path, `column "${name}" is not in the input working set; it has ${input.map((c) => c.name).join(', ') || 'no columns'}`);
+      problem(
+        path,
+        `column "${name}" is not in the input working set; it has ${input.map((c) => c.name).join(', ') || 'no columns'}`,
+      );
     }
   };
   if (config.filter) {
@@ -106,7 +119,8 @@ export function checkConnector(
     }
   }
   config.orderBy?.forEach((item, i) => field(['orderBy', i], item.trim().split(/\s+/)[0]!));
-  if (typeof config.incremental === 'object' && config.incremental.field) field(['incremental', 'field'], config.incremental.field);
+  if (typeof config.incremental === 'object' && config.incremental.field)
+    field(['incremental', 'field'], config.incremental.field);
   switch (config.operation) {
     case 'import': {
       inputColumn(['population'], config.population);
@@ -120,12 +134,19 @@ export function checkConnector(
         { name: 'deleted_at', kind: 'text' },
       ];
     default: {
-      if (config.operation === 'export' && !config.mapping) problem(['mapping'], 'an export needs a mapping (CRM field → column)');
-      if (config.mode === 'upsert' && !config.externalIdField) problem(['externalIdField'], 'mode upsert needs externalIdField');
-      inputColumn(['idColumn'], config.idColumn ?? (config.operation === 'delete' || config.mode !== 'insert' ? schema.crmIdColumn : undefined));
+      if (config.operation === 'export' && !config.mapping)
+        problem(['mapping'], 'an export needs a mapping (CRM field → column)');
+      if (config.mode === 'upsert' && !config.externalIdField)
+        problem(['externalIdField'], 'mode upsert needs externalIdField');
+      inputColumn(
+        ['idColumn'],
+        config.idColumn ?? (config.operation === 'delete' || config.mode !== 'insert' ? schema.crmIdColumn : undefined),
+      );
       inputColumn(['key'], config.key);
       for (const [crmField, expression] of Object.entries(config.mapping ?? {})) {
-        const column = /^(?:lower|upper|trim)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$/.exec(expression.trim())?.[1] ?? (/^'/.test(expression.trim()) ? undefined : expression.trim());
+        const column =
+          /^(?:lower|upper|trim)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$/.exec(expression.trim())?.[1] ??
+          (/^'/.test(expression.trim()) ? undefined : expression.trim());
         inputColumn(['mapping', crmField], column);
       }
       const key = config.key ?? (input?.some((c) => c.name === 'id') ? 'id' : schema.crmIdColumn);

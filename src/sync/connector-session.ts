@@ -17,10 +17,18 @@ export interface ConnectorSession {
 }
 
 /** The driver of `account` and the generated schema `object`, checked to belong together. */
-export async function openConnectorSession(store: Store, accounts: AccountsFactory, account: string, object: string): Promise<ConnectorSession> {
+export async function openConnectorSession(
+  store: Store,
+  accounts: AccountsFactory,
+  account: string,
+  object: string,
+): Promise<ConnectorSession> {
   const schema = await getSchema(store, object);
   if (schema.account !== account) {
-    throw new LiaisonError('invalid_input', `schema "${object}" was generated for account "${schema.account}", not "${account}"; name the matching account or schema`);
+    throw new LiaisonError(
+      'invalid_input',
+      `schema "${object}" was generated for account "${schema.account}", not "${account}"; name the matching account or schema`,
+    );
   }
   const settings = await accounts(store).connectionSettings(account);
   const driver = driverModule(settings.kind).createDriver(settings);

@@ -12,7 +12,17 @@ import { LiaisonError } from '../core/errors.js';
  * - `enum`: CRM picklist value → local enumeration value (through a mapping the caller supplies).
  * - `set`: multi-select → a set: distinct values, sorted, as a string array.
  */
-export const CONVERSIONS = ['default', 'date-only', 'no-time-offset', 'raw', 'trim', 'lower', 'upper', 'enum', 'set'] as const;
+export const CONVERSIONS = [
+  'default',
+  'date-only',
+  'no-time-offset',
+  'raw',
+  'trim',
+  'lower',
+  'upper',
+  'enum',
+  'set',
+] as const;
 export type Conversion = (typeof CONVERSIONS)[number];
 
 export type ImportValue = string | number | boolean | null | string[];
@@ -39,7 +49,11 @@ export function convertValue(value: unknown, conversion: Conversion, context: Co
     case 'no-time-offset':
       return toWallClock(value);
     case 'raw':
-      return Array.isArray(value) ? value.map(String).join(';') : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      return Array.isArray(value)
+        ? value.map(String).join(';')
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
     case 'trim':
       return stringOf(defaultConversion(value, context.fieldType))?.trim() ?? null;
     case 'lower':
@@ -49,7 +63,11 @@ export function convertValue(value: unknown, conversion: Conversion, context: Co
     case 'enum':
       return mapEnum(value, context);
     case 'set':
-      return [...new Set((Array.isArray(value) ? value : String(value).split(/[;,]/)).map((v) => String(v).trim()).filter(Boolean))].sort();
+      return [
+        ...new Set(
+          (Array.isArray(value) ? value : String(value).split(/[;,]/)).map((v) => String(v).trim()).filter(Boolean),
+        ),
+      ].sort();
   }
 }
 
@@ -72,11 +90,16 @@ function defaultConversion(value: unknown, fieldType: string): ImportValue {
     case 'multipicklist':
       return Array.isArray(value) ? value.map(String) : String(value).split(';');
     default:
-      return Array.isArray(value) ? value.map(String) : typeof value === 'object' ? JSON.stringify(value) : (value as string | number | boolean);
+      return Array.isArray(value)
+        ? value.map(String)
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : (value as string | number | boolean);
   }
 }
 
-const UTC_MILLIS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(\+0000|\+00:00|Z)$/;
+const UTC_MILLIS =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(\+0000|\+00:00|Z)$/;
 
 /** `2024-01-15T10:20:30.000+0200` (Salesforce) or `…Z` (Dataverse) → `2024-01-15T08:20:30.000Z`. */
 export function toUtcIso(value: unknown): string {
@@ -109,7 +132,10 @@ function mapEnum(value: unknown, context: ConversionContext): ImportValue {
     const key = String(one);
     const mapped = context.enumMap?.get(key);
     if (mapped === undefined && context.strictEnum) {
-      throw new LiaisonError('invalid_input', `value "${key}" is not in the local enumeration; run 'liaison enums sync' to add it`);
+      throw new LiaisonError(
+        'invalid_input',
+        `value "${key}" is not in the local enumeration; run 'liaison enums sync' to add it`,
+      );
     }
     return mapped ?? key;
   };

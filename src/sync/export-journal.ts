@@ -43,7 +43,11 @@ export class ExportJournal {
     const succeeded = await workflowDb(this.store)
       .selectFrom('workflow_run')
       .select('id')
-      .where('id', 'in', runs.map((r) => r.run_id))
+      .where(
+        'id',
+        'in',
+        runs.map((r) => r.run_id),
+      )
       .where('status', '=', 'succeeded')
       .execute();
     if (succeeded.length === 0) return;
@@ -51,7 +55,11 @@ export class ExportJournal {
       .deleteFrom('sync_export_journal')
       .where('workflow', '=', this.key.workflow)
       .where('activity', '=', this.key.activity)
-      .where('run_id', 'in', succeeded.map((r) => Number(r.id)))
+      .where(
+        'run_id',
+        'in',
+        succeeded.map((r) => Number(r.id)),
+      )
       .execute();
   }
 
@@ -66,7 +74,8 @@ export class ExportJournal {
         .where('activity', '=', this.key.activity)
         .where('ref', 'in', refs.slice(i, i + 500))
         .execute();
-      for (const row of rows) found.set(row.ref, { ref: row.ref, state: row.state, crmId: row.crm_id, created: row.created === 1 });
+      for (const row of rows)
+        found.set(row.ref, { ref: row.ref, state: row.state, crmId: row.crm_id, created: row.created === 1 });
     }
     return found;
   }
@@ -79,15 +88,34 @@ export class ExportJournal {
       for (let i = 0; i < refs.length; i += 500) {
         await syncDb(trx)
           .insertInto('sync_export_journal')
-          .values(refs.slice(i, i + 500).map((ref) => ({ ...this.row(ref), state: 'in_flight' as const, batch, updated_at: now })))
-          .onConflict((oc) => oc.columns(['workflow', 'activity', 'ref']).doUpdateSet({ state: 'in_flight', batch, run_id: this.key.runId, updated_at: now }))
+          .values(
+            refs
+              .slice(i, i + 500)
+              .map((ref) => ({ ...this.row(ref), state: 'in_flight' as const, batch, updated_at: now })),
+          )
+          .onConflict((oc) =>
+            oc
+              .columns(['workflow', 'activity', 'ref'])
+              .doUpdateSet({ state: 'in_flight', batch, run_id: this.key.runId, updated_at: now }),
+          )
           .execute();
       }
     });
   }
 
   /** Records outcomes; call inside the transaction that writes results back. Multi-row upserts, 500 at a time. */
-  async record(db: Kysely<LiaisonDatabase>, entries: { ref: string; state: ExportState; crmId?: string | null; created?: boolean; code?: string; message?: string }[], batch: number): Promise<void> {
+  async record(
+    db: Kysely<LiaisonDatabase>,
+    entries: {
+      ref: string;
+      state: ExportState;
+      crmId?: string | null;
+      created?: boolean;
+      code?: string;
+      message?: string;
+    }[],
+    batch: number,
+  ): Promise<void> {
     const now = new Date().toISOString();
     for (let i = 0; i < entries.length; i += 500) {
       await syncDb(db)
@@ -121,6 +149,15 @@ export class ExportJournal {
   }
 
   private row(ref: string) {
-    return { workflow: this.key.workflow, activity: this.key.activity, run_id: this.key.runId, ref, crm_id: null, created: null, code: null, message: null };
+    return {
+      workflow: this.key.workflow,
+      activity: this.key.activity,
+      run_id: this.key.runId,
+      ref,
+      crm_id: null,
+      created: null,
+      code: null,
+      message: null,
+    };
   }
 }

@@ -25,29 +25,59 @@ interface Pending {
  * comes (see export-journal.ts) so a rerun sends each remaining record exactly once. Rejected records go to the
  * "rejects" output with the CRM's code and message and never abort their batch.
  */
-export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext, session: ConnectorSession): Promise<ActivityResult> {
+export async function runWrite(
+  config: CrmConnectorConfig,
+  ctx: ActivityContext,
+  session: ConnectorSession,
+): Promise<ActivityResult> {
   const { driver, schema } = session;
   const input = ctx.inputs[0];
-  if (!input) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}" (${config.operation}) needs an input working set`);
+  if (!input)
+    throw new LiaisonError(
+      'workflow_invalid',
+      `activity "${ctx.activity}" (${config.operation}) needs an input working set`,
+    );
   const columns = input.columns.map((c) => c.name);
   const keyColumn = config.key ?? (columns.includes('id') ? 'id' : schema.crmIdColumn);
   const idColumn = config.idColumn ?? schema.crmIdColumn;
-  for (const [what, name] of [['key', keyColumn], ['idColumn', idColumn]] as const) {
-    if (!columns.includes(name) && (what === 'key' || config.operation === 'delete' || (config.mode ?? 'insert-or-update') !== 'insert')) {
-      throw new LiaisonError('field_not_found', `${what} column "${name}" is not in the input working set of "${ctx.activity}"; it has ${columns.join(', ')}`);
+  for (const [what, name] of [
+    ['key', keyColumn],
+    ['idColumn', idColumn],
+  ] as const) {
+    if (
+      !columns.includes(name) &&
+      (what === 'key' || config.operation === 'delete' || (config.mode ?? 'insert-or-update') !== 'insert')
+    ) {
+      throw new LiaisonError(
+        'field_not_found',
+        `${what} column "${name}" is not in the input working set of "${ctx.activity}"; it has ${columns.join(', ')}`,
+      );
     }
   }
   const isDelete = config.operation === 'delete';
   const mode = config.mode ?? 'insert-or-update';
-  if (!isDelete && !config.mapping) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}": an export needs a mapping (CRM field → column)`);
-  if (mode === 'upsert' && !config.externalIdField) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}": mode upsert needs externalIdField`);
+  if (!isDelete && !config.mapping)
+    throw new LiaisonError(
+      'workflow_invalid',
+      `activity "${ctx.activity}": an export needs a mapping (CRM field → column)`,
+    );
+  if (mode === 'upsert' && !config.externalIdField)
+    throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}": mode upsert needs externalIdField`);
   const mapping = isDelete ? [] : compileMapping(config.mapping!, columns, schema);
   const batchSize = clampBatch(config.batchSize, driver, ctx);
-  const useBulk = !isDelete && driver.bulkWrite !== undefined && config.bulk !== 'never' && (config.bulk === 'always' || input.count >= BULK_THRESHOLD);
+  const useBulk =
+    !isDelete &&
+    driver.bulkWrite !== undefined &&
+    config.bulk !== 'never' &&
+    (config.bulk === 'always' || input.count >= BULK_THRESHOLD);
 
   const journal = new ExportJournal(ctx.store, { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId });
   await journal.clearCompletedRuns();
-  const rejects = new RejectsOutput(ctx, config.rejectsFile, [keyColumn, idColumn].filter((c, i, all) => all.indexOf(c) === i));
+  const rejects = new RejectsOutput(
+    ctx,
+    config.rejectsFile,
+    [keyColumn, idColumn].filter((c, i, all) => all.indexOf(c) === i),
+  );
   const ok = await ctx.createOutput('ok', [
     { name: keyColumn, kind: 'text' },
     { name: 'crm_id', kind: 'text' },
@@ -65,23 +95,35 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
 
   const toPending = (row: Row): Pending | { ref: string; reject: [string, string] } => {
     const ref = String(row[keyColumn]);
-    const crmId = row[idColumn] === null || row[idColumn] === undefined || row[idColumn] === '' ? undefined : String(row[idColumn]);
-    if (isDelete) return crmId ? { ref, operation: 'delete', item: { ref, id: crmId, values: {} } } : { ref, reject: ['missing_id', `no CRM id in column ${idColumn}`] };
+    const crmId =
+      row[idColumn] === null || row[idColumn] === undefined || row[idColumn] === '' ? undefined : String(row[idColumn]);
+    if (isDelete)
+      return crmId
+        ? { ref, operation: 'delete', item: { ref, id: crmId, values: {} } }
+        : { ref, reject: ['missing_id', `no CRM id in column ${idColumn}`] };
     const values = Object.fromEntries(mapping.map((m) => [m.crmField, m.read(row)]));
     switch (mode) {
       case 'insert':
         return { ref, operation: 'insert', item: { ref, values } };
       case 'update':
-        return crmId ? { ref, operation: 'update', item: { ref, id: crmId, values } } : { ref, reject: ['missing_id', `mode update needs a CRM id in column ${idColumn}`] };
+        return crmId
+          ? { ref, operation: 'update', item: { ref, id: crmId, values } }
+          : { ref, reject: ['missing_id', `mode update needs a CRM id in column ${idColumn}`] };
       case 'upsert':
         return { ref, operation: 'upsert', item: { ref, values } };
       default:
-        return crmId ? { ref, operation: 'update', item: { ref, id: crmId, values } } : { ref, operation: 'insert', item: { ref, values } };
+        return crmId
+          ? { ref, operation: 'update', item: { ref, id: crmId, values } }
+          : { ref, operation: 'insert', item: { ref, values } };
     }
   };
 
   /** Applies outcomes: journal + write-back in one transaction, then the ok/rejects outputs. */
-  const settle = async (outcomes: (WriteOutcome & { uncertain?: boolean })[], operations: Map<string, WriteOperation>, batch: number) => {
+  const settle = async (
+    outcomes: (WriteOutcome & { uncertain?: boolean })[],
+    operations: Map<string, WriteOperation>,
+    batch: number,
+  ) => {
     const rowsById = new Map<string, Row>();
     await ctx.store.db.transaction().execute(async (trx) => {
       await journal.record(
@@ -89,14 +131,27 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
         outcomes.map((o) =>
           o.ok
             ? { ref: o.ref, state: 'ok' as const, crmId: o.id, created: o.created }
-            : { ref: o.ref, state: o.uncertain ? ('uncertain' as const) : ('rejected' as const), code: o.code, message: o.message },
+            : {
+                ref: o.ref,
+                state: o.uncertain ? ('uncertain' as const) : ('rejected' as const),
+                code: o.code,
+                message: o.message,
+              },
         ),
         batch,
       );
-      if (config.writeBack) await writeBack(trx, config.writeBack, outcomes.filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok), operations, startedAt);
+      if (config.writeBack)
+        await writeBack(
+          trx,
+          config.writeBack,
+          outcomes.filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok),
+          operations,
+          startedAt,
+        );
     });
     for (const outcome of outcomes) {
-      if (outcome.ok) rowsById.set(outcome.ref, { [keyColumn]: outcome.ref, crm_id: outcome.id, created: outcome.created });
+      if (outcome.ok)
+        rowsById.set(outcome.ref, { [keyColumn]: outcome.ref, crm_id: outcome.id, created: outcome.created });
       else await rejects.add({ [keyColumn]: outcome.ref, [idColumn]: null }, outcome.code, outcome.message);
     }
     await ok.write(rowsById.values());
@@ -108,7 +163,10 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
     if (pending.length === 0) return;
     batchNo += 1;
     const batch = batchNo;
-    await journal.markInFlight(pending.map((p) => p.ref), batch);
+    await journal.markInFlight(
+      pending.map((p) => p.ref),
+      batch,
+    );
     const operations = new Map(pending.map((p) => [p.ref, p.operation]));
     const byOperation = new Map<WriteOperation, WriteItem[]>();
     for (const p of pending) {
@@ -133,7 +191,9 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
   };
 
   const resolveInFlight = async (pending: Pending[], known: Map<string, JournalEntry>): Promise<Pending[]> => {
-    const uncertain = pending.filter((p) => known.get(p.ref)?.state === 'in_flight' || known.get(p.ref)?.state === 'uncertain');
+    const uncertain = pending.filter(
+      (p) => known.get(p.ref)?.state === 'in_flight' || known.get(p.ref)?.state === 'uncertain',
+    );
     // Updates, upserts and deletes of the same values are safe to send again; only inserts may duplicate.
     const inserts = uncertain.filter((p) => p.operation === 'insert');
     if (inserts.length === 0) return pending;
@@ -146,14 +206,22 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
           ok: false,
           uncertain: true,
           code: 'uncertain',
-          message: 'the batch that sent this record was interrupted before the CRM answered; without a matchKey Liaison cannot tell whether it was created, so it was not sent again',
+          message:
+            'the batch that sent this record was interrupted before the CRM answered; without a matchKey Liaison cannot tell whether it was created, so it was not sent again',
         });
       }
     } else {
       const field = mapping.find((m) => m.crmField.toLowerCase() === matchKey.toLowerCase())?.crmField ?? matchKey;
-      const values = inserts.map((p) => p.item.values[field]).filter((v): v is string | number => typeof v === 'string' || typeof v === 'number');
+      const values = inserts
+        .map((p) => p.item.values[field])
+        .filter((v): v is string | number => typeof v === 'string' || typeof v === 'number');
       const found = new Map<string, string>();
-      for await (const page of driver.query({ object: schema.crmObject, fields: [field], filter: { kind: 'in', field, values }, signal: ctx.signal })) {
+      for await (const page of driver.query({
+        object: schema.crmObject,
+        fields: [field],
+        filter: { kind: 'in', field, values },
+        signal: ctx.signal,
+      })) {
         for (const record of page.records) found.set(String(record.values[field]), record.id);
       }
       for (const p of inserts) {
@@ -201,7 +269,15 @@ export async function runWrite(config: CrmConnectorConfig, ctx: ActivityContext,
 function batchRefusal(error: unknown): { code: string; message: string } | undefined {
   if (!(error instanceof LiaisonError)) return undefined;
   const status = typeof error.details.status === 'number' ? error.details.status : undefined;
-  const contentError = ['field_not_found', 'invalid_input'].includes(error.code) || (error.code === 'crm_error' && status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 429);
+  const contentError =
+    ['field_not_found', 'invalid_input'].includes(error.code) ||
+    (error.code === 'crm_error' &&
+      status !== undefined &&
+      status >= 400 &&
+      status < 500 &&
+      status !== 401 &&
+      status !== 403 &&
+      status !== 429);
   if (!contentError) return undefined;
   const crmCode = error.details.errorCode ?? error.details.code;
   return { code: typeof crmCode === 'string' ? crmCode : error.code, message: error.message };
@@ -212,7 +288,9 @@ function clampBatch(requested: number | undefined, driver: CrmDriver, ctx: Activ
   if (requested === undefined) return max;
   if (requested > max) {
     ctx.log.warn({ requested, max }, 'batch size clamped');
-    process.stderr.write(`liaison: warning: activity "${ctx.activity}": batchSize ${requested} is over the CRM's limit; using ${max}\n`);
+    process.stderr.write(
+      `liaison: warning: activity "${ctx.activity}": batchSize ${requested} is over the CRM's limit; using ${max}\n`,
+    );
     return max;
   }
   return requested;
@@ -240,7 +318,10 @@ async function bulkExport(
   }
   for (const [operation, pending] of groups) {
     const batch = nextBatch();
-    await journal.markInFlight(pending.map((p) => p.ref), batch);
+    await journal.markInFlight(
+      pending.map((p) => p.ref),
+      batch,
+    );
     const operations = new Map(pending.map((p) => [p.ref, operation]));
     async function* items(): AsyncGenerator<WriteItem> {
       for (const p of pending) yield p.item;
@@ -271,7 +352,9 @@ async function writeBack(
     const column = assertIdentifier(target.crmId, 'writeBack crmId');
     for (const o of outcomes) {
       if (operations.get(o.ref) === 'delete') continue;
-      await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${o.id} where ${sql.ref(key)} = ${keyValue(o.ref)} and (${sql.ref(column)} is null or ${sql.ref(column)} <> ${o.id})`.execute(db);
+      await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${o.id} where ${sql.ref(key)} = ${keyValue(o.ref)} and (${sql.ref(column)} is null or ${sql.ref(column)} <> ${o.id})`.execute(
+        db,
+      );
     }
   }
   if (target.clear) {
@@ -279,7 +362,9 @@ async function writeBack(
     const refs = outcomes.map((o) => keyValue(o.ref));
     for (let i = 0; i < refs.length; i += 500) {
       // Only if not changed again since this export started: a newer local change must still go out.
-      await sql`update ${sql.table(table)} set ${sql.ref(column)} = null where ${sql.ref(key)} in (${sql.join(refs.slice(i, i + 500))}) and ${sql.ref(column)} <= ${startedAt}`.execute(db);
+      await sql`update ${sql.table(table)} set ${sql.ref(column)} = null where ${sql.ref(key)} in (${sql.join(refs.slice(i, i + 500))}) and ${sql.ref(column)} <= ${startedAt}`.execute(
+        db,
+      );
     }
   }
 }

@@ -14,19 +14,36 @@ const FIELD = 'deletions';
  * before the earliest date the CRM still covers is reported (a warning naming that date, and the run variable
  * `<activity>_earliest_available`), never silently truncated.
  */
-export async function runImportDeleted(config: CrmConnectorConfig, ctx: ActivityContext, session: ConnectorSession): Promise<ActivityResult> {
+export async function runImportDeleted(
+  config: CrmConnectorConfig,
+  ctx: ActivityContext,
+  session: ConnectorSession,
+): Promise<ActivityResult> {
   const { driver, schema } = session;
   const mark = await committedWatermark(ctx.store, ctx.workflow, ctx.activity);
   const until = config.until ? iso(config.until) : new Date().toISOString();
-  const since = config.since ? iso(config.since) : (mark?.windowEnd ?? new Date(Date.now() - DEFAULT_LOOKBACK_DAYS * 86_400_000).toISOString());
+  const since = config.since
+    ? iso(config.since)
+    : (mark?.windowEnd ?? new Date(Date.now() - DEFAULT_LOOKBACK_DAYS * 86_400_000).toISOString());
   // A change-tracking cursor (Dataverse delta link) is kept as the watermark value; dates are the window.
   const cursor = mark?.value && !/^\d{4}-\d{2}-\d{2}/.test(mark.value) ? mark.value : undefined;
 
-  const result = await driver.readDeleted({ object: schema.crmObject, since, until, ...(cursor ? { cursor } : {}), signal: ctx.signal });
+  const result = await driver.readDeleted({
+    object: schema.crmObject,
+    since,
+    until,
+    ...(cursor ? { cursor } : {}),
+    signal: ctx.signal,
+  });
   const prefix = ctx.activity.replace(/[^A-Za-z0-9_]/g, '_');
   // Only a window someone chose (in the file, or by an earlier run) can be cut short; a first run's default is not.
   const chosen = config.since !== undefined || mark?.windowEnd != null;
-  if (result.earliestDateAvailable && !cursor && chosen && Date.parse(result.earliestDateAvailable) > Date.parse(since)) {
+  if (
+    result.earliestDateAvailable &&
+    !cursor &&
+    chosen &&
+    Date.parse(result.earliestDateAvailable) > Date.parse(since)
+  ) {
     process.stderr.write(
       `liaison: warning: activity "${ctx.activity}": ${schema.crmObject} deletions are kept only since ${result.earliestDateAvailable}, the window asked starts ${since}; earlier deletions cannot be imported\n`,
     );
@@ -39,7 +56,12 @@ export async function runImportDeleted(config: CrmConnectorConfig, ctx: Activity
   ]);
   let done = 0;
   for await (const page of result.records) {
-    await insertRows(ctx.store, ctx.store.db, table, page.map((r) => ({ [schema.crmIdColumn]: r.id, deleted_at: r.deletedAt ?? null })));
+    await insertRows(
+      ctx.store,
+      ctx.store.db,
+      table,
+      page.map((r) => ({ [schema.crmIdColumn]: r.id, deleted_at: r.deletedAt ?? null })),
+    );
     done += page.length;
     ctx.progress(done);
   }
@@ -47,12 +69,16 @@ export async function runImportDeleted(config: CrmConnectorConfig, ctx: Activity
   // answer was complete, so deletions near the end of this window are read next time rather than lost.
   const next = result.nextCursor();
   const covered = next && /^\d{4}-\d{2}-\d{2}/.test(next) ? next : until;
-  await savePendingWatermark(ctx.store.db, { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId }, {
-    field: FIELD,
-    value: next ?? covered,
-    windowStart: since,
-    windowEnd: covered,
-  });
+  await savePendingWatermark(
+    ctx.store.db,
+    { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId },
+    {
+      field: FIELD,
+      value: next ?? covered,
+      windowStart: since,
+      windowEnd: covered,
+    },
+  );
   ctx.vars.set(`${prefix}_window_start`, { datetime: since });
   ctx.vars.set(`${prefix}_window_end`, { datetime: until });
   const ok = await ctx.finishOutput('ok');

@@ -19,7 +19,11 @@ import { RejectsOutput } from './rejects-output.js';
  * driver through the conversions into the "ok" working set, one transaction per page that also records how far
  * the import got (see import-watermark.ts). Records whose values cannot be converted go to "rejects".
  */
-export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext, session: ConnectorSession): Promise<ActivityResult> {
+export async function runImport(
+  config: CrmConnectorConfig,
+  ctx: ActivityContext,
+  session: ConnectorSession,
+): Promise<ActivityResult> {
   const { driver, schema } = session;
   const columns = importColumns(config, schema);
   const cursorColumn = schema.columns.find((c) => c.column === schema.cursorColumn);
@@ -36,11 +40,20 @@ export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext
 
   // Incremental: read from the last committed cursor, inclusive, so records sharing its timestamp are read again
   // (and reconciled on the CRM id downstream) rather than lost.
-  const incremental = config.incremental && config.population === undefined ? (config.incremental === true ? {} : config.incremental) : undefined;
+  const incremental =
+    config.incremental && config.population === undefined
+      ? config.incremental === true
+        ? {}
+        : config.incremental
+      : undefined;
   const cursorField = incremental?.field ? resolveColumn(schema, incremental.field) : cursorColumn;
   let windowStart: string | null = null;
   if (incremental) {
-    if (!cursorField) throw new LiaisonError('invalid_input', `schema "${schema.name}" has no cursor column for an incremental import; name one with incremental.field`);
+    if (!cursorField)
+      throw new LiaisonError(
+        'invalid_input',
+        `schema "${schema.name}" has no cursor column for an incremental import; name one with incremental.field`,
+      );
     const mark = await committedWatermark(ctx.store, ctx.workflow, ctx.activity);
     if (mark?.value && mark.field === cursorField.crmField) {
       windowStart = new Date(Date.parse(mark.value) - (incremental.lookbackSeconds ?? 0) * 1000).toISOString();
@@ -71,12 +84,16 @@ export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext
     await ctx.store.db.transaction().execute(async (trx) => {
       await insertRows(ctx.store, trx, table, rows);
       if (incremental && cursorField) {
-        await savePendingWatermark(trx, { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId }, {
-          field: cursorField.crmField,
-          value: maxCursor,
-          windowStart,
-          windowEnd: maxCursor,
-        });
+        await savePendingWatermark(
+          trx,
+          { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId },
+          {
+            field: cursorField.crmField,
+            value: maxCursor,
+            windowStart,
+            windowEnd: maxCursor,
+          },
+        );
       }
     });
     done += records.length;
@@ -104,7 +121,12 @@ export async function runImport(config: CrmConnectorConfig, ctx: ActivityContext
   return { outputs: { ok, ...(await rejects.finish()) } };
 }
 
-function toRow(record: { id: string; values: Record<string, unknown> }, columns: ImportColumn[], schema: LocalSchema, dialect: Store['dialect']): Record<string, unknown> {
+function toRow(
+  record: { id: string; values: Record<string, unknown> },
+  columns: ImportColumn[],
+  schema: LocalSchema,
+  dialect: Store['dialect'],
+): Record<string, unknown> {
   const row: Record<string, unknown> = { [schema.crmIdColumn]: record.id };
   for (const { column, conversion } of columns) {
     if (column.column === schema.crmIdColumn) continue;
@@ -112,7 +134,8 @@ function toRow(record: { id: string; values: Record<string, unknown> }, columns:
     if (Array.isArray(value)) value = toStoredMultiSelect(value);
     if (typeof value === 'boolean' && dialect === 'sqlite') value = value ? 1 : 0;
     row[column.column] = value;
-    if (column.targetColumn) row[column.targetColumn] = (record.values[`${column.crmField}@target`] as string | undefined) ?? null;
+    if (column.targetColumn)
+      row[column.targetColumn] = (record.values[`${column.crmField}@target`] as string | undefined) ?? null;
   }
   return row;
 }
@@ -135,18 +158,29 @@ function crmFilter(text: string, schema: LocalSchema, ctx: ActivityContext): Fil
 
 function sortKey(item: string, schema: LocalSchema): SortKey {
   const [name, direction] = item.trim().split(/\s+/);
-  return { field: resolveColumn(schema, name!).crmField, direction: direction?.toLowerCase() === 'desc' ? 'desc' : 'asc' };
+  return {
+    field: resolveColumn(schema, name!).crmField,
+    direction: direction?.toLowerCase() === 'desc' ? 'desc' : 'asc',
+  };
 }
 
 /**
  * Reads the distinct CRM ids of the input working set's `column` (keyset-paged in the database, so nothing grows
  * in memory) and hands each chunk to `fetch`.
  */
-async function importPopulation(column: string, ctx: ActivityContext, fetch: (ids: string[]) => Promise<void>): Promise<void> {
+async function importPopulation(
+  column: string,
+  ctx: ActivityContext,
+  fetch: (ids: string[]) => Promise<void>,
+): Promise<void> {
   const input = ctx.inputs[0];
-  if (!input) throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}" imports a population but has no input`);
+  if (!input)
+    throw new LiaisonError('workflow_invalid', `activity "${ctx.activity}" imports a population but has no input`);
   if (!input.columns.some((c) => c.name === column)) {
-    throw new LiaisonError('field_not_found', `population column "${column}" is not in the input working set; it has ${input.columns.map((c) => c.name).join(', ')}`);
+    throw new LiaisonError(
+      'field_not_found',
+      `population column "${column}" is not in the input working set; it has ${input.columns.map((c) => c.name).join(', ')}`,
+    );
   }
   let after = '';
   for (;;) {
@@ -160,11 +194,20 @@ async function importPopulation(column: string, ctx: ActivityContext, fetch: (id
 }
 
 /** Stages rows: the store's fast path when it has one (SQLite), else multi-row inserts under the parameter limits. */
-export async function insertRows(store: Store, db: Store['db'], table: string, rows: Record<string, unknown>[]): Promise<void> {
+export async function insertRows(
+  store: Store,
+  db: Store['db'],
+  table: string,
+  rows: Record<string, unknown>[],
+): Promise<void> {
   if (rows.length === 0) return;
   if (store.insertRows) return store.insertRows(table, rows);
   const width = Object.keys(rows[0]!).length || 1;
   const batch = Math.max(1, Math.floor(30_000 / width));
   const dynamic = db.withTables<Record<string, Record<string, unknown>>>();
-  for (let i = 0; i < rows.length; i += batch) await dynamic.insertInto(table).values(rows.slice(i, i + batch)).execute();
+  for (let i = 0; i < rows.length; i += batch)
+    await dynamic
+      .insertInto(table)
+      .values(rows.slice(i, i + batch))
+      .execute();
 }

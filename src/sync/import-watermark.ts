@@ -11,7 +11,11 @@ import { syncDb } from './sync-tables.js';
  * never moves the watermark past records that did not reach their table: the next run reads them again, and the
  * update on the CRM id makes that harmless.
  */
-export async function committedWatermark(store: Store, workflow: string, activity: string): Promise<Watermark | undefined> {
+export async function committedWatermark(
+  store: Store,
+  workflow: string,
+  activity: string,
+): Promise<Watermark | undefined> {
   const db = syncDb(store.db);
   const pending = await db
     .selectFrom('sync_watermark_pending')
@@ -24,13 +28,22 @@ export async function committedWatermark(store: Store, workflow: string, activit
     const runs = await workflowDb(store)
       .selectFrom('workflow_run')
       .select(['id', 'status'])
-      .where('id', 'in', pending.map((p) => p.run_id))
+      .where(
+        'id',
+        'in',
+        pending.map((p) => p.run_id),
+      )
       .execute();
     const succeeded = new Set(runs.filter((r) => r.status === 'succeeded').map((r) => Number(r.id)));
     await store.db.transaction().execute(async (trx) => {
       for (const mark of pending) {
         if (!succeeded.has(Number(mark.run_id))) continue;
-        await saveWatermark(trx, workflow, activity, { field: mark.field, value: mark.value, windowStart: mark.window_start, windowEnd: mark.window_end });
+        await saveWatermark(trx, workflow, activity, {
+          field: mark.field,
+          value: mark.value,
+          windowStart: mark.window_start,
+          windowEnd: mark.window_end,
+        });
         await syncDb(trx)
           .deleteFrom('sync_watermark_pending')
           .where('workflow', '=', workflow)
@@ -49,7 +62,13 @@ export async function savePendingWatermark(
   key: { workflow: string; activity: string; runId: number },
   mark: { field: string; value: string | null; windowStart: string | null; windowEnd: string | null },
 ): Promise<void> {
-  const row = { field: mark.field, value: mark.value, window_start: mark.windowStart, window_end: mark.windowEnd, updated_at: new Date().toISOString() };
+  const row = {
+    field: mark.field,
+    value: mark.value,
+    window_start: mark.windowStart,
+    window_end: mark.windowEnd,
+    updated_at: new Date().toISOString(),
+  };
   await syncDb(db)
     .insertInto('sync_watermark_pending')
     .values({ workflow: key.workflow, activity: key.activity, run_id: key.runId, ...row })

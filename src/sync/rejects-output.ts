@@ -23,7 +23,11 @@ export class RejectsOutput {
 
   async add(keys: Record<string, unknown>, code: string, message: string): Promise<void> {
     this.count += 1;
-    const row = { ...Object.fromEntries(this.keyColumns.map((k) => [k, keys[k] ?? null])), error_code: code, error_message: message };
+    const row = {
+      ...Object.fromEntries(this.keyColumns.map((k) => [k, keys[k] ?? null])),
+      error_code: code,
+      error_message: message,
+    };
     if (this.ctx.transitions.includes('rejects')) {
       this.writer ??= this.ctx.createOutput('rejects', [
         ...this.keyColumns.map((name) => ({ name, kind: 'text' as const })),

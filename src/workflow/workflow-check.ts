@@ -133,7 +133,10 @@ export async function checkColumns(
         // Checked against the generated schema in the registry, exactly as the connector will read it.
         const schema = store ? await findSchema(store.db, activity.object) : undefined;
         if (store && !schema) {
-          error(at('object'), `no schema named "${activity.object}"; create it with: liaison wizard ${activity.account} --objects …`);
+          error(
+            at('object'),
+            `no schema named "${activity.object}"; create it with: liaison wizard ${activity.account} --objects …`,
+          );
           result = undefined;
           break;
         }

@@ -61,7 +61,10 @@ for (const crm of CRM_CASES) {
       const mode = MODES[crm.kind]![0]!;
       const bad = input(crm.kind, mode, sandbox);
       await accounts.add({ ...bad, name: `${crm.kind}-wrong`, secrets: { clientSecret: 'not-the-secret' } });
-      await expect(accounts.test(`${crm.kind}-wrong`)).rejects.toMatchObject({ code: 'auth_failed', message: expect.not.stringContaining('not-the-secret') });
+      await expect(accounts.test(`${crm.kind}-wrong`)).rejects.toMatchObject({
+        code: 'auth_failed',
+        message: expect.not.stringContaining('not-the-secret'),
+      });
     });
 
     it('reports a TLS failure when the sandbox CA is not trusted', async () => {
@@ -73,7 +76,11 @@ for (const crm of CRM_CASES) {
 
     it('reports an API version the server does not offer', async () => {
       const mode = MODES[crm.kind]![0]!;
-      await accounts.add({ ...input(crm.kind, mode, sandbox), name: `${crm.kind}-old`, apiVersion: crm.kind === 'salesforce' ? '12.0' : '1.0' });
+      await accounts.add({
+        ...input(crm.kind, mode, sandbox),
+        name: `${crm.kind}-old`,
+        apiVersion: crm.kind === 'salesforce' ? '12.0' : '1.0',
+      });
       await expect(accounts.test(`${crm.kind}-old`)).rejects.toMatchObject({ code: 'unsupported_version' });
     });
   });

@@ -55,7 +55,13 @@ for (const target of storeTargets()) {
     it('adds, lists, shows and removes accounts for both CRMs', async () => {
       const added = await accounts.add(salesforce());
       expect(added.warnings).toEqual([]);
-      expect(added.account).toMatchObject({ name: 'sf', crm: 'salesforce', apiVersion: '62.0', auth: 'client-credentials', clientId: 'client-1' });
+      expect(added.account).toMatchObject({
+        name: 'sf',
+        crm: 'salesforce',
+        apiVersion: '62.0',
+        auth: 'client-credentials',
+        clientId: 'client-1',
+      });
       expect(added.account.secrets).toEqual({ clientSecret: 'set' });
       await accounts.add({
         name: 'dyn',
@@ -84,40 +90,90 @@ for (const target of storeTargets()) {
     });
 
     it('warns when the retiring username-password flows are chosen', async () => {
-      const sf = await accounts.add(salesforce({ auth: 'password', username: 'u@example.com', secrets: { clientSecret: CLIENT_SECRET, password: PASSWORD } }));
+      const sf = await accounts.add(
+        salesforce({
+          auth: 'password',
+          username: 'u@example.com',
+          secrets: { clientSecret: CLIENT_SECRET, password: PASSWORD },
+        }),
+      );
       expect(sf.warnings.join()).toMatch(/retired/);
-      const dyn = await accounts.add({ name: 'd', crm: 'dynamics', url: 'https://org.example.test', auth: 'password', tenant: 't', clientId: 'c', username: 'u', secrets: { password: PASSWORD } });
+      const dyn = await accounts.add({
+        name: 'd',
+        crm: 'dynamics',
+        url: 'https://org.example.test',
+        auth: 'password',
+        tenant: 't',
+        clientId: 'c',
+        username: 'u',
+        secrets: { password: PASSWORD },
+      });
       expect(dyn.warnings.join()).toMatch(/multi-factor/);
     });
 
     it('keeps secrets encrypted at rest: no plaintext secret anywhere in the raw tables', async () => {
-      await accounts.add(salesforce({ auth: 'password', username: 'u@example.com', secrets: { clientSecret: CLIENT_SECRET, password: PASSWORD, securityToken: 'tok-secret-123' } }));
-      await accounts.add({ name: 'jwt', crm: 'salesforce', url: 'https://login.example.test', auth: 'jwt', clientId: 'c', username: 'u', privateKeyFile: keyFile });
+      await accounts.add(
+        salesforce({
+          auth: 'password',
+          username: 'u@example.com',
+          secrets: { clientSecret: CLIENT_SECRET, password: PASSWORD, securityToken: 'tok-secret-123' },
+        }),
+      );
+      await accounts.add({
+        name: 'jwt',
+        crm: 'salesforce',
+        url: 'https://login.example.test',
+        auth: 'jwt',
+        clientId: 'c',
+        username: 'u',
+        privateKeyFile: keyFile,
+      });
       const rows = await sql<Record<string, unknown>>`select * from external_account`.execute(store.db);
       const raw = JSON.stringify(rows.rows);
-      for (const secret of [CLIENT_SECRET, PASSWORD, 'tok-secret-123', keys.privateKey.split('\n')[1]!]) expect(raw).not.toContain(secret);
+      for (const secret of [CLIENT_SECRET, PASSWORD, 'tok-secret-123', keys.privateKey.split('\n')[1]!])
+        expect(raw).not.toContain(secret);
       if (target.name === 'sqlite') {
         const file = store.location.slice('sqlite:'.length);
         await store.close();
-        const bytes = readFileSync(file).toString('latin1') + readFileSync(file + '-wal', { flag: 'a+' }).toString('latin1');
+        const bytes =
+          readFileSync(file).toString('latin1') + readFileSync(file + '-wal', { flag: 'a+' }).toString('latin1');
         expect(bytes).not.toContain(CLIENT_SECRET);
         expect(bytes).not.toContain(PASSWORD);
         store = await openStore(`sqlite:${file}`);
         accounts = new AccountsService(store, fixedKey);
       }
-      expect((await accounts.connectionSettings('sf')).auth).toMatchObject({ clientSecret: CLIENT_SECRET, password: PASSWORD, securityToken: 'tok-secret-123' });
+      expect((await accounts.connectionSettings('sf')).auth).toMatchObject({
+        clientSecret: CLIENT_SECRET,
+        password: PASSWORD,
+        securityToken: 'tok-secret-123',
+      });
     });
 
     const refusals: [string, Partial<AccountInput>, RegExp, string][] = [
       ['unknown CRM type', { crm: 'hubspot' }, /unknown CRM type "hubspot"/, 'invalid_input'],
       ['http URL', { url: 'http://login.example.test' }, /CRM connectors work only over HTTPS/, 'insecure_url'],
       ['malformed URL', { url: 'login example' }, /not a valid URL/, 'invalid_input'],
-      ['http authority URL', { crm: 'dynamics', auth: 'client-secret', tenant: 't', authorityUrl: 'http://login.example.test' }, /only over HTTPS/, 'insecure_url'],
+      [
+        'http authority URL',
+        { crm: 'dynamics', auth: 'client-secret', tenant: 't', authorityUrl: 'http://login.example.test' },
+        /only over HTTPS/,
+        'insecure_url',
+      ],
       ['unknown auth mode', { auth: 'magic' }, /--auth magic is not a Salesforce auth mode/, 'invalid_input'],
       ['missing required option', { clientId: undefined }, /needs --client-id/, 'invalid_input'],
       ['missing secret', { secrets: {} }, /needs --client-secret-env VAR/, 'invalid_input'],
-      ['unreadable private key file', { auth: 'jwt', username: 'u', privateKeyFile: path.join(dir, 'missing.key') }, /cannot read the private key file .*ENOENT/, 'invalid_input'],
-      ['private key file that is not a key', { auth: 'jwt', username: 'u', privateKeyFile: caFile }, /does not hold a PEM private key/, 'invalid_input'],
+      [
+        'unreadable private key file',
+        { auth: 'jwt', username: 'u', privateKeyFile: path.join(dir, 'missing.key') },
+        /cannot read the private key file .*ENOENT/,
+        'invalid_input',
+      ],
+      [
+        'private key file that is not a key',
+        { auth: 'jwt', username: 'u', privateKeyFile: caFile },
+        /does not hold a PEM private key/,
+        'invalid_input',
+      ],
       ['unreadable CA file', { caFile: path.join(dir, 'nope.pem') }, /cannot read CA file/, 'tls_error'],
       ['bad account name', { name: '1 bad name' }, /account name must start with a letter/, 'invalid_input'],
       ['bad API version', { apiVersion: 'latest' }, /apiVersion must look like/, 'invalid_input'],
@@ -126,7 +182,10 @@ for (const target of storeTargets()) {
       it(`refuses ${what} with a clear error and changes nothing`, async () => {
         await accounts.add(salesforce({ name: 'existing' }));
         const before = await snapshot();
-        await expect(accounts.add(salesforce(overrides))).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
+        await expect(accounts.add(salesforce(overrides))).rejects.toMatchObject({
+          code,
+          message: expect.stringMatching(message),
+        });
         expect(await snapshot()).toEqual(before);
       });
     }
@@ -134,7 +193,10 @@ for (const target of storeTargets()) {
     it('refuses a duplicate name and changes nothing', async () => {
       await accounts.add(salesforce());
       const before = await snapshot();
-      await expect(accounts.add(salesforce({ clientId: 'other' }))).rejects.toMatchObject({ code: 'account_exists', message: expect.stringContaining('"sf" already exists') });
+      await expect(accounts.add(salesforce({ clientId: 'other' }))).rejects.toMatchObject({
+        code: 'account_exists',
+        message: expect.stringContaining('"sf" already exists'),
+      });
       expect(await snapshot()).toEqual(before);
     });
 
@@ -142,7 +204,10 @@ for (const target of storeTargets()) {
       await accounts.add(salesforce());
       const before = await snapshot();
       for (const call of [() => accounts.show('ghost'), () => accounts.test('ghost'), () => accounts.remove('ghost')]) {
-        await expect(call()).rejects.toMatchObject({ code: 'account_not_found', message: expect.stringContaining('"ghost"') });
+        await expect(call()).rejects.toMatchObject({
+          code: 'account_not_found',
+          message: expect.stringContaining('"ghost"'),
+        });
       }
       expect(await snapshot()).toEqual(before);
     });
@@ -150,7 +215,10 @@ for (const target of storeTargets()) {
     it('says the secret key is wrong instead of crashing, and refuses to add with it', async () => {
       await accounts.add(salesforce());
       const wrong = new AccountsService(store, () => ({ key: Buffer.alloc(32, 9), source: 'LIAISON_SECRET_KEY' }));
-      await expect(wrong.connectionSettings('sf')).rejects.toMatchObject({ code: 'secret_key', message: expect.stringMatching(/cannot decrypt .* not the one/) });
+      await expect(wrong.connectionSettings('sf')).rejects.toMatchObject({
+        code: 'secret_key',
+        message: expect.stringMatching(/cannot decrypt .* not the one/),
+      });
       const before = await snapshot();
       await expect(wrong.add(salesforce({ name: 'other' }))).rejects.toMatchObject({ code: 'secret_key' });
       expect(await snapshot()).toEqual(before);

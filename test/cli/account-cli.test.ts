@@ -7,11 +7,29 @@ import { runCli } from '../support/cli.js';
 /** Each test gets its own folder, store and key file, so nothing leaks between tests or into the repo. */
 function workspace() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'liaison-cli-'));
-  const env = { LIAISON_DB: `sqlite:${path.join(dir, 'liaison.db')}`, LIAISON_SECRET_KEY_FILE: path.join(dir, 'secret.key'), SF_SECRET: 'cli-secret-value-1234' };
+  const env = {
+    LIAISON_DB: `sqlite:${path.join(dir, 'liaison.db')}`,
+    LIAISON_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
+    SF_SECRET: 'cli-secret-value-1234',
+  };
   return { dir, env };
 }
 
-const addSalesforce = ['account', 'add', 'sf', '--crm', 'salesforce', '--url', 'https://login.example.test', '--auth', 'client-credentials', '--client-id', 'abc', '--client-secret-env', 'SF_SECRET'];
+const addSalesforce = [
+  'account',
+  'add',
+  'sf',
+  '--crm',
+  'salesforce',
+  '--url',
+  'https://login.example.test',
+  '--auth',
+  'client-credentials',
+  '--client-id',
+  'abc',
+  '--client-secret-env',
+  'SF_SECRET',
+];
 
 describe('liaison account (CLI)', () => {
   it('adds, lists, shows (without secrets) and removes an account', async () => {
@@ -37,7 +55,10 @@ describe('liaison account (CLI)', () => {
 
   it('refuses an http URL with a one-line error, exit code non-zero and no stack trace', async () => {
     const { dir, env } = workspace();
-    const result = await runCli(addSalesforce.map((a) => (a === 'https://login.example.test' ? 'http://login.example.test' : a)), { env, cwd: dir });
+    const result = await runCli(
+      addSalesforce.map((a) => (a === 'https://login.example.test' ? 'http://login.example.test' : a)),
+      { env, cwd: dir },
+    );
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^liaison: .*CRM connectors work only over HTTPS/);

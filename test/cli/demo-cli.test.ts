@@ -10,7 +10,9 @@ describe('liaison demo (CLI)', () => {
     const result = await runCli(['--json', 'demo', '--records', '2000', '--dir', path.join(dir, 'demo')], { cwd: dir });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const { steps } = JSON.parse(result.stdout) as { steps: { step: string; records?: number; rejects?: number; apiCalls: number }[] };
+    const { steps } = JSON.parse(result.stdout) as {
+      steps: { step: string; records?: number; rejects?: number; apiCalls: number }[];
+    };
     const step = (name: string) => {
       const found = steps.find((s) => s.step === name);
       expect(found, name).toBeDefined();

@@ -49,7 +49,16 @@ export function describeDriverConformance(name: string, setup: () => Promise<Con
       const base = Date.parse('2024-03-01T10:00:00Z');
       for (let i = 0; i < 12; i++) {
         const at = new Date(base + (i < 5 ? 0 : 3_600_000));
-        created.push(s.admin.createRecord(s.objects.contact, { [s.fields.lastName]: marker, [s.fields.email]: `c${String(i).padStart(2, '0')}@${marker.toLowerCase()}.example` }, { at }));
+        created.push(
+          s.admin.createRecord(
+            s.objects.contact,
+            {
+              [s.fields.lastName]: marker,
+              [s.fields.email]: `c${String(i).padStart(2, '0')}@${marker.toLowerCase()}.example`,
+            },
+            { at },
+          ),
+        );
       }
     });
 
@@ -85,11 +94,19 @@ export function describeDriverConformance(name: string, setup: () => Promise<Con
     });
 
     it('reports an unknown object as object_not_found', async () => {
-      await expect(driver.describeObject('NoSuchObject_xyz')).rejects.toSatisfy((e: unknown) => isLiaisonError(e, 'object_not_found'));
+      await expect(driver.describeObject('NoSuchObject_xyz')).rejects.toSatisfy((e: unknown) =>
+        isLiaisonError(e, 'object_not_found'),
+      );
     });
 
     it('queries with a filter, without duplicates, with normalised ids and modstamps', async () => {
-      const records = await collect(driver.query({ object: s.objects.contact, fields: [s.fields.lastName, s.fields.email], filter: markerFilter() }));
+      const records = await collect(
+        driver.query({
+          object: s.objects.contact,
+          fields: [s.fields.lastName, s.fields.email],
+          filter: markerFilter(),
+        }),
+      );
       expect(records).toHaveLength(created.length);
       expect(new Set(records.map((r) => r.id)).size).toBe(created.length);
       expect(new Set(records.map((r) => r.id))).toEqual(new Set(created));
@@ -102,33 +119,68 @@ export function describeDriverConformance(name: string, setup: () => Promise<Con
 
     it('keeps hostile values inside literals', async () => {
       for (const value of [`${marker}' OR 1=1 OR '`, `${marker}\\' OR ''='`, `${marker}" or ""="`]) {
-        const records = await collect(driver.query({ object: s.objects.contact, fields: [s.fields.lastName], filter: { kind: 'compare', field: s.fields.lastName, op: '=', value } }));
+        const records = await collect(
+          driver.query({
+            object: s.objects.contact,
+            fields: [s.fields.lastName],
+            filter: { kind: 'compare', field: s.fields.lastName, op: '=', value },
+          }),
+        );
         expect(records).toHaveLength(0);
       }
     });
 
     it('filters with LIKE, IN, NOT and null tests', async () => {
       const q = (filter: Parameters<CrmDriver['query']>[0]['filter']) =>
-        collect(driver.query({ object: s.objects.contact, fields: [s.fields.email], filter: { kind: 'and', args: [markerFilter(), filter as NonNullable<typeof filter>] } }));
+        collect(
+          driver.query({
+            object: s.objects.contact,
+            fields: [s.fields.email],
+            filter: { kind: 'and', args: [markerFilter(), filter as NonNullable<typeof filter>] },
+          }),
+        );
       expect(await q({ kind: 'like', field: s.fields.email, pattern: 'c0%' })).toHaveLength(10);
-      expect(await q({ kind: 'in', field: s.fields.email, values: [`c01@${marker.toLowerCase()}.example`, `c11@${marker.toLowerCase()}.example`] })).toHaveLength(2);
+      expect(
+        await q({
+          kind: 'in',
+          field: s.fields.email,
+          values: [`c01@${marker.toLowerCase()}.example`, `c11@${marker.toLowerCase()}.example`],
+        }),
+      ).toHaveLength(2);
       expect(await q({ kind: 'not', arg: { kind: 'like', field: s.fields.email, pattern: 'c0%' } })).toHaveLength(2);
       expect(await q({ kind: 'null', field: s.fields.email, negate: true })).toHaveLength(12);
     });
 
     it('reads by ids, with order and limit', async () => {
       const wanted = [created[3], created[7], created[11]] as string[];
-      const byIds = await collect(driver.query({ object: s.objects.contact, fields: [s.fields.lastName], ids: wanted }));
+      const byIds = await collect(
+        driver.query({ object: s.objects.contact, fields: [s.fields.lastName], ids: wanted }),
+      );
       expect(new Set(byIds.map((r) => r.id))).toEqual(new Set(wanted));
       const ordered = await collect(
-        driver.query({ object: s.objects.contact, fields: [s.fields.email], filter: markerFilter(), orderBy: [{ field: s.fields.email, direction: 'desc' }], limit: 4 }),
+        driver.query({
+          object: s.objects.contact,
+          fields: [s.fields.email],
+          filter: markerFilter(),
+          orderBy: [{ field: s.fields.email, direction: 'desc' }],
+          limit: 4,
+        }),
       );
-      expect(ordered.map((r) => r.values[s.fields.email])).toEqual([11, 10, 9, 8].map((i) => `c${String(i).padStart(2, '0')}@${marker.toLowerCase()}.example`));
+      expect(ordered.map((r) => r.values[s.fields.email])).toEqual(
+        [11, 10, 9, 8].map((i) => `c${String(i).padStart(2, '0')}@${marker.toLowerCase()}.example`),
+      );
     });
 
     it('reads incrementally by modstamp: >= from and < to', async () => {
       const q = (from?: string, to?: string) =>
-        collect(driver.query({ object: s.objects.contact, fields: [s.fields.lastName], filter: markerFilter(), modifiedSince: { ...(from ? { from } : {}), ...(to ? { to } : {}) } }));
+        collect(
+          driver.query({
+            object: s.objects.contact,
+            fields: [s.fields.lastName],
+            filter: markerFilter(),
+            modifiedSince: { ...(from ? { from } : {}), ...(to ? { to } : {}) },
+          }),
+        );
       expect(await q('2024-03-01T10:00:00Z', '2024-03-01T11:00:00Z')).toHaveLength(5);
       expect(await q('2024-03-01T11:00:00Z')).toHaveLength(7);
       expect(await q('2024-03-01T10:00:00.001Z', '2024-03-01T11:00:00Z')).toHaveLength(0);
@@ -154,11 +206,15 @@ export function describeDriverConformance(name: string, setup: () => Promise<Con
       expect(a.ok && a.created).toBe(true);
       expect(String(s.admin.getRecord(s.objects.contact, idA)?.[s.fields.email])).toBe('a@w.example');
 
-      const updated = await driver.writeBatch({ object: s.objects.contact, operation: 'update' }, [{ ref: 'u', id: idA, values: { [s.fields.email]: 'a2@w.example' } }]);
+      const updated = await driver.writeBatch({ object: s.objects.contact, operation: 'update' }, [
+        { ref: 'u', id: idA, values: { [s.fields.email]: 'a2@w.example' } },
+      ]);
       expect(updated[0]).toMatchObject({ ref: 'u', ok: true, id: idA });
       expect(String(s.admin.getRecord(s.objects.contact, idA)?.[s.fields.email])).toBe('a2@w.example');
 
-      const deleted = await driver.writeBatch({ object: s.objects.contact, operation: 'delete' }, [{ ref: 'd', id: idB, values: {} }]);
+      const deleted = await driver.writeBatch({ object: s.objects.contact, operation: 'delete' }, [
+        { ref: 'd', id: idB, values: {} },
+      ]);
       expect(deleted[0]).toMatchObject({ ref: 'd', ok: true });
       const left = await collect(driver.query({ object: s.objects.contact, fields: [], ids: [idA, idB] }));
       expect(left.map((r) => r.id)).toEqual([idA]);
@@ -168,9 +224,13 @@ export function describeDriverConformance(name: string, setup: () => Promise<Con
       if (!driver.capabilities.upsertByExternalId || !s.fields.externalId) return; // reasoned skip: capability off
       const key = `${marker}-ext`;
       const req = { object: s.objects.contact, operation: 'upsert' as const, externalIdField: s.fields.externalId };
-      const first = await driver.writeBatch(req, [{ ref: 'x', values: { [s.fields.externalId]: key, [s.fields.lastName]: `${marker}U` } }]);
+      const first = await driver.writeBatch(req, [
+        { ref: 'x', values: { [s.fields.externalId]: key, [s.fields.lastName]: `${marker}U` } },
+      ]);
       expect(first[0]).toMatchObject({ ref: 'x', ok: true, created: true });
-      const second = await driver.writeBatch(req, [{ ref: 'y', values: { [s.fields.externalId]: key, [s.fields.email]: 'u@w.example' } }]);
+      const second = await driver.writeBatch(req, [
+        { ref: 'y', values: { [s.fields.externalId]: key, [s.fields.email]: 'u@w.example' } },
+      ]);
       expect(second[0]).toMatchObject({ ref: 'y', ok: true, created: false, id: first[0]?.ok ? first[0].id : '' });
     });
 
@@ -189,16 +249,22 @@ export function describeDriverConformance(name: string, setup: () => Promise<Con
     it('bulk-writes with per-record outcomes when the driver supports it', async () => {
       if (!driver.capabilities.bulkWrite || !driver.bulkWrite) return; // reasoned skip: capability off
       const items: WriteItem[] = [
-        ...Array.from({ length: 5 }, (_, i) => ({ ref: `k${i}`, values: { [s.fields.lastName]: `${marker}B`, [s.fields.email]: `k${i}@b.example` } })),
+        ...Array.from({ length: 5 }, (_, i) => ({
+          ref: `k${i}`,
+          values: { [s.fields.lastName]: `${marker}B`, [s.fields.email]: `k${i}@b.example` },
+        })),
         { ref: 'kbad', values: s.rejectOnInsert },
       ];
       const outcomes: WriteOutcome[] = [];
-      for await (const o of driver.bulkWrite({ object: s.objects.contact, operation: 'insert' }, iterate(items))) outcomes.push(o);
+      for await (const o of driver.bulkWrite({ object: s.objects.contact, operation: 'insert' }, iterate(items)))
+        outcomes.push(o);
       expect(outcomes.map((o) => o.ref).sort()).toEqual(items.map((i) => i.ref).sort());
       expect(outcomes.filter((o) => o.ok)).toHaveLength(5);
       const bad = outcomes.find((o) => o.ref === 'kbad');
       expect(bad?.ok).toBe(false);
-      for (const o of outcomes) if (o.ok) expect(String(s.admin.getRecord(s.objects.contact, o.id)?.[s.fields.email])).toBe(`${o.ref}@b.example`);
+      for (const o of outcomes)
+        if (o.ok)
+          expect(String(s.admin.getRecord(s.objects.contact, o.id)?.[s.fields.email])).toBe(`${o.ref}@b.example`);
     });
   });
 }

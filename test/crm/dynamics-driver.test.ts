@@ -39,19 +39,25 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
   });
 
   describe('connection', () => {
-    it.each(['client-secret', 'certificate', 'password'] as const)('authenticates with %s and answers WhoAmI', async (mode) => {
-      const driver = open(sandbox, mode);
-      const result = await driver.testConnection();
-      expect(result.ok).toBe(true);
-      expect(result.identity).toMatch(/^[0-9a-f-]{36}$/);
-      expect(result.instanceUrl).toBe(new URL(sandbox.url).origin);
-      expect(result.apiCalls).toBe(driver.apiCalls);
-      expect(result.apiCalls).toBeGreaterThanOrEqual(2); // a token call and WhoAmI
-    });
+    it.each(['client-secret', 'certificate', 'password'] as const)(
+      'authenticates with %s and answers WhoAmI',
+      async (mode) => {
+        const driver = open(sandbox, mode);
+        const result = await driver.testConnection();
+        expect(result.ok).toBe(true);
+        expect(result.identity).toMatch(/^[0-9a-f-]{36}$/);
+        expect(result.instanceUrl).toBe(new URL(sandbox.url).origin);
+        expect(result.apiCalls).toBe(driver.apiCalls);
+        expect(result.apiCalls).toBeGreaterThanOrEqual(2); // a token call and WhoAmI
+      },
+    );
 
     it('reports a wrong secret as auth_failed with the AADSTS code', async () => {
       const settings = dynamicsSettings(sandbox, 'client-secret');
-      const driver = createDynamicsDriver({ ...settings, auth: { ...settings.auth, clientSecret: 'definitely-wrong-secret' } });
+      const driver = createDynamicsDriver({
+        ...settings,
+        auth: { ...settings.auth, clientSecret: 'definitely-wrong-secret' },
+      });
       drivers.push(driver);
       const error = await driver.testConnection().catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'auth_failed' });
@@ -71,7 +77,10 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
 
     it('reports an unknown host as dns_error', async () => {
       const settings = dynamicsSettings(sandbox, 'client-secret', { url: 'https://no-such-host.invalid' });
-      const driver = createDynamicsDriver({ ...settings, auth: { ...settings.auth, authorityUrl: 'https://login.no-such-host.invalid' } });
+      const driver = createDynamicsDriver({
+        ...settings,
+        auth: { ...settings.auth, authorityUrl: 'https://login.no-such-host.invalid' },
+      });
       drivers.push(driver);
       await expect(driver.testConnection()).rejects.toMatchObject({ code: 'dns_error' });
     });
@@ -87,14 +96,32 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
 
     it('describes a table case-insensitively with option sets, multi-select and the customer lookup', async () => {
       const meta = await open(sandbox).describeObject('Contact');
-      expect(meta).toMatchObject({ name: 'contact', idField: 'contactid', modstampField: 'modifiedon', collectionName: 'contacts' });
+      expect(meta).toMatchObject({
+        name: 'contact',
+        idField: 'contactid',
+        modstampField: 'modifiedon',
+        collectionName: 'contacts',
+      });
       const byName = new Map(meta.fields.map((f) => [f.name, f]));
-      expect(byName.get('gendercode')).toMatchObject({ type: 'picklist', crmType: 'Picklist', picklist: { values: [{ value: '1', label: 'Male' }, { value: '2', label: 'Female' }] } });
+      expect(byName.get('gendercode')).toMatchObject({
+        type: 'picklist',
+        crmType: 'Picklist',
+        picklist: {
+          values: [
+            { value: '1', label: 'Male' },
+            { value: '2', label: 'Female' },
+          ],
+        },
+      });
       const interests = byName.get('lia_interests');
       expect(interests).toMatchObject({ type: 'multipicklist', crmType: 'MultiSelectPicklist' });
       expect(interests?.picklist?.values.length).toBeGreaterThan(1);
       expect(byName.get('lia_loyaltytier')?.picklist?.globalName).toBe('lia_loyaltytier');
-      expect(byName.get('parentcustomerid')).toMatchObject({ type: 'reference', crmType: 'Customer', referenceTo: ['account', 'contact'] });
+      expect(byName.get('parentcustomerid')).toMatchObject({
+        type: 'reference',
+        crmType: 'Customer',
+        referenceTo: ['account', 'contact'],
+      });
       expect(byName.get('statuscode')?.picklist?.controllerName).toBe('statecode');
       expect(byName.get('emailaddress1')?.type).toBe('email');
       expect(byName.get('birthdate')?.type).toBe('date');
@@ -105,7 +132,9 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
 
     it('reports an unknown table as object_not_found', async () => {
       await expect(open(sandbox).describeObject('nosuchtable')).rejects.toMatchObject({ code: 'object_not_found' });
-      await expect(open(sandbox).describeObject("contact') or (1 eq 1")).rejects.toMatchObject({ code: 'object_not_found' });
+      await expect(open(sandbox).describeObject("contact') or (1 eq 1")).rejects.toMatchObject({
+        code: 'object_not_found',
+      });
     });
   });
 
@@ -118,7 +147,11 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
       sandbox.admin.resetRequestCount();
       const ids = new Set<string>();
       let pages = 0;
-      for await (const page of driver.query({ object: 'contact', fields: ['lastname', 'parentcustomerid', 'lia_interests', 'modifiedon'], pageSize: 500 })) {
+      for await (const page of driver.query({
+        object: 'contact',
+        fields: ['lastname', 'parentcustomerid', 'lia_interests', 'modifiedon'],
+        pageSize: 500,
+      })) {
         pages += 1;
         expect(page.records.length).toBeLessThanOrEqual(500);
         for (const record of page.records) ids.add(record.id);
@@ -155,7 +188,11 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
 
     it('normalises values: ISO datetimes, multi-select arrays, polymorphic lookup targets', async () => {
       const driver = open(sandbox);
-      const records = await collect(driver, { object: 'contact', fields: ['lastname', 'parentcustomerid', 'lia_interests', 'birthdate', 'gendercode'], limit: 300 });
+      const records = await collect(driver, {
+        object: 'contact',
+        fields: ['lastname', 'parentcustomerid', 'lia_interests', 'birthdate', 'gendercode'],
+        limit: 300,
+      });
       expect(records).toHaveLength(300);
       for (const { values } of records) {
         expect(values['@odata.etag']).toBeUndefined();
@@ -170,10 +207,20 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
     it('reads incrementally by modifiedSince, including rows sharing one modifiedon', async () => {
       const driver = open(sandbox);
       const at = new Date(Date.UTC(2031, 0, 2, 3, 4, 5));
-      const created = Array.from({ length: 7 }, (_, i) => sandbox.admin.createRecord('contact', { lastname: `Same-${i}` }, { at }));
-      const window = await collect(driver, { object: 'contact', fields: ['lastname'], modifiedSince: { from: at.toISOString(), to: new Date(at.getTime() + 1000).toISOString() } });
+      const created = Array.from({ length: 7 }, (_, i) =>
+        sandbox.admin.createRecord('contact', { lastname: `Same-${i}` }, { at }),
+      );
+      const window = await collect(driver, {
+        object: 'contact',
+        fields: ['lastname'],
+        modifiedSince: { from: at.toISOString(), to: new Date(at.getTime() + 1000).toISOString() },
+      });
       expect(window.map((r) => r.id).sort()).toEqual(created.map((id) => id.toLowerCase()).sort());
-      const after = await collect(driver, { object: 'contact', fields: ['lastname'], modifiedSince: { from: new Date(at.getTime() + 1000).toISOString() } });
+      const after = await collect(driver, {
+        object: 'contact',
+        fields: ['lastname'],
+        modifiedSince: { from: new Date(at.getTime() + 1000).toISOString() },
+      });
       expect(after.map((r) => r.id)).not.toContain(created[0]!.toLowerCase());
     });
 
@@ -187,11 +234,23 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
     it('filters with escaped literals', async () => {
       const driver = open(sandbox);
       const id = sandbox.admin.createRecord('contact', { lastname: "O'Brien & Sons #1" });
-      const hit = await collect(driver, { object: 'contact', fields: ['lastname'], filter: { kind: 'compare', field: 'lastname', op: '=', value: "O'Brien & Sons #1" } });
+      const hit = await collect(driver, {
+        object: 'contact',
+        fields: ['lastname'],
+        filter: { kind: 'compare', field: 'lastname', op: '=', value: "O'Brien & Sons #1" },
+      });
       expect(hit.map((r) => r.id)).toEqual([id.toLowerCase()]);
-      const evil = await collect(driver, { object: 'contact', fields: ['lastname'], filter: { kind: 'compare', field: 'lastname', op: '=', value: "x' or lastname ne '" } });
+      const evil = await collect(driver, {
+        object: 'contact',
+        fields: ['lastname'],
+        filter: { kind: 'compare', field: 'lastname', op: '=', value: "x' or lastname ne '" },
+      });
       expect(evil).toEqual([]);
-      const like = await collect(driver, { object: 'contact', fields: ['lastname'], filter: { kind: 'like', field: 'lastname', pattern: "O'Brien%" } });
+      const like = await collect(driver, {
+        object: 'contact',
+        fields: ['lastname'],
+        filter: { kind: 'like', field: 'lastname', pattern: "O'Brien%" },
+      });
       expect(like.map((r) => r.id)).toContain(id.toLowerCase());
     });
   });
@@ -218,7 +277,12 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
 
     it('refuses a cursor pointing at another host', async () => {
       const driver = open(sandbox);
-      await expect(driver.readDeleted({ object: 'contact', cursor: 'https://attacker.example/api/data/v9.2/contacts?$deltatoken=1' })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(
+        driver.readDeleted({
+          object: 'contact',
+          cursor: 'https://attacker.example/api/data/v9.2/contacts?$deltatoken=1',
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_input' });
     });
   });
 });

@@ -1,7 +1,10 @@
 /** Dataverse-shaped metadata rows for the unit tests, as the Web API returns them. */
 import { toObjectMetadata } from '../../src/crm/dynamics/dynamics-metadata.js';
 
-const label = (text: string) => ({ LocalizedLabels: [{ Label: text, LanguageCode: 1033 }], UserLocalizedLabel: { Label: text, LanguageCode: 1033 } });
+const label = (text: string) => ({
+  LocalizedLabels: [{ Label: text, LanguageCode: 1033 }],
+  UserLocalizedLabel: { Label: text, LanguageCode: 1033 },
+});
 
 export function attribute(name: string, type: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -30,7 +33,11 @@ export const contactDefinition = {
 };
 
 export const contactAttributes = [
-  attribute('contactid', 'Uniqueidentifier', { IsPrimaryId: true, RequiredLevel: { Value: 'SystemRequired' }, IsValidForUpdate: false }),
+  attribute('contactid', 'Uniqueidentifier', {
+    IsPrimaryId: true,
+    RequiredLevel: { Value: 'SystemRequired' },
+    IsValidForUpdate: false,
+  }),
   attribute('firstname', 'String', { MaxLength: 50, Format: 'Text' }),
   attribute('lastname', 'String', { MaxLength: 50, RequiredLevel: { Value: 'ApplicationRequired' } }),
   attribute('emailaddress1', 'String', { MaxLength: 100, Format: 'Email' }),
@@ -53,19 +60,63 @@ export const contactAttributes = [
   attribute('parentcustomerid', 'Customer', { Targets: ['account', 'contact'] }),
   attribute('ownerid', 'Owner', { Targets: ['systemuser', 'team'] }),
   attribute('transactioncurrencyid', 'Lookup', { Targets: ['transactioncurrency'] }),
-  attribute('lia_referrerid', 'Lookup', { Targets: ['contact'], SchemaName: 'lia_ReferrerId', IsCustomAttribute: true }),
+  attribute('lia_referrerid', 'Lookup', {
+    Targets: ['contact'],
+    SchemaName: 'lia_ReferrerId',
+    IsCustomAttribute: true,
+  }),
   attribute('owneridname', 'String', { AttributeOf: 'ownerid' }),
   attribute('lia_customernumber', 'String', { MaxLength: 20 }),
   attribute('owneridtype', 'EntityName'),
 ];
 
-const option = (value: number, text: string, extra: Record<string, unknown> = {}) => ({ Value: value, Label: label(text), ...extra });
+const option = (value: number, text: string, extra: Record<string, unknown> = {}) => ({
+  Value: value,
+  Label: label(text),
+  ...extra,
+});
 
 export const contactOptionSets = [
-  { LogicalName: 'preferredcontactmethodcode', DefaultFormValue: 1, OptionSet: { Name: 'contact_preferredcontactmethodcode', IsGlobal: false, Options: [option(1, 'Any'), option(2, 'Email')] }, GlobalOptionSet: null },
-  { LogicalName: 'lia_interests', DefaultFormValue: -1, OptionSet: null, GlobalOptionSet: { Name: 'lia_interest', IsGlobal: true, Options: [option(100000000, 'Golf'), option(100000001, 'Wine')] } },
-  { '@odata.type': '#Microsoft.Dynamics.CRM.StateAttributeMetadata', LogicalName: 'statecode', OptionSet: { Name: 'contact_statecode', IsGlobal: false, Options: [option(0, 'Active', { DefaultStatus: 1 }), option(1, 'Inactive', { DefaultStatus: 2 })] } },
-  { '@odata.type': '#Microsoft.Dynamics.CRM.StatusAttributeMetadata', LogicalName: 'statuscode', OptionSet: { Name: 'contact_statuscode', IsGlobal: false, Options: [option(1, 'Active', { State: 0 }), option(2, 'Inactive', { State: 1 })] } },
+  {
+    LogicalName: 'preferredcontactmethodcode',
+    DefaultFormValue: 1,
+    OptionSet: {
+      Name: 'contact_preferredcontactmethodcode',
+      IsGlobal: false,
+      Options: [option(1, 'Any'), option(2, 'Email')],
+    },
+    GlobalOptionSet: null,
+  },
+  {
+    LogicalName: 'lia_interests',
+    DefaultFormValue: -1,
+    OptionSet: null,
+    GlobalOptionSet: {
+      Name: 'lia_interest',
+      IsGlobal: true,
+      Options: [option(100000000, 'Golf'), option(100000001, 'Wine')],
+    },
+  },
+  {
+    '@odata.type': '#Microsoft.Dynamics.CRM.StateAttributeMetadata',
+    LogicalName: 'statecode',
+    OptionSet: {
+      Name: 'contact_statecode',
+      IsGlobal: false,
+      Options: [option(0, 'Active', { DefaultStatus: 1 }), option(1, 'Inactive', { DefaultStatus: 2 })],
+    },
+  },
+  {
+    '@odata.type': '#Microsoft.Dynamics.CRM.StatusAttributeMetadata',
+    LogicalName: 'statuscode',
+    OptionSet: {
+      Name: 'contact_statuscode',
+      IsGlobal: false,
+      Options: [option(1, 'Active', { State: 0 }), option(2, 'Inactive', { State: 1 })],
+    },
+  },
 ];
 
-export const contactMeta = toObjectMetadata(contactDefinition, contactAttributes, contactOptionSets, [['lia_customernumber']]);
+export const contactMeta = toObjectMetadata(contactDefinition, contactAttributes, contactOptionSets, [
+  ['lia_customernumber'],
+]);

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { buildBatch, entityIdFromHeader, parseBatchResponse, partError } from '../../src/crm/dynamics/dynamics-batch.js';
-import { aadstsCode, httpFailure, networkFailure, parseODataError, tokenFailure } from '../../src/crm/dynamics/dynamics-errors.js';
+import {
+  buildBatch,
+  entityIdFromHeader,
+  parseBatchResponse,
+  partError,
+} from '../../src/crm/dynamics/dynamics-batch.js';
+import {
+  aadstsCode,
+  httpFailure,
+  networkFailure,
+  parseODataError,
+  tokenFailure,
+} from '../../src/crm/dynamics/dynamics-errors.js';
 import { fromDataverseRecord, toDataverseBody } from '../../src/crm/dynamics/dynamics-values.js';
 import { contactMeta } from './dynamics-fixtures.js';
 
@@ -8,16 +19,39 @@ const field = (name: string) => contactMeta.fields.find((f) => f.name === name)!
 
 describe('metadata mapping', () => {
   it('maps the object and its Dataverse types to neutral types', () => {
-    expect(contactMeta).toMatchObject({ name: 'contact', label: 'Contact', labelPlural: 'Contacts', idField: 'contactid', nameField: 'fullname', modstampField: 'modifiedon', collectionName: 'contacts', custom: false });
+    expect(contactMeta).toMatchObject({
+      name: 'contact',
+      label: 'Contact',
+      labelPlural: 'Contacts',
+      idField: 'contactid',
+      nameField: 'fullname',
+      modstampField: 'modifiedon',
+      collectionName: 'contacts',
+      custom: false,
+    });
     const types = Object.fromEntries(contactMeta.fields.map((f) => [f.name, [f.type, f.crmType]]));
     expect(types).toMatchObject({
-      contactid: ['id', 'Uniqueidentifier'], firstname: ['string', 'String'], emailaddress1: ['email', 'String'],
-      telephone1: ['phone', 'String'], websiteurl: ['url', 'String'], description: ['text', 'Memo'],
-      numberofchildren: ['integer', 'Integer'], versionnumber: ['bigint', 'BigInt'], creditlimit: ['decimal', 'Money'],
-      lia_score: ['decimal', 'Decimal'], lia_ratio: ['double', 'Double'], donotemail: ['boolean', 'Boolean'],
-      birthdate: ['date', 'DateTime'], modifiedon: ['datetime', 'DateTime'], preferredcontactmethodcode: ['picklist', 'Picklist'],
-      lia_interests: ['multipicklist', 'MultiSelectPicklist'], statecode: ['picklist', 'State'], statuscode: ['picklist', 'Status'],
-      parentcustomerid: ['reference', 'Customer'], ownerid: ['reference', 'Owner'], transactioncurrencyid: ['reference', 'Lookup'],
+      contactid: ['id', 'Uniqueidentifier'],
+      firstname: ['string', 'String'],
+      emailaddress1: ['email', 'String'],
+      telephone1: ['phone', 'String'],
+      websiteurl: ['url', 'String'],
+      description: ['text', 'Memo'],
+      numberofchildren: ['integer', 'Integer'],
+      versionnumber: ['bigint', 'BigInt'],
+      creditlimit: ['decimal', 'Money'],
+      lia_score: ['decimal', 'Decimal'],
+      lia_ratio: ['double', 'Double'],
+      donotemail: ['boolean', 'Boolean'],
+      birthdate: ['date', 'DateTime'],
+      modifiedon: ['datetime', 'DateTime'],
+      preferredcontactmethodcode: ['picklist', 'Picklist'],
+      lia_interests: ['multipicklist', 'MultiSelectPicklist'],
+      statecode: ['picklist', 'State'],
+      statuscode: ['picklist', 'Status'],
+      parentcustomerid: ['reference', 'Customer'],
+      ownerid: ['reference', 'Owner'],
+      transactioncurrencyid: ['reference', 'Lookup'],
       owneridtype: ['unsupported', 'EntityName'],
     });
     expect(types.owneridname).toBeUndefined(); // a companion (AttributeOf) is not a column of its own
@@ -42,11 +76,26 @@ describe('metadata mapping', () => {
   it('maps option sets with string values, defaults, global names and status → state', () => {
     expect(field('preferredcontactmethodcode').picklist).toEqual({
       restricted: true,
-      values: [{ value: '1', label: 'Any', active: true, isDefault: true }, { value: '2', label: 'Email', active: true, isDefault: false }],
+      values: [
+        { value: '1', label: 'Any', active: true, isDefault: true },
+        { value: '2', label: 'Email', active: true, isDefault: false },
+      ],
     });
-    expect(field('lia_interests').picklist).toMatchObject({ globalName: 'lia_interest', values: [{ value: '100000000', label: 'Golf' }, { value: '100000001', label: 'Wine' }] });
+    expect(field('lia_interests').picklist).toMatchObject({
+      globalName: 'lia_interest',
+      values: [
+        { value: '100000000', label: 'Golf' },
+        { value: '100000001', label: 'Wine' },
+      ],
+    });
     expect(field('statecode').picklist?.values.map((v) => v.value)).toEqual(['0', '1']);
-    expect(field('statuscode').picklist).toMatchObject({ controllerName: 'statecode', values: [{ value: '1', validFor: ['0'] }, { value: '2', validFor: ['1'] }] });
+    expect(field('statuscode').picklist).toMatchObject({
+      controllerName: 'statecode',
+      values: [
+        { value: '1', validFor: ['0'] },
+        { value: '2', validFor: ['1'] },
+      ],
+    });
   });
 });
 
@@ -87,24 +136,33 @@ describe('record values', () => {
       },
     });
     expect(fromDataverseRecord(contactMeta, { contactid: 'a', lia_interests: '' }).values.lia_interests).toEqual([]);
-    expect(() => fromDataverseRecord(contactMeta, { lastname: 'x' })).toThrow(expect.objectContaining({ code: 'crm_error' }));
+    expect(() => fromDataverseRecord(contactMeta, { lastname: 'x' })).toThrow(
+      expect.objectContaining({ code: 'crm_error' }),
+    );
   });
 
   it('builds write bodies: binds, multi-select, typed values', () => {
-    const binds = { entitySet: (t: string) => ({ account: 'accounts', contact: 'contacts', transactioncurrency: 'transactioncurrencies' })[t]! };
-    const body = toDataverseBody(contactMeta, {
-      LastName: 'Obi',
-      lia_interests: ['100000000', 100000001],
-      preferredcontactmethodcode: '2',
-      numberofchildren: '3',
-      donotemail: 'true',
-      modifiedon: '2024-01-15T10:20:30.123Z',
-      birthdate: '1990-05-06T00:00:00Z',
-      parentcustomerid: 'BBBBBBBB-0000-4000-8000-000000000002',
-      'parentcustomerid@target': 'account',
-      transactioncurrencyid: 'cccccccc-0000-4000-8000-000000000003',
-      contactid: 'ignored-id',
-    }, binds);
+    const binds = {
+      entitySet: (t: string) =>
+        ({ account: 'accounts', contact: 'contacts', transactioncurrency: 'transactioncurrencies' })[t]!,
+    };
+    const body = toDataverseBody(
+      contactMeta,
+      {
+        LastName: 'Obi',
+        lia_interests: ['100000000', 100000001],
+        preferredcontactmethodcode: '2',
+        numberofchildren: '3',
+        donotemail: 'true',
+        modifiedon: '2024-01-15T10:20:30.123Z',
+        birthdate: '1990-05-06T00:00:00Z',
+        parentcustomerid: 'BBBBBBBB-0000-4000-8000-000000000002',
+        'parentcustomerid@target': 'account',
+        transactioncurrencyid: 'cccccccc-0000-4000-8000-000000000003',
+        contactid: 'ignored-id',
+      },
+      binds,
+    );
     expect(body).toEqual({
       lastname: 'Obi',
       lia_interests: '100000000,100000001',
@@ -116,12 +174,24 @@ describe('record values', () => {
       'parentcustomerid_account@odata.bind': '/accounts(bbbbbbbb-0000-4000-8000-000000000002)',
       'transactioncurrencyid@odata.bind': '/transactioncurrencies(cccccccc-0000-4000-8000-000000000003)',
     });
-    expect(toDataverseBody(contactMeta, { transactioncurrencyid: null }, binds)).toEqual({ 'transactioncurrencyid@odata.bind': null });
-    expect(toDataverseBody(contactMeta, { lia_referrerid: 'dddddddd-0000-4000-8000-000000000004' }, binds)).toEqual({ 'lia_ReferrerId@odata.bind': '/contacts(dddddddd-0000-4000-8000-000000000004)' });
-    expect(() => toDataverseBody(contactMeta, { parentcustomerid: 'bbbbbbbb-0000-4000-8000-000000000002' }, binds)).toThrow(expect.objectContaining({ code: 'invalid_input' }));
-    expect(() => toDataverseBody(contactMeta, { parentcustomerid: 'x', 'parentcustomerid@target': 'account' }, binds)).toThrow(expect.objectContaining({ code: 'invalid_input' }));
-    expect(() => toDataverseBody(contactMeta, { numberofchildren: 1.5 }, binds)).toThrow(expect.objectContaining({ code: 'invalid_input' }));
-    expect(() => toDataverseBody(contactMeta, { nosuch: 1 }, binds)).toThrow(expect.objectContaining({ code: 'field_not_found' }));
+    expect(toDataverseBody(contactMeta, { transactioncurrencyid: null }, binds)).toEqual({
+      'transactioncurrencyid@odata.bind': null,
+    });
+    expect(toDataverseBody(contactMeta, { lia_referrerid: 'dddddddd-0000-4000-8000-000000000004' }, binds)).toEqual({
+      'lia_ReferrerId@odata.bind': '/contacts(dddddddd-0000-4000-8000-000000000004)',
+    });
+    expect(() =>
+      toDataverseBody(contactMeta, { parentcustomerid: 'bbbbbbbb-0000-4000-8000-000000000002' }, binds),
+    ).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    expect(() =>
+      toDataverseBody(contactMeta, { parentcustomerid: 'x', 'parentcustomerid@target': 'account' }, binds),
+    ).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    expect(() => toDataverseBody(contactMeta, { numberofchildren: 1.5 }, binds)).toThrow(
+      expect.objectContaining({ code: 'invalid_input' }),
+    );
+    expect(() => toDataverseBody(contactMeta, { nosuch: 1 }, binds)).toThrow(
+      expect.objectContaining({ code: 'field_not_found' }),
+    );
   });
 });
 
@@ -137,7 +207,9 @@ describe('$batch', () => {
     expect(body).toContain('POST https://org/api/data/v9.2/contacts HTTP/1.1\r\n');
     expect(body).toContain('Content-Type: application/json; charset=utf-8\r\n\r\n{"lastname":"A"}\r\n');
     expect(body).not.toContain('changeset');
-    expect(() => buildBatch(Array.from({ length: 1001 }, () => ({ method: 'DELETE' as const, url: 'x' })))).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    expect(() => buildBatch(Array.from({ length: 1001 }, () => ({ method: 'DELETE' as const, url: 'x' })))).toThrow(
+      expect.objectContaining({ code: 'invalid_input' }),
+    );
   });
 
   it('parses responses in order, including change sets and errors', () => {
@@ -187,9 +259,15 @@ describe('$batch', () => {
 
 describe('error mapping', () => {
   it('maps OData errors and statuses', () => {
-    expect(parseODataError('{"error":{"code":"0x80040217","message":"Does Not Exist"}}')).toEqual({ code: '0x80040217', message: 'Does Not Exist' });
+    expect(parseODataError('{"error":{"code":"0x80040217","message":"Does Not Exist"}}')).toEqual({
+      code: '0x80040217',
+      message: 'Does Not Exist',
+    });
     expect(parseODataError('<html>')).toBeUndefined();
-    expect(httpFailure(400, '{"error":{"code":"0x1","message":"bad"}}', 'x')).toMatchObject({ code: 'crm_error', details: { status: 400, crmCode: '0x1' } });
+    expect(httpFailure(400, '{"error":{"code":"0x1","message":"bad"}}', 'x')).toMatchObject({
+      code: 'crm_error',
+      details: { status: 400, crmCode: '0x1' },
+    });
     expect(httpFailure(400, '{"error":{"code":"0x1","message":"bad"}}', 'x').message).toContain('0x1: bad');
     expect(httpFailure(401, '', 'x').code).toBe('auth_failed');
     expect(httpFailure(429, '', 'x').code).toBe('rate_limited');
@@ -199,19 +277,29 @@ describe('error mapping', () => {
   it('maps socket failures', () => {
     const err = (code: string, message = code) => Object.assign(new Error(message), { code });
     expect(networkFailure(err('ENOTFOUND'), 'https://nohost.example').code).toBe('dns_error');
-    expect(networkFailure(err('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), 'https://h').code).toBe('tls_error');
+    expect(
+      networkFailure(err('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), 'https://h')
+        .code,
+    ).toBe('tls_error');
     expect(networkFailure(err('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'https://h').code).toBe('tls_error');
     expect(networkFailure(err('ETIMEDOUT'), 'https://h').code).toBe('timeout');
     expect(networkFailure(err('ECONNRESET'), 'https://h').code).toBe('network_error');
   });
 
   it('keeps the AADSTS code of token errors', () => {
-    const description = "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.\r\nTrace ID: 1";
+    const description =
+      'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.\r\nTrace ID: 1';
     const mapped = tokenFailure({ errorCode: 'invalid_client', errorMessage: description });
-    expect(mapped).toMatchObject({ code: 'auth_failed', details: { oauthCode: 'invalid_client', aadsts: 'AADSTS7000215' } });
+    expect(mapped).toMatchObject({
+      code: 'auth_failed',
+      details: { oauthCode: 'invalid_client', aadsts: 'AADSTS7000215' },
+    });
     expect(mapped.message).toContain('AADSTS7000215: Invalid client secret provided');
     expect(mapped.message).not.toContain('Trace ID');
-    const inline = tokenFailure({ errorCode: 'invalid_client', errorMessage: 'AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2' });
+    const inline = tokenFailure({
+      errorCode: 'invalid_client',
+      errorMessage: 'AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2',
+    });
     expect(inline.message).toContain('AADSTS7000215: Invalid client secret provided.');
     expect(inline.message).not.toContain('Trace ID');
     expect(aadstsCode('no code')).toBeUndefined();

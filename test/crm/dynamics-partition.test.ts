@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { canPartition, mergeStreams } from '../../src/crm/dynamics/dynamics-partition.js';
 import { contactMeta } from './dynamics-fixtures.js';
 
-async function* source(name: string, pages: number, delayMs: number, failAt?: number, closed?: string[]): AsyncGenerator<string> {
+async function* source(
+  name: string,
+  pages: number,
+  delayMs: number,
+  failAt?: number,
+  closed?: string[],
+): AsyncGenerator<string> {
   try {
     for (let i = 0; i < pages; i++) {
       await new Promise((r) => setTimeout(r, delayMs));
@@ -23,13 +29,20 @@ describe('parallel windows', () => {
 
   it('closes the other sources when the consumer stops or one source fails', async () => {
     const closed: string[] = [];
-    for await (const page of mergeStreams([source('a', 5, 2, undefined, closed), source('b', 5, 2, undefined, closed)])) {
+    for await (const page of mergeStreams([
+      source('a', 5, 2, undefined, closed),
+      source('b', 5, 2, undefined, closed),
+    ])) {
       if (page) break;
     }
     await new Promise((r) => setTimeout(r, 30));
     expect(closed.sort()).toEqual(['a', 'b']);
     const failing = mergeStreams([source('a', 5, 1, 2), source('b', 50, 5)]);
-    await expect((async () => { for await (const page of failing) void page; })()).rejects.toThrow('a failed');
+    await expect(
+      (async () => {
+        for await (const page of failing) void page;
+      })(),
+    ).rejects.toThrow('a failed');
   });
 
   it('splits only unordered, unlimited full reads', () => {

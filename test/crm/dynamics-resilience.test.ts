@@ -15,7 +15,10 @@ describe('Dynamics driver under faults', () => {
   let dir: string;
   const drivers: CrmDriver[] = [];
   const open = (overrides: Parameters<typeof dynamicsSettings>[2] = {}, readParallelism?: number): CrmDriver => {
-    const driver = createDynamicsDriver(dynamicsSettings(sandbox, 'client-secret', overrides), readParallelism ? { readParallelism } : {});
+    const driver = createDynamicsDriver(
+      dynamicsSettings(sandbox, 'client-secret', overrides),
+      readParallelism ? { readParallelism } : {},
+    );
     drivers.push(driver);
     return driver;
   };
@@ -89,14 +92,17 @@ describe('Dynamics driver under faults', () => {
     const driver = open();
     await driver.describeObject('contact');
     sandbox.admin.setFaults({ rateLimitRate: 1 });
-    const limited = driver.writeBatch({ object: 'contact', operation: 'insert' }, [{ ref: 'r', values: { lastname: 'After429' } }]);
+    const limited = driver.writeBatch({ object: 'contact', operation: 'insert' }, [
+      { ref: 'r', values: { lastname: 'After429' } },
+    ]);
     setTimeout(() => sandbox.admin.setFaults({}), 1500);
     await expect(limited).resolves.toMatchObject([{ ok: true, created: true }]);
 
     const count = sandbox.admin.countRecords('contact');
     sandbox.admin.setFaults({ resetOnRequest: 1 });
-    await expect(driver.writeBatch({ object: 'contact', operation: 'insert' }, [{ ref: 'r', values: { lastname: 'Reset' } }]))
-      .rejects.toMatchObject({ code: 'network_error' });
+    await expect(
+      driver.writeBatch({ object: 'contact', operation: 'insert' }, [{ ref: 'r', values: { lastname: 'Reset' } }]),
+    ).rejects.toMatchObject({ code: 'network_error' });
     // Whether the server stored it or not, the driver did not send it a second time.
     expect(sandbox.admin.countRecords('contact')).toBeLessThanOrEqual(count + 1);
   });
@@ -106,8 +112,9 @@ describe('Dynamics driver under faults', () => {
     const driver = open({ requestTimeoutMs: 3_000 });
     await driver.describeObject('contact');
     sandbox.admin.setFaults({ latencyMs: 30_000 });
-    await expect(driver.writeBatch({ object: 'contact', operation: 'insert' }, [{ ref: 'slow', values: { lastname: 'Slow' } }]))
-      .rejects.toMatchObject({ code: 'timeout' });
+    await expect(
+      driver.writeBatch({ object: 'contact', operation: 'insert' }, [{ ref: 'slow', values: { lastname: 'Slow' } }]),
+    ).rejects.toMatchObject({ code: 'timeout' });
   });
 
   it('gives up on a CRM that stays down, with the HTTP status', async () => {

@@ -28,7 +28,16 @@ describe('Dynamics driver writes ($batch)', () => {
   it('inserts with per-record outcomes in order, one reject carrying the CRM code and message', async () => {
     const [account] = sandbox.admin.listIds('account', 1);
     const outcomes = await driver.writeBatch({ object: 'contact', operation: 'insert' }, [
-      { ref: 'a', values: { lastname: 'Insert-A', lia_interests: ['100000000', '100000001'], parentcustomerid: account, 'parentcustomerid@target': 'account', birthdate: '1990-05-06' } },
+      {
+        ref: 'a',
+        values: {
+          lastname: 'Insert-A',
+          lia_interests: ['100000000', '100000001'],
+          parentcustomerid: account,
+          'parentcustomerid@target': 'account',
+          birthdate: '1990-05-06',
+        },
+      },
       { ref: 'b', values: { lastname: 'Insert-B', gendercode: 99 } },
       { ref: 'c', values: { lastname: 'Insert-C', lia_customernumber: 'CN-INS-C' } },
     ]);
@@ -44,7 +53,9 @@ describe('Dynamics driver writes ($batch)', () => {
     const a = outcomes[0]!.ok ? outcomes[0]!.id : '';
     const row = sandbox.admin.getRecord('contact', a);
     expect(row).toMatchObject({ lastname: 'Insert-A', lia_interests: '100000000,100000001', birthdate: '1990-05-06' });
-    expect(String(row?.['_parentcustomerid_value'] ?? row?.parentcustomerid).toLowerCase()).toBe(account!.toLowerCase());
+    expect(String(row?.['_parentcustomerid_value'] ?? row?.parentcustomerid).toLowerCase()).toBe(
+      account!.toLowerCase(),
+    );
   });
 
   it('updates, upserts by alternate key (created vs updated) and deletes', async () => {
@@ -58,9 +69,10 @@ describe('Dynamics driver writes ($batch)', () => {
     expect(sandbox.admin.getRecord('contact', first!)?.jobtitle).toBe('Updated');
 
     const key = "CN-O'UP";
-    const upsert = () => driver.writeBatch({ object: 'contact', operation: 'upsert', externalIdField: 'lia_customernumber' }, [
-      { ref: 'k1', values: { lia_customernumber: key, lastname: 'Upserted' } },
-    ]);
+    const upsert = () =>
+      driver.writeBatch({ object: 'contact', operation: 'upsert', externalIdField: 'lia_customernumber' }, [
+        { ref: 'k1', values: { lia_customernumber: key, lastname: 'Upserted' } },
+      ]);
     const createdOutcome = await upsert();
     expect(createdOutcome[0]).toMatchObject({ ok: true, created: true });
     const again = await upsert();
@@ -80,10 +92,14 @@ describe('Dynamics driver writes ($batch)', () => {
 
   it('binds a single-target lookup through its navigation property', async () => {
     const [contact] = sandbox.admin.listIds('contact', 1);
-    const [outcome] = await driver.writeBatch({ object: 'account', operation: 'insert' }, [{ ref: 'acc', values: { name: 'Bound Co', primarycontactid: contact } }]);
+    const [outcome] = await driver.writeBatch({ object: 'account', operation: 'insert' }, [
+      { ref: 'acc', values: { name: 'Bound Co', primarycontactid: contact } },
+    ]);
     expect(outcome).toMatchObject({ ok: true, created: true });
     const row = sandbox.admin.getRecord('account', outcome!.ok ? outcome!.id : '');
-    expect(String(row?.['_primarycontactid_value'] ?? row?.primarycontactid).toLowerCase()).toBe(contact!.toLowerCase());
+    expect(String(row?.['_primarycontactid_value'] ?? row?.primarycontactid).toLowerCase()).toBe(
+      contact!.toLowerCase(),
+    );
   });
 
   it('rejects an unsendable value locally without failing the batch', async () => {

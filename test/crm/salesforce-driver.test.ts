@@ -6,7 +6,9 @@ import type { SalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
 import { describeDriverConformance } from './driver-conformance.js';
 import { driverFor, FAST_RETRY, settingsFor, startSandbox } from './salesforce-setup.js';
 
-async function collect(pages: AsyncIterable<RecordPage>): Promise<{ records: CrmRecord[]; pages: number; totalSize?: number }> {
+async function collect(
+  pages: AsyncIterable<RecordPage>,
+): Promise<{ records: CrmRecord[]; pages: number; totalSize?: number }> {
   const records: CrmRecord[] = [];
   let count = 0;
   let totalSize: number | undefined;
@@ -68,7 +70,12 @@ describe('Salesforce driver against the sandbox', () => {
       it(`connects with ${mode}`, async () => {
         const driver = track(createSalesforceDriver(settingsFor(sandbox, mode), { retry: FAST_RETRY }));
         const result = await driver.testConnection();
-        expect(result).toMatchObject({ ok: true, identity: sandbox.credentials.password?.username, instanceUrl: sandbox.url, apiVersion: '62.0' });
+        expect(result).toMatchObject({
+          ok: true,
+          identity: sandbox.credentials.password?.username,
+          instanceUrl: sandbox.url,
+          apiVersion: '62.0',
+        });
         expect(result.apiCalls).toBe(3); // token, versions, identity
         expect((await driver.describeObject('contact')).name).toBe('Contact');
       });
@@ -76,13 +83,20 @@ describe('Salesforce driver against the sandbox', () => {
 
     it('reports a wrong secret as auth_failed with the OAuth error', async () => {
       const settings = settingsFor(sandbox, 'client-credentials');
-      const driver = track(createSalesforceDriver({ ...settings, auth: { ...settings.auth, clientSecret: 'wrong' } }, { retry: FAST_RETRY }));
+      const driver = track(
+        createSalesforceDriver(
+          { ...settings, auth: { ...settings.auth, clientSecret: 'wrong' } },
+          { retry: FAST_RETRY },
+        ),
+      );
       const error = await failure(driver.testConnection());
       expect(error.code).toBe('auth_failed');
       expect(error.message).toContain('invalid_client');
       expect(error.message).not.toContain('wrong');
       const pw = settingsFor(sandbox, 'password');
-      const badPassword = track(createSalesforceDriver({ ...pw, auth: { ...pw.auth, password: 'nope' } }, { retry: FAST_RETRY }));
+      const badPassword = track(
+        createSalesforceDriver({ ...pw, auth: { ...pw.auth, password: 'nope' } }, { retry: FAST_RETRY }),
+      );
       expect((await failure(badPassword.testConnection())).message).toContain('invalid_grant');
     });
 
@@ -93,7 +107,13 @@ describe('Salesforce driver against the sandbox', () => {
     });
 
     it('reports an API version the server does not offer', async () => {
-      const error = await failure(track(createSalesforceDriver(settingsFor(sandbox, 'client-credentials', { apiVersion: '99.0' }), { retry: FAST_RETRY })).testConnection());
+      const error = await failure(
+        track(
+          createSalesforceDriver(settingsFor(sandbox, 'client-credentials', { apiVersion: '99.0' }), {
+            retry: FAST_RETRY,
+          }),
+        ).testConnection(),
+      );
       expect(error.code).toBe('unsupported_version');
       expect(error.message).toContain('99.0');
     });
@@ -108,7 +128,11 @@ describe('Salesforce driver against the sandbox', () => {
       const f = (n: string) => meta.fields.find((x) => x.name === n);
       expect(meta.modstampField).toBe('SystemModstamp');
       expect(f('SystemModstamp')?.isModstamp).toBe(true);
-      expect(f('AccountId')).toMatchObject({ type: 'reference', referenceTo: ['Account'], relationshipName: 'Account' });
+      expect(f('AccountId')).toMatchObject({
+        type: 'reference',
+        referenceTo: ['Account'],
+        relationshipName: 'Account',
+      });
       expect(f('Customer_Number__c')).toMatchObject({ externalId: true, unique: true });
       expect(f('Interests__c')?.type).toBe('multipicklist');
       expect(f('MailingStreet')?.compoundFieldName).toBe('MailingAddress');
@@ -130,7 +154,13 @@ describe('Salesforce driver against the sandbox', () => {
       const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
       await driver.describeObject('Contact'); // token + describeGlobal + describe, outside the count below
       const before = driver.apiCalls;
-      const { records, pages } = await collect(driver.query({ object: 'Contact', fields: ['LastName', 'Email', 'Account.Name', 'Interests__c', 'Last_Purchase__c'], pageSize: 200 }));
+      const { records, pages } = await collect(
+        driver.query({
+          object: 'Contact',
+          fields: ['LastName', 'Email', 'Account.Name', 'Interests__c', 'Last_Purchase__c'],
+          pageSize: 200,
+        }),
+      );
       expect(records).toHaveLength(contacts);
       expect(new Set(records.map((r) => r.id)).size).toBe(contacts);
       expect(pages).toBe(Math.ceil(contacts / 200));
@@ -145,7 +175,9 @@ describe('Salesforce driver against the sandbox', () => {
 
     it('counts API calls as pages + token on a fresh driver', async () => {
       const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
-      const { pages, records } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }));
+      const { pages, records } = await collect(
+        driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }),
+      );
       expect(records).toHaveLength(contacts);
       expect(driver.apiCalls).toBe(pages + 1 + 2); // pages + token + describeGlobal + describe
     });
@@ -155,7 +187,9 @@ describe('Salesforce driver against the sandbox', () => {
       await driver.describeObject('Contact');
       const before = driver.apiCalls;
       sandbox.admin.resetRequestCount();
-      const { records, totalSize } = await collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }));
+      const { records, totalSize } = await collect(
+        driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }),
+      );
       expect(records).toHaveLength(contacts);
       expect(new Set(records.map((r) => r.id)).size).toBe(contacts);
       expect(totalSize).toBe(contacts);
@@ -168,10 +202,19 @@ describe('Salesforce driver against the sandbox', () => {
       const driver = track(driverFor(sandbox, { slices: { count: 3 } }));
       const at = new Date('2025-06-01T12:00:00.000Z');
       const tag = `Same${Date.now()}`;
-      for (let i = 0; i < 450; i++) sandbox.admin.createRecord('Contact', { LastName: tag, Email: `s${i}@same.example` }, { at });
+      for (let i = 0; i < 450; i++)
+        sandbox.admin.createRecord('Contact', { LastName: tag, Email: `s${i}@same.example` }, { at });
       sandbox.admin.createRecord('Contact', { LastName: tag }, { at: new Date(at.getTime() + 1000) }); // Salesforce datetimes have whole seconds
       const q = (from: string, to?: string) =>
-        collect(driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200, filter: { kind: 'compare', field: 'LastName', op: '=', value: tag }, modifiedSince: { from, ...(to ? { to } : {}) } }));
+        collect(
+          driver.query({
+            object: 'Contact',
+            fields: ['LastName'],
+            pageSize: 200,
+            filter: { kind: 'compare', field: 'LastName', op: '=', value: tag },
+            modifiedSince: { from, ...(to ? { to } : {}) },
+          }),
+        );
       const all = await q('2025-06-01T12:00:00Z');
       expect(all.records).toHaveLength(451);
       expect(new Set(all.records.map((r) => r.id)).size).toBe(451);
@@ -186,10 +229,16 @@ describe('Salesforce driver against the sandbox', () => {
       expect(new Set(records.map((r) => r.id))).toEqual(new Set(ids));
       const victim = ids[5] as string;
       sandbox.admin.deleteRecord('Contact', victim);
-      const live = await collect(driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: [victim, ids[6] as string] }));
+      const live = await collect(
+        driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: [victim, ids[6] as string] }),
+      );
       expect(live.records.map((r) => r.id)).toEqual([ids[6]]);
-      const withDeleted = await collect(driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: [victim], includeDeleted: true }));
-      expect(withDeleted.records).toEqual([expect.objectContaining({ id: victim, values: expect.objectContaining({ IsDeleted: true }) })]);
+      const withDeleted = await collect(
+        driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: [victim], includeDeleted: true }),
+      );
+      expect(withDeleted.records).toEqual([
+        expect.objectContaining({ id: victim, values: expect.objectContaining({ IsDeleted: true }) }),
+      ]);
     });
 
     it('refuses unknown fields and relationships before calling the query API', async () => {
@@ -197,9 +246,18 @@ describe('Salesforce driver against the sandbox', () => {
       sandbox.admin.resetRequestCount();
       const error = await failure(collect(driver.query({ object: 'Contact', fields: ['Nope__c'] })));
       expect(error.code).toBe('field_not_found');
-      expect((await failure(collect(driver.query({ object: 'Contact', fields: ['Nobody.Name'] })))).code).toBe('field_not_found');
-      const filter = { kind: 'compare' as const, field: "LastName' OR Id != null OR LastName = '", op: '=' as const, value: 'x' };
-      expect((await failure(collect(driver.query({ object: 'Contact', fields: [], filter })))).code).toBe('field_not_found');
+      expect((await failure(collect(driver.query({ object: 'Contact', fields: ['Nobody.Name'] })))).code).toBe(
+        'field_not_found',
+      );
+      const filter = {
+        kind: 'compare' as const,
+        field: "LastName' OR Id != null OR LastName = '",
+        op: '=' as const,
+        value: 'x',
+      };
+      expect((await failure(collect(driver.query({ object: 'Contact', fields: [], filter })))).code).toBe(
+        'field_not_found',
+      );
       expect(sandbox.admin.requestCounts().query).toBeUndefined();
     });
   });
@@ -230,33 +288,58 @@ describe('Salesforce driver against the sandbox', () => {
         { ref: 'n1', values: { Customer_Number__c: 'UP-1', LastName: 'Up', Interests__c: ['Running', 'Cycling'] } },
         { ref: 'bad', values: { Customer_Number__c: 'UP-2' } },
       ];
-      const outcomes = await driver.writeBatch({ object: 'Contact', operation: 'upsert', externalIdField: 'customer_number__c' }, items);
+      const outcomes = await driver.writeBatch(
+        { object: 'Contact', operation: 'upsert', externalIdField: 'customer_number__c' },
+        items,
+      );
       expect(outcomes[0]).toMatchObject({ ref: 'n1', ok: true, created: true });
-      expect(outcomes[1]).toMatchObject({ ref: 'bad', ok: false, code: 'REQUIRED_FIELD_MISSING', fields: ['LastName'] });
+      expect(outcomes[1]).toMatchObject({
+        ref: 'bad',
+        ok: false,
+        code: 'REQUIRED_FIELD_MISSING',
+        fields: ['LastName'],
+      });
       const id = outcomes[0]?.ok ? outcomes[0].id : '';
       expect(sandbox.admin.getRecord('Contact', id)?.Interests__c).toBe('Running;Cycling');
-      const again = await driver.writeBatch({ object: 'Contact', operation: 'upsert', externalIdField: 'Customer_Number__c' }, [{ ref: 'n1b', values: { Customer_Number__c: 'UP-1', Title: 'Boss' } }]);
-      expect(again[0]).toMatchObject({ ref: 'n1b', ok: true, created: false, id });
-      const missing = await driver.writeBatch({ object: 'Contact', operation: 'update' }, [{ ref: 'noid', values: { Title: 'x' } }]);
-      expect(missing[0]).toMatchObject({ ref: 'noid', ok: false, code: 'MISSING_ID' });
-      await expect(driver.writeBatch({ object: 'Contact', operation: 'insert' }, Array.from({ length: 201 }, (_, i) => ({ ref: String(i), values: { LastName: 'x' } })))).rejects.toSatisfy((e: unknown) =>
-        isLiaisonError(e, 'invalid_input'),
+      const again = await driver.writeBatch(
+        { object: 'Contact', operation: 'upsert', externalIdField: 'Customer_Number__c' },
+        [{ ref: 'n1b', values: { Customer_Number__c: 'UP-1', Title: 'Boss' } }],
       );
+      expect(again[0]).toMatchObject({ ref: 'n1b', ok: true, created: false, id });
+      const missing = await driver.writeBatch({ object: 'Contact', operation: 'update' }, [
+        { ref: 'noid', values: { Title: 'x' } },
+      ]);
+      expect(missing[0]).toMatchObject({ ref: 'noid', ok: false, code: 'MISSING_ID' });
+      await expect(
+        driver.writeBatch(
+          { object: 'Contact', operation: 'insert' },
+          Array.from({ length: 201 }, (_, i) => ({ ref: String(i), values: { LastName: 'x' } })),
+        ),
+      ).rejects.toSatisfy((e: unknown) => isLiaisonError(e, 'invalid_input'));
     });
 
     it('bulk-writes through several jobs and correlates outcomes, rejects included', async () => {
       const driver = track(driverFor(sandbox, { bulk: { pollInitialMs: 20, pollMaxMs: 200, maxJobBytes: 4_000 } }));
       const items: WriteItem[] = Array.from({ length: 300 }, (_, i) => ({
         ref: `r${i}`,
-        values: i % 50 === 7 ? { Email: `bad${i}@bulk.example` } : { LastName: `Bulk${i}`, Email: `b${i}@bulk.example`, Title: i % 3 === 0 ? null : 'Ms' },
+        values:
+          i % 50 === 7
+            ? { Email: `bad${i}@bulk.example` }
+            : { LastName: `Bulk${i}`, Email: `b${i}@bulk.example`, Title: i % 3 === 0 ? null : 'Ms' },
       }));
       const outcomes: WriteOutcome[] = [];
       sandbox.admin.resetRequestCount();
-      for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'insert' }, iterate(items)) ?? []) outcomes.push(o);
+      for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'insert' }, iterate(items)) ?? [])
+        outcomes.push(o);
       expect(outcomes).toHaveLength(300);
       expect(new Set(outcomes.map((o) => o.ref)).size).toBe(300);
       const rejects = outcomes.filter((o) => !o.ok);
-      expect(rejects.map((o) => o.ref).sort()).toEqual(items.filter((_, i) => i % 50 === 7).map((i) => i.ref).sort());
+      expect(rejects.map((o) => o.ref).sort()).toEqual(
+        items
+          .filter((_, i) => i % 50 === 7)
+          .map((i) => i.ref)
+          .sort(),
+      );
       for (const r of rejects) expect(r).toMatchObject({ code: 'REQUIRED_FIELD_MISSING' });
       for (const o of outcomes) {
         if (!o.ok) continue;
@@ -266,10 +349,14 @@ describe('Salesforce driver against the sandbox', () => {
       // 4 kB per job forces several jobs.
       expect(sandbox.admin.requestCounts().bulk ?? 0).toBeGreaterThan(6);
 
-      const updates: WriteItem[] = outcomes.filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok).slice(0, 20).map((o, i) => ({ ref: `u${i}`, id: o.id, values: { Title: `T${i}` } }));
+      const updates: WriteItem[] = outcomes
+        .filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok)
+        .slice(0, 20)
+        .map((o, i) => ({ ref: `u${i}`, id: o.id, values: { Title: `T${i}` } }));
       updates.push({ ref: 'ubad', id: '003Lz000000ZZZZAAA', values: { Title: 'x' } });
       const updated: WriteOutcome[] = [];
-      for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'update' }, iterate(updates)) ?? []) updated.push(o);
+      for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'update' }, iterate(updates)) ?? [])
+        updated.push(o);
       expect(updated.filter((o) => o.ok)).toHaveLength(20);
       expect(updated.find((o) => o.ref === 'ubad')?.ok).toBe(false);
     });
@@ -279,27 +366,45 @@ describe('Salesforce driver against the sandbox', () => {
     it('upserts by external id and deletes through Bulk API 2.0', async () => {
       const driver = track(driverFor(sandbox));
       const req = { object: 'Contact', operation: 'upsert' as const, externalIdField: 'Customer_Number__c' };
-      const run = async (operation: typeof req | { object: string; operation: 'delete' }, items: WriteItem[]): Promise<Map<string, WriteOutcome>> => {
+      const run = async (
+        operation: typeof req | { object: string; operation: 'delete' },
+        items: WriteItem[],
+      ): Promise<Map<string, WriteOutcome>> => {
         const out = new Map<string, WriteOutcome>();
         for await (const o of driver.bulkWrite?.(operation, iterate(items)) ?? []) out.set(o.ref, o);
         return out;
       };
-      const first = await run(req, Array.from({ length: 30 }, (_, i) => ({ ref: `e${i}`, values: { Customer_Number__c: `BK-${i}`, LastName: `Ext${i}` } })));
+      const first = await run(
+        req,
+        Array.from({ length: 30 }, (_, i) => ({
+          ref: `e${i}`,
+          values: { Customer_Number__c: `BK-${i}`, LastName: `Ext${i}` },
+        })),
+      );
       expect([...first.values()].every((o) => o.ok && o.created)).toBe(true);
       const second = await run(req, [
         { ref: 'again', values: { Customer_Number__c: 'BK-3', Title: 'Again' } },
         { ref: 'fresh', values: { Customer_Number__c: 'BK-NEW', LastName: 'New' } },
       ]);
       const again = second.get('again');
-      expect(again).toMatchObject({ ok: true, created: false, id: first.get('e3')?.ok ? (first.get('e3') as { id: string }).id : 'x' });
+      expect(again).toMatchObject({
+        ok: true,
+        created: false,
+        id: first.get('e3')?.ok ? (first.get('e3') as { id: string }).id : 'x',
+      });
       expect(second.get('fresh')).toMatchObject({ ok: true, created: true });
-      const ids = [...first.values()].filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok).slice(0, 10).map((o, i) => ({ ref: `d${i}`, id: o.id, values: {} }));
+      const ids = [...first.values()]
+        .filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok)
+        .slice(0, 10)
+        .map((o, i) => ({ ref: `d${i}`, id: o.id, values: {} }));
       const removed = await run({ object: 'Contact', operation: 'delete' }, [...ids, { ref: 'noid', values: {} }]);
       expect([...removed.values()].filter((o) => o.ok)).toHaveLength(10);
       expect(removed.get('noid')).toMatchObject({ ok: false, code: 'MISSING_ID' });
       const live = await collect(driver.query({ object: 'Contact', fields: [], ids: ids.map((i) => i.id) }));
       expect(live.records).toHaveLength(0);
-      const binned = await collect(driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: ids.map((i) => i.id), includeDeleted: true }));
+      const binned = await collect(
+        driver.query({ object: 'Contact', fields: ['IsDeleted'], ids: ids.map((i) => i.id), includeDeleted: true }),
+      );
       expect(binned.records.map((r) => r.values.IsDeleted)).toEqual(ids.map(() => true));
     });
   });

@@ -5,7 +5,11 @@ import { splitWindow, replicationDate } from '../../src/crm/salesforce/salesforc
 
 describe('Salesforce error mapping', () => {
   it('reads the REST error array', () => {
-    expect(parseApiErrors('[{"message":"Required fields are missing: [Name]","errorCode":"REQUIRED_FIELD_MISSING","fields":["Name"]}]')).toEqual([
+    expect(
+      parseApiErrors(
+        '[{"message":"Required fields are missing: [Name]","errorCode":"REQUIRED_FIELD_MISSING","fields":["Name"]}]',
+      ),
+    ).toEqual([
       { errorCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [Name]', fields: ['Name'] },
     ]);
     expect(parseApiErrors('<html>nope</html>')).toBeUndefined();
@@ -13,15 +17,35 @@ describe('Salesforce error mapping', () => {
   });
 
   it('maps codes to the error vocabulary, naming status, code and message', () => {
-    const limit = httpError(403, '[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]', 'query Contact');
+    const limit = httpError(
+      403,
+      '[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]',
+      'query Contact',
+    );
     expect(limit.code).toBe('api_limit_exceeded');
     expect(limit.message).toContain('REQUEST_LIMIT_EXCEEDED');
-    const malformed = httpError(400, '[{"message":"unexpected token: OR","errorCode":"MALFORMED_QUERY"}]', 'query Contact');
+    const malformed = httpError(
+      400,
+      '[{"message":"unexpected token: OR","errorCode":"MALFORMED_QUERY"}]',
+      'query Contact',
+    );
     expect(malformed.code).toBe('crm_error');
     expect(malformed.message).toBe('query Contact: HTTP 400 MALFORMED_QUERY: unexpected token: OR');
     expect(malformed.details).toMatchObject({ status: 400, errorCode: 'MALFORMED_QUERY' });
-    expect(httpError(400, '[{"message":"sObject type \'Foo\' is not supported.","errorCode":"INVALID_TYPE"}]', 'describe Foo').code).toBe('object_not_found');
-    expect(httpError(400, '[{"message":"No such column \'Foo\' on entity \'Contact\'.","errorCode":"INVALID_FIELD"}]', 'query').code).toBe('field_not_found');
+    expect(
+      httpError(
+        400,
+        '[{"message":"sObject type \'Foo\' is not supported.","errorCode":"INVALID_TYPE"}]',
+        'describe Foo',
+      ).code,
+    ).toBe('object_not_found');
+    expect(
+      httpError(
+        400,
+        '[{"message":"No such column \'Foo\' on entity \'Contact\'.","errorCode":"INVALID_FIELD"}]',
+        'query',
+      ).code,
+    ).toBe('field_not_found');
     expect(httpError(410, '', 'x').code).toBe('unsupported_version');
     expect(httpError(429, '', 'x').code).toBe('rate_limited');
     const html = httpError(404, '<html><body><h1>Not found</h1></body></html>', 'x');
@@ -30,7 +54,11 @@ describe('Salesforce error mapping', () => {
   });
 
   it('maps token errors to auth_failed without echoing the request', () => {
-    const e = tokenError(400, '{"error":"invalid_client","error_description":"invalid client credentials"}', 'https://login.example/services/oauth2/token');
+    const e = tokenError(
+      400,
+      '{"error":"invalid_client","error_description":"invalid client credentials"}',
+      'https://login.example/services/oauth2/token',
+    );
     expect(e.code).toBe('auth_failed');
     expect(e.message).toContain('invalid_client: invalid client credentials');
     expect(tokenError(503, 'busy', 'https://x/t').code).toBe('http_error');
@@ -39,17 +67,24 @@ describe('Salesforce error mapping', () => {
   it('maps network failures by their Node codes', () => {
     const err = (code: string, message = code): Error => Object.assign(new Error(message), { code });
     expect(networkError(err('ENOTFOUND'), 'https://nowhere.invalid/x').code).toBe('dns_error');
-    expect(networkError(err('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), 'https://h/x').code).toBe('tls_error');
+    expect(
+      networkError(err('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), 'https://h/x')
+        .code,
+    ).toBe('tls_error');
     expect(networkError(err('ERR_TLS_CERT_ALTNAME_INVALID'), 'https://h/x').code).toBe('tls_error');
     expect(networkError(err('ECONNREFUSED'), 'https://h/x').code).toBe('network_error');
-    expect(networkError(Object.assign(new Error('late'), { name: 'TimeoutError', code: 'ETIMEDOUT' }), 'https://h/x').code).toBe('timeout');
+    expect(
+      networkError(Object.assign(new Error('late'), { name: 'TimeoutError', code: 'ETIMEDOUT' }), 'https://h/x').code,
+    ).toBe('timeout');
   });
 });
 
 describe('auth and replication helpers', () => {
   it('builds the token URL and JWT audience', () => {
     expect(tokenUrl('https://acme.my.salesforce.com/')).toBe('https://acme.my.salesforce.com/services/oauth2/token');
-    expect(tokenUrl('https://site.example.com/community/')).toBe('https://site.example.com/community/services/oauth2/token');
+    expect(tokenUrl('https://site.example.com/community/')).toBe(
+      'https://site.example.com/community/services/oauth2/token',
+    );
     expect(jwtAudience('https://login.salesforce.com')).toBe('https://login.salesforce.com');
     expect(jwtAudience('https://test.salesforce.com/')).toBe('https://test.salesforce.com');
     expect(jwtAudience('https://acme.my.salesforce.com')).toBe('https://login.salesforce.com');

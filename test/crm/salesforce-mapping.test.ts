@@ -1,14 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { decodeValidFor, mapDescribe, mapFieldType, mapGlobal } from '../../src/crm/salesforce/salesforce-describe.js';
-import { normaliseDateTime, normaliseValue, recordMapper, toCsvCell, toWireValue } from '../../src/crm/salesforce/salesforce-values.js';
+import {
+  normaliseDateTime,
+  normaliseValue,
+  recordMapper,
+  toCsvCell,
+  toWireValue,
+} from '../../src/crm/salesforce/salesforce-values.js';
 import { parseBulkError } from '../../src/crm/salesforce/salesforce-bulk.js';
 import type { FieldMetadata } from '../../src/crm/metadata.js';
 
 const describeAnswer = {
-  name: 'Contact', label: 'Contact', labelPlural: 'Contacts', custom: false, queryable: true, createable: true, updateable: true, deletable: true,
+  name: 'Contact',
+  label: 'Contact',
+  labelPlural: 'Contacts',
+  custom: false,
+  queryable: true,
+  createable: true,
+  updateable: true,
+  deletable: true,
   fields: [
     { name: 'Id', label: 'Contact ID', type: 'id', length: 18, nillable: false, createable: false, updateable: false },
-    { name: 'LastName', label: 'Last Name', type: 'string', length: 80, nillable: false, createable: true, updateable: true, nameField: false },
+    {
+      name: 'LastName',
+      label: 'Last Name',
+      type: 'string',
+      length: 80,
+      nillable: false,
+      createable: true,
+      updateable: true,
+      nameField: false,
+    },
     { name: 'Name', label: 'Full Name', type: 'string', length: 121, nameField: true },
     { name: 'Description', label: 'Description', type: 'textarea', length: 32000, nillable: true },
     { name: 'Email', type: 'email', length: 80, nillable: true, createable: true, updateable: true },
@@ -25,17 +47,37 @@ const describeAnswer = {
     { name: 'Spot__c', type: 'location' },
     { name: 'Blob__c', type: 'base64' },
     { name: 'SystemModstamp', type: 'datetime' },
-    { name: 'Tier__c', type: 'picklist', restrictedPicklist: true, picklistValues: [
-      { value: 'Gold', label: 'Gold tier', active: true, defaultValue: true, validFor: null },
-      { value: 'Old', label: 'Old', active: false, defaultValue: false, validFor: null },
-    ] },
-    { name: 'Rating__c', type: 'picklist', dependentPicklist: true, controllerName: 'Tier__c', picklistValues: [
-      { value: 'Hot', label: 'Hot', active: true, defaultValue: false, validFor: 'gAAA' },
-      { value: 'Any', label: 'Any', active: true, defaultValue: false, validFor: 'wAAA' },
-    ] },
-    { name: 'Opt__c', type: 'picklist', controllerName: 'HasOptedOut', picklistValues: [{ value: 'Y', label: 'Y', active: true, defaultValue: false, validFor: 'QA==' }] },
+    {
+      name: 'Tier__c',
+      type: 'picklist',
+      restrictedPicklist: true,
+      picklistValues: [
+        { value: 'Gold', label: 'Gold tier', active: true, defaultValue: true, validFor: null },
+        { value: 'Old', label: 'Old', active: false, defaultValue: false, validFor: null },
+      ],
+    },
+    {
+      name: 'Rating__c',
+      type: 'picklist',
+      dependentPicklist: true,
+      controllerName: 'Tier__c',
+      picklistValues: [
+        { value: 'Hot', label: 'Hot', active: true, defaultValue: false, validFor: 'gAAA' },
+        { value: 'Any', label: 'Any', active: true, defaultValue: false, validFor: 'wAAA' },
+      ],
+    },
+    {
+      name: 'Opt__c',
+      type: 'picklist',
+      controllerName: 'HasOptedOut',
+      picklistValues: [{ value: 'Y', label: 'Y', active: true, defaultValue: false, validFor: 'QA==' }],
+    },
     { name: 'HasOptedOut', type: 'boolean' },
-    { name: 'Topics__c', type: 'multipicklist', picklistValues: [{ value: 'A', label: 'A', active: true, defaultValue: false }] },
+    {
+      name: 'Topics__c',
+      type: 'multipicklist',
+      picklistValues: [{ value: 'A', label: 'A', active: true, defaultValue: false }],
+    },
   ],
 };
 
@@ -48,7 +90,14 @@ describe('describe → ObjectMetadata', () => {
   };
 
   it('maps the object and its special fields', () => {
-    expect(meta).toMatchObject({ name: 'Contact', labelPlural: 'Contacts', idField: 'Id', nameField: 'Name', modstampField: 'SystemModstamp', queryable: true });
+    expect(meta).toMatchObject({
+      name: 'Contact',
+      labelPlural: 'Contacts',
+      idField: 'Id',
+      nameField: 'Name',
+      modstampField: 'SystemModstamp',
+      queryable: true,
+    });
     expect(f('SystemModstamp').isModstamp).toBe(true);
     expect(f('LastName').isModstamp).toBeUndefined();
   });
@@ -93,14 +142,41 @@ describe('describe → ObjectMetadata', () => {
   it('decodes validFor bits most significant first', () => {
     expect(decodeValidFor('gAAA', ['a', 'b', 'c'])).toEqual(['a']);
     expect(decodeValidFor('QAAA', ['a', 'b', 'c'])).toEqual(['b']);
-    expect(decodeValidFor(Buffer.from([0x00, 0x80]).toString('base64'), Array.from({ length: 10 }, (_, i) => `v${i}`))).toEqual(['v8']);
+    expect(
+      decodeValidFor(
+        Buffer.from([0x00, 0x80]).toString('base64'),
+        Array.from({ length: 10 }, (_, i) => `v${i}`),
+      ),
+    ).toEqual(['v8']);
   });
 
   it('maps describeGlobal with key prefixes', () => {
-    const list = mapGlobal({ sobjects: [{ name: 'Account', label: 'Account', keyPrefix: '001', custom: false, queryable: true }, { name: 'X__c', label: 'X', keyPrefix: null, custom: true }] });
+    const list = mapGlobal({
+      sobjects: [
+        { name: 'Account', label: 'Account', keyPrefix: '001', custom: false, queryable: true },
+        { name: 'X__c', label: 'X', keyPrefix: null, custom: true },
+      ],
+    });
     expect(list).toEqual([
-      { name: 'Account', label: 'Account', keyPrefix: '001', custom: false, queryable: true, createable: false, updateable: false, deletable: false },
-      { name: 'X__c', label: 'X', custom: true, queryable: false, createable: false, updateable: false, deletable: false },
+      {
+        name: 'Account',
+        label: 'Account',
+        keyPrefix: '001',
+        custom: false,
+        queryable: true,
+        createable: false,
+        updateable: false,
+        deletable: false,
+      },
+      {
+        name: 'X__c',
+        label: 'X',
+        custom: true,
+        queryable: false,
+        createable: false,
+        updateable: false,
+        deletable: false,
+      },
     ]);
   });
 });
@@ -121,7 +197,9 @@ describe('wire values → neutral values', () => {
     expect(normaliseValue(null, f('Topics__c'))).toBeNull();
     expect(normaliseValue(undefined, f('Email'))).toBeNull();
     expect(normaliseValue(12.5, f('Amount__c'))).toBe(12.5);
-    expect(normaliseValue({ street: 'x', attributes: { type: 'Address' } }, f('MailingAddress'))).toEqual({ street: 'x' });
+    expect(normaliseValue({ street: 'x', attributes: { type: 'Address' } }, f('MailingAddress'))).toEqual({
+      street: 'x',
+    });
   });
 
   it('flattens parents, drops attributes and names polymorphic targets', () => {
@@ -136,7 +214,17 @@ describe('wire values → neutral values', () => {
       AccountId: '001X',
       Account: { attributes: { type: 'Account' }, Name: 'Acme' },
     });
-    expect(record).toEqual({ id: '003A', values: { Id: '003A', Topics__c: ['A', 'B'], WhoId: '00QLz0000000001AAA', 'WhoId@target': 'Lead', AccountId: '001X', 'Account.Name': 'Acme' } });
+    expect(record).toEqual({
+      id: '003A',
+      values: {
+        Id: '003A',
+        Topics__c: ['A', 'B'],
+        WhoId: '00QLz0000000001AAA',
+        'WhoId@target': 'Lead',
+        AccountId: '001X',
+        'Account.Name': 'Acme',
+      },
+    });
     expect(map({ Id: '003B', Account: null }).values['Account.Name']).toBeNull();
   });
 
@@ -153,9 +241,19 @@ describe('wire values → neutral values', () => {
 
 describe('Bulk 2.0 sf__Error', () => {
   it('splits code, message (with colons) and fields', () => {
-    expect(parseBulkError('REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --')).toEqual({ code: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [Name]', fields: ['Name'] });
+    expect(parseBulkError('REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --')).toEqual({
+      code: 'REQUIRED_FIELD_MISSING',
+      message: 'Required fields are missing: [Name]',
+      fields: ['Name'],
+    });
     expect(parseBulkError('UNABLE_TO_LOCK_ROW')).toEqual({ code: 'UNABLE_TO_LOCK_ROW', message: 'UNABLE_TO_LOCK_ROW' });
-    expect(parseBulkError('FIELD_CUSTOM_VALIDATION_EXCEPTION:Bad value:-- ')).toEqual({ code: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Bad value' });
-    expect(parseBulkError('INVALID_EMAIL_ADDRESS:Email: invalid email address: x:Email,Other__c --').fields).toEqual(['Email', 'Other__c']);
+    expect(parseBulkError('FIELD_CUSTOM_VALIDATION_EXCEPTION:Bad value:-- ')).toEqual({
+      code: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+      message: 'Bad value',
+    });
+    expect(parseBulkError('INVALID_EMAIL_ADDRESS:Email: invalid email address: x:Email,Other__c --').fields).toEqual([
+      'Email',
+      'Other__c',
+    ]);
   });
 });

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { isLiaisonError } from '../../src/core/errors.js';
 import type { FilterExpr } from '../../src/crm/filter.js';
 import type { FieldMetadata, FieldType } from '../../src/crm/metadata.js';
-import { checkId, compileFilter, compileSelect, idConditions, soqlDate, soqlDateTime, soqlString, type ResolvedField } from '../../src/crm/salesforce/salesforce-soql.js';
+import {
+  checkId,
+  compileFilter,
+  compileSelect,
+  idConditions,
+  soqlDate,
+  soqlDateTime,
+  soqlString,
+  type ResolvedField,
+} from '../../src/crm/salesforce/salesforce-soql.js';
 
 function field(name: string, type: FieldType): FieldMetadata {
   return { name, label: name, type, crmType: type, nillable: true, createable: true, updateable: true };
@@ -71,12 +80,16 @@ describe('filter compilation', () => {
     expect(c({ kind: 'compare', field: 'Score__c', op: '<', value: 1.5 })).toBe('Score__c < 1.5');
     expect(c({ kind: 'compare', field: 'Score__c', op: '<', value: 1e-7 })).toBe('Score__c < 0.0000001');
     expect(c({ kind: 'compare', field: 'HasOptedOutOfEmail', op: '=', value: true })).toBe('HasOptedOutOfEmail = true');
-    expect(c({ kind: 'compare', field: 'Birthdate', op: '>', value: { date: '2000-02-29' } })).toBe('Birthdate > 2000-02-29');
-    expect(c({ kind: 'compare', field: 'Birthdate', op: '>', value: '1999-12-31' })).toBe('Birthdate > 1999-12-31');
-    expect(c({ kind: 'compare', field: 'SystemModstamp', op: '>=', value: { datetime: '2024-01-15T12:20:30+02:00' } })).toBe(
-      'SystemModstamp >= 2024-01-15T10:20:30Z',
+    expect(c({ kind: 'compare', field: 'Birthdate', op: '>', value: { date: '2000-02-29' } })).toBe(
+      'Birthdate > 2000-02-29',
     );
-    expect(c({ kind: 'compare', field: 'SystemModstamp', op: '<', value: '2024-01-15T10:20:30.250Z' })).toBe('SystemModstamp < 2024-01-15T10:20:30.250Z');
+    expect(c({ kind: 'compare', field: 'Birthdate', op: '>', value: '1999-12-31' })).toBe('Birthdate > 1999-12-31');
+    expect(
+      c({ kind: 'compare', field: 'SystemModstamp', op: '>=', value: { datetime: '2024-01-15T12:20:30+02:00' } }),
+    ).toBe('SystemModstamp >= 2024-01-15T10:20:30Z');
+    expect(c({ kind: 'compare', field: 'SystemModstamp', op: '<', value: '2024-01-15T10:20:30.250Z' })).toBe(
+      'SystemModstamp < 2024-01-15T10:20:30.250Z',
+    );
     expect(c({ kind: 'compare', field: 'Account.Name', op: '=', value: 'Acme' })).toBe(`Account.Name = 'Acme'`);
   });
 
@@ -85,12 +98,20 @@ describe('filter compilation', () => {
     expect(c({ kind: 'null', field: 'Email', negate: true })).toBe('Email != null');
     expect(c({ kind: 'compare', field: 'Email', op: '=', value: null })).toBe('Email = null');
     expect(c({ kind: 'in', field: 'LastName', values: ['a', "b'c"] })).toBe(`LastName IN ('a', 'b\\'c')`);
-    expect(c({ kind: 'in', field: 'NumberOfEmployees', values: [1, 2], negate: true })).toBe('NumberOfEmployees NOT IN (1, 2)');
+    expect(c({ kind: 'in', field: 'NumberOfEmployees', values: [1, 2], negate: true })).toBe(
+      'NumberOfEmployees NOT IN (1, 2)',
+    );
     expect(
       c({
         kind: 'and',
         args: [
-          { kind: 'or', args: [{ kind: 'null', field: 'Email' }, { kind: 'like', field: 'Email', pattern: '%@a.com' }] },
+          {
+            kind: 'or',
+            args: [
+              { kind: 'null', field: 'Email' },
+              { kind: 'like', field: 'Email', pattern: '%@a.com' },
+            ],
+          },
           { kind: 'not', arg: { kind: 'compare', field: 'LastName', op: '=', value: 'X' } },
         ],
       }),
@@ -108,7 +129,9 @@ describe('filter compilation', () => {
     expectInvalid(() => c({ kind: 'compare', field: 'NumberOfEmployees', op: '=', value: Number.NaN }));
     expectInvalid(() => c({ kind: 'compare', field: 'HasOptedOutOfEmail', op: '=', value: 'yes' }));
     expectInvalid(() => c({ kind: 'compare', field: 'Birthdate', op: '=', value: '2023-02-29' }));
-    expectInvalid(() => c({ kind: 'compare', field: 'Birthdate', op: '=', value: { datetime: '2023-02-01T00:00:00Z' } }));
+    expectInvalid(() =>
+      c({ kind: 'compare', field: 'Birthdate', op: '=', value: { datetime: '2023-02-01T00:00:00Z' } }),
+    );
     expectInvalid(() => c({ kind: 'compare', field: 'SystemModstamp', op: '=', value: '2024-01-15T10:20:30' }));
     expectInvalid(() => c({ kind: 'compare', field: 'SystemModstamp', op: '=', value: '2024-01-15T25:00:00Z' }));
     expectInvalid(() => c({ kind: 'compare', field: 'Email', op: '<', value: null }));
@@ -119,20 +142,28 @@ describe('filter compilation', () => {
 describe('date and datetime literals', () => {
   it('validates dates strictly', () => {
     expect(soqlDate('2024-02-29')).toBe('2024-02-29');
-    for (const bad of ['2024-2-01', '2024-13-01', '2024-04-31', '20240101', '2024-01-01 ', "2024-01-01' OR "]) expectInvalid(() => soqlDate(bad));
+    for (const bad of ['2024-2-01', '2024-13-01', '2024-04-31', '20240101', '2024-01-01 ', "2024-01-01' OR "])
+      expectInvalid(() => soqlDate(bad));
   });
   it('converts datetimes to UTC and demands a zone', () => {
     expect(soqlDateTime('2024-01-01T00:00:00-05:00')).toBe('2024-01-01T05:00:00Z');
     expect(soqlDateTime('2024-01-01T00:00:00.5Z')).toBe('2024-01-01T00:00:00.500Z');
     expect(soqlDateTime('2024-01-01T00:00:00+0100')).toBe('2023-12-31T23:00:00Z');
-    for (const bad of ['2024-01-01', '2024-01-01T00:00:00', '2024-01-01T00:00Z', 'TODAY', '2024-01-01T00:00:00Z OR']) expectInvalid(() => soqlDateTime(bad));
+    for (const bad of ['2024-01-01', '2024-01-01T00:00:00', '2024-01-01T00:00Z', 'TODAY', '2024-01-01T00:00:00Z OR'])
+      expectInvalid(() => soqlDateTime(bad));
   });
 });
 
 describe('SELECT and ids', () => {
   it('assembles clauses', () => {
     expect(
-      compileSelect({ object: 'Contact', fields: ['Id', 'LastName'], where: ['A = 1', 'B = 2'], orderBy: [{ path: 'LastName', direction: 'desc' }], limit: 5 }),
+      compileSelect({
+        object: 'Contact',
+        fields: ['Id', 'LastName'],
+        where: ['A = 1', 'B = 2'],
+        orderBy: [{ path: 'LastName', direction: 'desc' }],
+        limit: 5,
+      }),
     ).toBe('SELECT Id, LastName FROM Contact WHERE (A = 1) AND (B = 2) ORDER BY LastName DESC LIMIT 5');
     expect(compileSelect({ object: 'Contact', fields: ['Id'], where: [] })).toBe('SELECT Id FROM Contact');
     expectInvalid(() => compileSelect({ object: 'Contact', fields: ['Id'], where: [], limit: -1 }));

@@ -33,18 +33,25 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   };
   if (path === '/services/oauth2/token') {
     tokens++;
-    return json(200, { access_token: `tok${tokens}`, instance_url: url, id: `${url}/id/00D/005`, token_type: 'Bearer' });
+    return json(200, {
+      access_token: `tok${tokens}`,
+      instance_url: url,
+      id: `${url}/id/00D/005`,
+      token_type: 'Bearer',
+    });
   }
   const auth = req.headers.authorization;
   if (path === '/expired') {
-    if (auth === 'Bearer tok1') return json(401, [{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
+    if (auth === 'Bearer tok1')
+      return json(401, [{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
     return json(200, { ok: auth });
   }
   if (path === '/upload') {
     let size = 0;
     req.on('data', (chunk: Buffer) => (size += chunk.length));
     req.on('end', () => {
-      if (auth === 'Bearer tok1') return json(401, [{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
+      if (auth === 'Bearer tok1')
+        return json(401, [{ errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' }]);
       json(201, { size, auth });
     });
     return;
@@ -71,7 +78,8 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(503);
     return void res.end();
   }
-  if (path === '/limit') return json(403, [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }]);
+  if (path === '/limit')
+    return json(403, [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }]);
   json(404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
 }
 
@@ -141,7 +149,9 @@ describe('Salesforce transport', () => {
     const answer = await s.json({ method: 'GET', path: '/flaky', idempotent: true, what: 'flaky' });
     expect(answer).toEqual({ n: 3 });
     const before = http.apiCalls;
-    const error = await failure(s.call({ method: 'POST', path: '/write503', body: '{}', idempotent: false, what: 'write' }));
+    const error = await failure(
+      s.call({ method: 'POST', path: '/write503', body: '{}', idempotent: false, what: 'write' }),
+    );
     expect(error.code).toBe('http_error');
     expect(error.details.status).toBe(503);
     expect(http.apiCalls - before).toBe(1);
@@ -151,7 +161,9 @@ describe('Salesforce transport', () => {
   it('renews an expired session once and replays the call', async () => {
     tokens = 0;
     const { http, session: s } = session();
-    expect(await s.json({ method: 'GET', path: '/expired', idempotent: true, what: 'expired' })).toEqual({ ok: 'Bearer tok2' });
+    expect(await s.json({ method: 'GET', path: '/expired', idempotent: true, what: 'expired' })).toEqual({
+      ok: 'Bearer tok2',
+    });
     expect(http.apiCalls).toBe(4); // token, 401, token, replay
     http.close();
   });
@@ -185,7 +197,9 @@ describe('Salesforce transport', () => {
     expect(tlsError.message).toMatch(/--ca-file/);
     http.close();
     const dns = new SalesforceHttp(undefined, 5_000, fastRetry);
-    const dnsError = await failure(dns.send({ method: 'GET', url: 'https://no-such-host.invalid/', idempotent: false }));
+    const dnsError = await failure(
+      dns.send({ method: 'GET', url: 'https://no-such-host.invalid/', idempotent: false }),
+    );
     expect(isLiaisonError(dnsError, 'dns_error')).toBe(true);
     dns.close();
   });

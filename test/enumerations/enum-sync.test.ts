@@ -77,14 +77,12 @@ for (const target of storeTargets()) {
       // A local addition, then CRM changes: a new value, a relabelled one.
       const enumeration = await getEnumeration(store.db, 'interests');
       const { saveEnumeration } = await import('../../src/enumerations/enum-store.js');
-      await store.db
-        .transaction()
-        .execute((trx) =>
-          saveEnumeration(trx, {
-            ...enumeration,
-            values: [...enumeration.values, { value: 'Chess', label: 'Chess', enabled: true, source: 'local' }],
-          }),
-        );
+      await store.db.transaction().execute((trx) =>
+        saveEnumeration(trx, {
+          ...enumeration,
+          values: [...enumeration.values, { value: 'Chess', label: 'Chess', enabled: true, source: 'local' }],
+        }),
+      );
       const interests = crm.field('Contact', 'Interests__c').picklist!;
       interests.values.push({ value: 'Travel', label: 'Travel', active: true, isDefault: false });
       interests.values[0]!.label = 'Cycling & biking';

@@ -9,7 +9,11 @@ let token: string;
 
 const clients = new Map<DynamicsSandbox, ReturnType<typeof rawClient>>();
 
-function call(method: string, path: string, options: RawCallOptions & { sb?: DynamicsSandbox } = {}): Promise<RawReply> {
+function call(
+  method: string,
+  path: string,
+  options: RawCallOptions & { sb?: DynamicsSandbox } = {},
+): Promise<RawReply> {
   const sb = options.sb ?? sandbox;
   let client = clients.get(sb);
   if (!client) {
@@ -44,12 +48,18 @@ describe('request accounting', () => {
     await call('GET', "/api/data/v9.2/EntityDefinitions(LogicalName='contact')");
     await call('GET', '/api/data/v9.2/contacts?$top=1');
     await call('GET', '/api/data/v9.2/contacts?$top=1');
-    await call('POST', '/api/data/v9.2/contacts', { body: '{"lastname":"Counted"}', headers: { 'Content-Type': 'application/json' } });
+    await call('POST', '/api/data/v9.2/contacts', {
+      body: '{"lastname":"Counted"}',
+      headers: { 'Content-Type': 'application/json' },
+    });
     await call('GET', '/api/data/v9.2/WhoAmI');
     expect(sandbox.admin.requestCounts()).toEqual({ token: 1, metadata: 1, query: 2, write: 1, other: 1 });
     expect(sandbox.admin.requestCount()).toBe(6);
     const overHttp = await call('GET', '/_sandbox/requests');
-    expect(JSON.parse(overHttp.text)).toEqual({ total: 6, byKind: { token: 1, metadata: 1, query: 2, write: 1, other: 1 } });
+    expect(JSON.parse(overHttp.text)).toEqual({
+      total: 6,
+      byKind: { token: 1, metadata: 1, query: 2, write: 1, other: 1 },
+    });
   });
 });
 
@@ -60,7 +70,12 @@ describe('service protection and faults', () => {
     const limited = await call('GET', '/api/data/v9.2/WhoAmI');
     expect(limited.status).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(JSON.parse(limited.text)).toEqual({ error: { code: '0x80072322', message: 'Number of requests exceeded the limit of 3 over time window of 60 seconds.' } });
+    expect(JSON.parse(limited.text)).toEqual({
+      error: {
+        code: '0x80072322',
+        message: 'Number of requests exceeded the limit of 3 over time window of 60 seconds.',
+      },
+    });
   });
 
   it('answers 429 with 0x80072326 beyond the concurrent request limit', async () => {
@@ -70,7 +85,9 @@ describe('service protection and faults', () => {
     const replies = await Promise.all([call('GET', '/api/data/v9.2/WhoAmI'), call('GET', '/api/data/v9.2/WhoAmI')]);
     const statuses = replies.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 429]);
-    expect(JSON.parse(replies.find((r) => r.status === 429)!.text)).toEqual({ error: { code: '0x80072326', message: 'Number of concurrent requests exceeded the limit of 1.' } });
+    expect(JSON.parse(replies.find((r) => r.status === 429)!.text)).toEqual({
+      error: { code: '0x80072326', message: 'Number of concurrent requests exceeded the limit of 1.' },
+    });
   });
 
   it('injects 503s, 429s, downtime and latency', async () => {
@@ -98,14 +115,23 @@ describe('service protection and faults', () => {
   });
 
   it('serves the admin API over HTTPS to loopback clients', async () => {
-    const put = await call('PUT', '/_sandbox/faults', { body: JSON.stringify({ down: true }), headers: { 'Content-Type': 'application/json' } });
+    const put = await call('PUT', '/_sandbox/faults', {
+      body: JSON.stringify({ down: true }),
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(put.status).toBe(204);
     expect((await call('GET', '/api/data/v9.2/WhoAmI')).status).toBe(503);
     await call('PUT', '/_sandbox/faults', { body: '{}', headers: { 'Content-Type': 'application/json' } });
-    const created = await call('POST', '/_sandbox/records/contact', { body: JSON.stringify({ values: { lastname: 'Över HTTP' }, at: '2025-02-03T04:05:06Z' }) });
+    const created = await call('POST', '/_sandbox/records/contact', {
+      body: JSON.stringify({ values: { lastname: 'Över HTTP' }, at: '2025-02-03T04:05:06Z' }),
+    });
     const { id } = JSON.parse(created.text) as { id: string };
     const record = JSON.parse((await call('GET', `/_sandbox/records/contact/${id}`)).text) as Record<string, unknown>;
-    expect(record).toMatchObject({ lastname: 'Över HTTP', modifiedon: '2025-02-03T04:05:06Z', createdon: '2025-02-03T04:05:06Z' });
+    expect(record).toMatchObject({
+      lastname: 'Över HTTP',
+      modifiedon: '2025-02-03T04:05:06Z',
+      createdon: '2025-02-03T04:05:06Z',
+    });
     expect((await call('DELETE', `/_sandbox/records/contact/${id}`)).status).toBe(204);
     expect((await call('GET', `/_sandbox/records/contact/${id}`)).status).toBe(404);
     await call('POST', '/_sandbox/expire-tokens');
@@ -119,7 +145,11 @@ describe('in-process admin', () => {
     const at = new Date('2024-06-01T12:00:00Z');
     const id = sandbox.admin.createRecord('contact', { lastname: 'Stamp', lia_loyaltytier: 100000002 }, { at });
     const v1 = sandbox.admin.currentVersion();
-    expect(sandbox.admin.getRecord('contact', id)).toMatchObject({ modifiedon: '2024-06-01T12:00:00Z', versionnumber: v1, lia_loyaltytier: 100000002 });
+    expect(sandbox.admin.getRecord('contact', id)).toMatchObject({
+      modifiedon: '2024-06-01T12:00:00Z',
+      versionnumber: v1,
+      lia_loyaltytier: 100000002,
+    });
     sandbox.admin.updateRecord('contact', id, { jobtitle: 'Later' }, { at: new Date('2024-06-02T00:00:00Z') });
     const row = sandbox.admin.getRecord('contact', id)!;
     expect(row.versionnumber as number).toBeGreaterThan(v1);
@@ -133,10 +163,25 @@ describe('in-process admin', () => {
 
   it('adds, changes and removes fields and picklist values, visible in metadata and writes', async () => {
     sandbox.admin.addField('contact', { name: 'lia_nickname', type: 'String', length: 10, label: 'Nickname' });
-    sandbox.admin.addField('contact', { name: 'lia_size', type: 'Picklist', options: [{ value: '100000000', label: 'S' }] });
-    const meta = JSON.parse((await call('GET', "/api/data/v9.2/EntityDefinitions(LogicalName='contact')/Attributes(LogicalName='lia_nickname')/Microsoft.Dynamics.CRM.StringAttributeMetadata?$select=LogicalName,MaxLength")).text) as Record<string, unknown>;
+    sandbox.admin.addField('contact', {
+      name: 'lia_size',
+      type: 'Picklist',
+      options: [{ value: '100000000', label: 'S' }],
+    });
+    const meta = JSON.parse(
+      (
+        await call(
+          'GET',
+          "/api/data/v9.2/EntityDefinitions(LogicalName='contact')/Attributes(LogicalName='lia_nickname')/Microsoft.Dynamics.CRM.StringAttributeMetadata?$select=LogicalName,MaxLength",
+        )
+      ).text,
+    ) as Record<string, unknown>;
     expect(meta).toMatchObject({ LogicalName: 'lia_nickname', MaxLength: 10 });
-    const post = (body: unknown) => call('POST', '/api/data/v9.2/contacts', { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+    const post = (body: unknown) =>
+      call('POST', '/api/data/v9.2/contacts', {
+        body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json' },
+      });
     expect((await post({ lastname: 'N', lia_nickname: 'x'.repeat(11) })).status).toBe(400);
     sandbox.admin.changeField('contact', 'lia_nickname', { length: 20 });
     expect((await post({ lastname: 'N', lia_nickname: 'x'.repeat(11) })).status).toBe(204);
@@ -151,7 +196,11 @@ describe('in-process admin', () => {
 
 describe('seeded data', () => {
   it('is deterministic for a seed and differs across seeds', async () => {
-    const [a, b, c] = await Promise.all([startDynamicsSandbox({ records: 40, seed: 9 }), startDynamicsSandbox({ records: 40, seed: 9 }), startDynamicsSandbox({ records: 40, seed: 10 })]);
+    const [a, b, c] = await Promise.all([
+      startDynamicsSandbox({ records: 40, seed: 9 }),
+      startDynamicsSandbox({ records: 40, seed: 9 }),
+      startDynamicsSandbox({ records: 40, seed: 10 }),
+    ]);
     try {
       const idsA = a.admin.listIds('contact', 100);
       expect(idsA).toHaveLength(40);
@@ -159,7 +208,8 @@ describe('seeded data', () => {
       expect(c.admin.listIds('contact', 100)).not.toEqual(idsA);
       expect(b.admin.getRecord('contact', idsA[7]!)).toEqual(a.admin.getRecord('contact', idsA[7]!));
       expect(a.admin.countRecords('account')).toBe(4);
-      for (const t of ['lead', 'opportunity', 'salesorder', 'salesorderdetail', 'product']) expect(a.admin.countRecords(t)).toBeGreaterThan(0);
+      for (const t of ['lead', 'opportunity', 'salesorder', 'salesorderdetail', 'product'])
+        expect(a.admin.countRecords(t)).toBeGreaterThan(0);
       expect(a.credentials['client-secret']!.clientId).toBe(b.credentials['client-secret']!.clientId);
     } finally {
       await Promise.all([a.stop(), b.stop(), c.stop()]);

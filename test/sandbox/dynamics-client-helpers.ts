@@ -18,20 +18,28 @@ export function msalNetworkClient(caFile: string): INetworkModule {
   const send = <T>(method: string, url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> =>
     new Promise((resolve, reject) => {
       const body = options?.body;
-      const req = https.request(url, { method, ca, headers: { ...(options?.headers ?? {}), ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
-          try {
-            resolve({ headers, status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as T });
-          } catch (error) {
-            reject(error instanceof Error ? error : new Error(String(error)));
-          }
-        });
-      });
+      const req = https.request(
+        url,
+        {
+          method,
+          ca,
+          headers: { ...(options?.headers ?? {}), ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
+            try {
+              resolve({ headers, status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as T });
+            } catch (error) {
+              reject(error instanceof Error ? error : new Error(String(error)));
+            }
+          });
+        },
+      );
       req.on('error', reject);
       if (body) req.write(body);
       req.end();
@@ -92,7 +100,12 @@ export function rawClient(baseUrl: string, caFile: string, defaultBearer: () => 
         res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            json: () => JSON.parse(text) as Record<string, unknown>,
+          });
         });
       });
       req.on('error', reject);
@@ -103,10 +116,22 @@ export function rawClient(baseUrl: string, caFile: string, defaultBearer: () => 
 }
 
 /** Client-credentials token straight from the token endpoint. */
-export async function secretToken(sandbox: { url: string; caFile: string; credentials: Record<string, Record<string, string>> }): Promise<string> {
+export async function secretToken(sandbox: {
+  url: string;
+  caFile: string;
+  credentials: Record<string, Record<string, string>>;
+}): Promise<string> {
   const c = sandbox.credentials['client-secret']!;
   const call = rawClient(sandbox.url, sandbox.caFile, () => undefined);
-  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId!, client_secret: c.clientSecret!, scope: `${sandbox.url}/.default` }).toString();
-  const reply = await call('POST', `/${c.tenant}/oauth2/v2.0/token`, { body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  const body = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: c.clientId!,
+    client_secret: c.clientSecret!,
+    scope: `${sandbox.url}/.default`,
+  }).toString();
+  const reply = await call('POST', `/${c.tenant}/oauth2/v2.0/token`, {
+    body,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
   return reply.json().access_token as string;
 }

@@ -18,7 +18,7 @@ function compile(text: string) {
 
 describe('parseFilter', () => {
   it('parses precedence: not > and > or, with parentheses', () => {
-    expect(parseFilter("a eq 1 or b eq 2 and not c eq 3")).toMatchObject({
+    expect(parseFilter('a eq 1 or b eq 2 and not c eq 3')).toMatchObject({
       kind: 'or',
       left: { kind: 'compare', op: 'eq' },
       right: { kind: 'and', right: { kind: 'not', expr: { kind: 'compare' } } },
@@ -28,13 +28,19 @@ describe('parseFilter', () => {
 
   it('reads literals: doubled quotes, GUIDs, datetimes, dates, numbers, booleans, null, enums', () => {
     expect(parseFilter("x eq 'O''Brien'")).toMatchObject({ right: { type: 'string', value: "O'Brien" } });
-    expect(parseFilter('x eq 1A2B3C4D-0000-4000-8000-00000000000F')).toMatchObject({ right: { type: 'guid', value: '1a2b3c4d-0000-4000-8000-00000000000f' } });
-    expect(parseFilter('x gt 2024-01-15T10:20:30Z')).toMatchObject({ right: { type: 'datetime', value: '2024-01-15T10:20:30Z' } });
+    expect(parseFilter('x eq 1A2B3C4D-0000-4000-8000-00000000000F')).toMatchObject({
+      right: { type: 'guid', value: '1a2b3c4d-0000-4000-8000-00000000000f' },
+    });
+    expect(parseFilter('x gt 2024-01-15T10:20:30Z')).toMatchObject({
+      right: { type: 'datetime', value: '2024-01-15T10:20:30Z' },
+    });
     expect(parseFilter('x ge 2024-01-15')).toMatchObject({ right: { type: 'date' } });
     expect(parseFilter('x lt -12.5')).toMatchObject({ right: { type: 'number', value: -12.5 } });
     expect(parseFilter('x eq true')).toMatchObject({ right: { type: 'boolean', value: true } });
     expect(parseFilter('x eq null')).toMatchObject({ right: { type: 'null' } });
-    expect(parseFilter("AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist'")).toMatchObject({ right: { type: 'enum', value: 'Picklist' } });
+    expect(parseFilter("AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist'")).toMatchObject({
+      right: { type: 'enum', value: 'Picklist' },
+    });
   });
 
   it('rejects malformed input', () => {
@@ -44,7 +50,10 @@ describe('parseFilter', () => {
   });
 
   it('splits lists at top level only', () => {
-    expect(splitTopLevel("Attributes($select=a,b;$filter=x eq 'a,b'),Keys")).toEqual(["Attributes($select=a,b;$filter=x eq 'a,b')", 'Keys']);
+    expect(splitTopLevel("Attributes($select=a,b;$filter=x eq 'a,b'),Keys")).toEqual([
+      "Attributes($select=a,b;$filter=x eq 'a,b')",
+      'Keys',
+    ]);
   });
 });
 
@@ -57,7 +66,10 @@ describe('compileFilter', () => {
   });
 
   it('maps lookups, booleans, dates and null tests to columns and typed parameters', () => {
-    expect(compile('_parentcustomerid_value eq 1a2b3c4d-0000-4000-8000-00000000000f')).toEqual({ sql: '"parentcustomerid" = ?', params: ['1a2b3c4d-0000-4000-8000-00000000000f'] });
+    expect(compile('_parentcustomerid_value eq 1a2b3c4d-0000-4000-8000-00000000000f')).toEqual({
+      sql: '"parentcustomerid" = ?',
+      params: ['1a2b3c4d-0000-4000-8000-00000000000f'],
+    });
     expect(compile('donotemail eq true')).toEqual({ sql: '"donotemail" = ?', params: [1] });
     expect(compile('modifiedon gt 2024-01-15T12:20:30+02:00').params).toEqual(['2024-01-15T10:20:30Z']);
     expect(compile('birthdate ge 1980-02-01T00:00:00Z').params).toEqual(['1980-02-01']);
@@ -67,7 +79,9 @@ describe('compileFilter', () => {
   });
 
   it('refuses unknown properties and incompatible literal types', () => {
-    expect(() => compile("nickname eq 'x'")).toThrow("Could not find a property named 'nickname' on type 'Microsoft.Dynamics.CRM.contact'.");
+    expect(() => compile("nickname eq 'x'")).toThrow(
+      "Could not find a property named 'nickname' on type 'Microsoft.Dynamics.CRM.contact'.",
+    );
     expect(() => compile('parentcustomerid eq null')).toThrow(/Could not find a property named 'parentcustomerid'/);
     expect(() => compile("numberofchildren eq 'two'")).toThrow(/incompatible types/);
     expect(() => compile("contactid eq 'not-a-guid'")).toThrow(/incompatible types/);
@@ -79,33 +93,81 @@ describe('compileFilter', () => {
     store.createIndexes();
     const e = store.entity('contact')!;
     const add = (id: string, values: Record<string, string | number | null>) =>
-      store.insert(e, { contactid: id, versionnumber: store.nextVersion(), createdon: '2024-01-01T00:00:00Z', modifiedon: '2024-01-01T00:00:00Z', ...values });
-    add('00000000-0000-4000-8000-000000000001', { lastname: "O'Brien", numberofchildren: 1, lia_interests: '100000001,100000004' });
-    add('00000000-0000-4000-8000-000000000002', { lastname: 'MÜLLER', numberofchildren: 3, lia_interests: '100000000' });
+      store.insert(e, {
+        contactid: id,
+        versionnumber: store.nextVersion(),
+        createdon: '2024-01-01T00:00:00Z',
+        modifiedon: '2024-01-01T00:00:00Z',
+        ...values,
+      });
+    add('00000000-0000-4000-8000-000000000001', {
+      lastname: "O'Brien",
+      numberofchildren: 1,
+      lia_interests: '100000001,100000004',
+    });
+    add('00000000-0000-4000-8000-000000000002', {
+      lastname: 'MÜLLER',
+      numberofchildren: 3,
+      lia_interests: '100000000',
+    });
     add('00000000-0000-4000-8000-000000000003', { lastname: 'smith', numberofchildren: null, lia_interests: null });
     const ids = (text: string) => {
       const { sql, params } = compileFilter(parseFilter(text), e, wireAttributes(e));
-      return (store.db.prepare(`SELECT contactid FROM ${tableName(e)} WHERE ${sql} ORDER BY _rid`).all(...params) as Array<{ contactid: string }>).map((r) => r.contactid.slice(-1));
+      return (
+        store.db.prepare(`SELECT contactid FROM ${tableName(e)} WHERE ${sql} ORDER BY _rid`).all(...params) as Array<{
+          contactid: string;
+        }>
+      ).map((r) => r.contactid.slice(-1));
     };
     expect(ids("lastname eq 'SMITH'")).toEqual(['3']);
     expect(ids("lastname eq 'o''brien'")).toEqual(['1']);
     expect(ids("startswith(lastname,'m') or endswith(lastname,'TH')")).toEqual(['2', '3']);
     expect(ids('numberofchildren ge 1 and numberofchildren lt 3')).toEqual(['1']);
     expect(ids('numberofchildren eq null')).toEqual(['3']);
-    expect(ids("Microsoft.Dynamics.CRM.In(PropertyName='numberofchildren',PropertyValues=['1','3'])")).toEqual(['1', '2']);
-    expect(ids("Microsoft.Dynamics.CRM.Between(PropertyName='numberofchildren',PropertyValues=['2','5'])")).toEqual(['2']);
-    expect(ids("Microsoft.Dynamics.CRM.ContainValues(PropertyName='lia_interests',PropertyValues=['100000004','100000000'])")).toEqual(['1', '2']);
-    expect(ids("Microsoft.Dynamics.CRM.DoesNotContainValues(PropertyName='lia_interests',PropertyValues=['100000004'])")).toEqual(['2', '3']);
+    expect(ids("Microsoft.Dynamics.CRM.In(PropertyName='numberofchildren',PropertyValues=['1','3'])")).toEqual([
+      '1',
+      '2',
+    ]);
+    expect(ids("Microsoft.Dynamics.CRM.Between(PropertyName='numberofchildren',PropertyValues=['2','5'])")).toEqual([
+      '2',
+    ]);
+    expect(
+      ids(
+        "Microsoft.Dynamics.CRM.ContainValues(PropertyName='lia_interests',PropertyValues=['100000004','100000000'])",
+      ),
+    ).toEqual(['1', '2']);
+    expect(
+      ids("Microsoft.Dynamics.CRM.DoesNotContainValues(PropertyName='lia_interests',PropertyValues=['100000004'])"),
+    ).toEqual(['2', '3']);
     store.close();
   });
 });
 
 describe('evaluateFilter on metadata', () => {
   it('walks complex properties and compares enums', () => {
-    const attr = { LogicalName: 'lastname', AttributeType: 'String', RequiredLevel: { Value: 'ApplicationRequired' }, IsCustomAttribute: false };
+    const attr = {
+      LogicalName: 'lastname',
+      AttributeType: 'String',
+      RequiredLevel: { Value: 'ApplicationRequired' },
+      IsCustomAttribute: false,
+    };
     const typeName = 'Microsoft.Dynamics.CRM.AttributeMetadata';
-    expect(evaluateFilter(parseFilter("RequiredLevel/Value eq Microsoft.Dynamics.CRM.AttributeRequiredLevel'ApplicationRequired'"), attr, typeName)).toBe(true);
-    expect(evaluateFilter(parseFilter("AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist' or IsCustomAttribute eq true"), attr, typeName)).toBe(false);
-    expect(() => evaluateFilter(parseFilter('Nope eq 1'), attr, typeName)).toThrow("Could not find a property named 'Nope' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'.");
+    expect(
+      evaluateFilter(
+        parseFilter("RequiredLevel/Value eq Microsoft.Dynamics.CRM.AttributeRequiredLevel'ApplicationRequired'"),
+        attr,
+        typeName,
+      ),
+    ).toBe(true);
+    expect(
+      evaluateFilter(
+        parseFilter("AttributeType eq Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist' or IsCustomAttribute eq true"),
+        attr,
+        typeName,
+      ),
+    ).toBe(false);
+    expect(() => evaluateFilter(parseFilter('Nope eq 1'), attr, typeName)).toThrow(
+      "Could not find a property named 'Nope' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'.",
+    );
   });
 });

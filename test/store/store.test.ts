@@ -11,7 +11,11 @@ for (const target of storeTargets()) {
       const store = await openStore(target.freshUrl());
       try {
         expect(store.dialect).toBe(target.name);
-        const marker = await store.db.selectFrom('liaison_meta').select('value').where('key', '=', 'store').executeTakeFirst();
+        const marker = await store.db
+          .selectFrom('liaison_meta')
+          .select('value')
+          .where('key', '=', 'store')
+          .executeTakeFirst();
         expect(marker?.value).toBe('liaison-store');
         const tables = (await store.db.introspection.getTables()).map((t) => t.name);
         expect(tables).toEqual(expect.arrayContaining(['external_account', 'liaison_meta']));
@@ -27,7 +31,11 @@ for (const target of storeTargets()) {
       await first.close();
       const second = await openStore(url);
       try {
-        const row = await second.db.selectFrom('liaison_meta').select('value').where('key', '=', 'probe').executeTakeFirst();
+        const row = await second.db
+          .selectFrom('liaison_meta')
+          .select('value')
+          .where('key', '=', 'probe')
+          .executeTakeFirst();
         expect(row?.value).toBe('kept');
       } finally {
         await second.close();
@@ -43,7 +51,11 @@ for (const target of storeTargets()) {
             await trx.insertInto('liaison_meta').values({ key: 'half', value: 'duplicate key' }).execute();
           }),
         ).rejects.toThrow();
-        const row = await store.db.selectFrom('liaison_meta').select('value').where('key', '=', 'half').executeTakeFirst();
+        const row = await store.db
+          .selectFrom('liaison_meta')
+          .select('value')
+          .where('key', '=', 'half')
+          .executeTakeFirst();
         expect(row).toBeUndefined();
       } finally {
         await store.close();
@@ -57,7 +69,10 @@ describe('store URLs and foreign databases', () => {
     const url = storeTargets()[0]!.freshUrl();
     const file = url.slice('sqlite:'.length);
     writeFileSync(file, 'name,email\nAda,ada@example.com\n');
-    await expect(openStore(url)).rejects.toMatchObject({ code: 'not_a_store', message: expect.stringContaining('is not a Liaison store') });
+    await expect(openStore(url)).rejects.toMatchObject({
+      code: 'not_a_store',
+      message: expect.stringContaining('is not a Liaison store'),
+    });
     expect(readFileSync(file, 'utf8')).toBe('name,email\nAda,ada@example.com\n');
   });
 

@@ -15,8 +15,14 @@ export interface CliResult {
  * Runs the `liaison` CLI as a separate process, as a user would: the build from `npm test` when present,
  * else the TypeScript entry through tsx. No TTY, so no prompts and plain-line progress.
  */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
-  const argv = existsSync(built) && process.env.LIAISON_CLI_FROM_SOURCE !== '1' ? [built, ...args] : ['--import', import.meta.resolve('tsx'), path.join(root, 'src/cli/main.ts'), ...args];
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<CliResult> {
+  const argv =
+    existsSync(built) && process.env.LIAISON_CLI_FROM_SOURCE !== '1'
+      ? [built, ...args]
+      : ['--import', import.meta.resolve('tsx'), path.join(root, 'src/cli/main.ts'), ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, {
       cwd: options.cwd ?? root,
@@ -35,24 +41,33 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
 
 /** Starts the CLI as a long-running process (a sandbox, a workflow run to be killed…). */
 export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  const argv = existsSync(built) && process.env.LIAISON_CLI_FROM_SOURCE !== '1' ? [built, ...args] : ['--import', import.meta.resolve('tsx'), path.join(root, 'src/cli/main.ts'), ...args];
-  return spawn(process.execPath, argv, { cwd: options.cwd ?? root, env: { ...process.env, LIAISON_LOG_LEVEL: 'warn', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv =
+    existsSync(built) && process.env.LIAISON_CLI_FROM_SOURCE !== '1'
+      ? [built, ...args]
+      : ['--import', import.meta.resolve('tsx'), path.join(root, 'src/cli/main.ts'), ...args];
+  return spawn(process.execPath, argv, {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, LIAISON_LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Starts `liaison sandbox start --json` in its own process and resolves with its start-up line. */
 export async function startSandboxProcess(crm: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const child = spawnCli(['--json', 'sandbox', 'start', '--crm', crm, '--port', '0', ...args], { env });
-  const info = await new Promise<{ url: string; caFile: string; credentials: Record<string, Record<string, string>> }>((resolve, reject) => {
-    let buffer = '';
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf('\n');
-      if (newline >= 0) resolve(JSON.parse(buffer.slice(0, newline)));
-    });
-    child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}: ${stderr}`)));
-  });
+  const info = await new Promise<{ url: string; caFile: string; credentials: Record<string, Record<string, string>> }>(
+    (resolve, reject) => {
+      let buffer = '';
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const newline = buffer.indexOf('\n');
+        if (newline >= 0) resolve(JSON.parse(buffer.slice(0, newline)));
+      });
+      child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}: ${stderr}`)));
+    },
+  );
   return {
     ...info,
     stop: () =>

@@ -28,23 +28,53 @@ export const CRM_CASES: CrmCase[] = [
     start: (records, seed = 11) => startSalesforceSandbox({ port: 0, records, seed }),
     account: (sb, name = 'salesforce') => {
       const c = sb.credentials['client-credentials']!;
-      return { name, crm: 'salesforce', url: sb.url, auth: 'client-credentials', clientId: c.clientId, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+      return {
+        name,
+        crm: 'salesforce',
+        url: sb.url,
+        auth: 'client-credentials',
+        clientId: c.clientId,
+        caFile: sb.caFile,
+        secrets: { clientSecret: c.clientSecret },
+      };
     },
     object: 'Contact',
     schema: 'crm:sfdcContact',
     idColumn: 'salesforce_id',
-    fields: { email: 'Email', first: 'FirstName', last: 'LastName', modstamp: 'SystemModstamp', externalId: 'Customer_Number__c' },
+    fields: {
+      email: 'Email',
+      first: 'FirstName',
+      last: 'LastName',
+      modstamp: 'SystemModstamp',
+      externalId: 'Customer_Number__c',
+    },
   },
   {
     kind: 'dynamics',
     start: (records, seed = 11) => startDynamicsSandbox({ port: 0, records, seed }),
     account: (sb, name = 'dynamics') => {
       const c = sb.credentials['client-secret']!;
-      return { name, crm: 'dynamics', url: sb.url, auth: 'client-secret', clientId: c.clientId, tenant: c.tenant, authorityUrl: c.authorityUrl, caFile: sb.caFile, secrets: { clientSecret: c.clientSecret } };
+      return {
+        name,
+        crm: 'dynamics',
+        url: sb.url,
+        auth: 'client-secret',
+        clientId: c.clientId,
+        tenant: c.tenant,
+        authorityUrl: c.authorityUrl,
+        caFile: sb.caFile,
+        secrets: { clientSecret: c.clientSecret },
+      };
     },
     object: 'contact',
     schema: 'crm:dynContact',
     idColumn: 'dynamics_id',
-    fields: { email: 'emailaddress1', first: 'firstname', last: 'lastname', modstamp: 'modifiedon', externalId: 'lia_customernumber' },
+    fields: {
+      email: 'emailaddress1',
+      first: 'firstname',
+      last: 'lastname',
+      modstamp: 'modifiedon',
+      externalId: 'lia_customernumber',
+    },
   },
 ];

@@ -34,7 +34,9 @@ export const postgresAvailable: boolean = await new Promise<boolean>((resolve) =
   });
 });
 if (!postgresAvailable && process.env.CI === 'true') {
-  throw new Error(`PostgreSQL is not answering at ${PG_BASE_URL}: CI must run the PostgreSQL suites (.ci/run starts the server)`);
+  throw new Error(
+    `PostgreSQL is not answering at ${PG_BASE_URL}: CI must run the PostgreSQL suites (.ci/run starts the server)`,
+  );
 }
 
 export function sqliteTarget(): StoreTarget {

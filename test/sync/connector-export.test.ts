@@ -77,7 +77,10 @@ for (const c of CASES) {
         const accounts = new AccountsService(store, fixedKey);
         await accounts.add(c.account(sandbox));
         await runWizard({ store, accounts }, { account: c.kind, objects: [c.object] });
-        registry = { ...builtinActivities, 'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, fixedKey) }) };
+        registry = {
+          ...builtinActivities,
+          'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, fixedKey) }),
+        };
       });
       afterAll(async () => {
         await store?.close();
@@ -85,12 +88,24 @@ for (const c of CASES) {
         await target.cleanup();
       });
 
-      const run = async (text: string) => runWorkflow(store, await parseWorkflow(text, `${c.kind}.yaml`, store), { registry });
+      const run = async (text: string) =>
+        runWorkflow(store, await parseWorkflow(text, `${c.kind}.yaml`, store), { registry });
       const now = () => new Date().toISOString();
       const addRecipient = async (values: { email: string; first_name: string; last_name: string }) =>
-        sql`insert into recipient (email, first_name, last_name, created_at, modified_at, modified_locally_at) values (${values.email}, ${values.first_name}, ${values.last_name}, ${now()}, ${now()}, ${now()})`.execute(store.db);
+        sql`insert into recipient (email, first_name, last_name, created_at, modified_at, modified_locally_at) values (${values.email}, ${values.first_name}, ${values.last_name}, ${now()}, ${now()}, ${now()})`.execute(
+          store.db,
+        );
       const recipient = async (email: string) =>
-        (await sql<{ id: number; crm: string | null; modified_locally_at: string | null; first_name: string }>`select id, ${sql.ref(c.idColumn)} as crm, modified_locally_at, first_name from recipient where email = ${email}`.execute(store.db)).rows[0];
+        (
+          await sql<{
+            id: number;
+            crm: string | null;
+            modified_locally_at: string | null;
+            first_name: string;
+          }>`select id, ${sql.ref(c.idColumn)} as crm, modified_locally_at, first_name from recipient where email = ${email}`.execute(
+            store.db,
+          )
+        ).rows[0];
 
       it('inserts new records, writes created ids back, and sends a refused record to rejects with the CRM code', async () => {
         const before = sandbox.admin.countRecords(c.object);
@@ -111,14 +126,21 @@ for (const c of CASES) {
         const nameless = await recipient('nameless@example.com');
         expect(nameless?.crm).toBeNull();
         expect(nameless?.modified_locally_at).not.toBeNull();
-        const rejects = await sql<{ error_code: string; error_message: string }>`select error_code, error_message from ${sql.table(result.activities.find((a) => a.activity === 'export')!.outputs.rejects!.table)}`.execute(store.db).catch(() => undefined);
+        const rejects = await sql<{
+          error_code: string;
+          error_message: string;
+        }>`select error_code, error_message from ${sql.table(result.activities.find((a) => a.activity === 'export')!.outputs.rejects!.table)}`
+          .execute(store.db)
+          .catch(() => undefined);
         // Working sets of a successful run are dropped; the rejects are in the run history counters instead.
         expect(rejects === undefined || rejects.rows.length === 1).toBe(true);
         await sql`delete from recipient where email = 'nameless@example.com'`.execute(store.db);
       });
 
       it('updates by CRM id what changed locally, and nothing when nothing changed', async () => {
-        await sql`update recipient set first_name = 'Augusta', modified_locally_at = ${now()} where email = 'ada@example.com'`.execute(store.db);
+        await sql`update recipient set first_name = 'Augusta', modified_locally_at = ${now()} where email = 'ada@example.com'`.execute(
+          store.db,
+        );
         const requestsBefore = sandbox.admin.requestCount();
         const result = await run(exportWorkflow(c));
         expect(result.status).toBe('succeeded');
@@ -134,9 +156,15 @@ for (const c of CASES) {
       it('upserts by an external id without creating duplicates', async () => {
         await addRecipient({ email: 'katherine@example.com', first_name: 'Katherine', last_name: 'Johnson' });
         const before = sandbox.admin.countRecords(c.object);
-        const upsert = exportWorkflow(c, { mode: 'upsert', extra: `    externalIdField: ${c.fields.externalId}`, mapping: `${c.fields.externalId}: last_name, ${c.fields.last}: last_name, ${c.fields.first}: first_name` });
+        const upsert = exportWorkflow(c, {
+          mode: 'upsert',
+          extra: `    externalIdField: ${c.fields.externalId}`,
+          mapping: `${c.fields.externalId}: last_name, ${c.fields.last}: last_name, ${c.fields.first}: first_name`,
+        });
         expect((await run(upsert)).status).toBe('succeeded');
-        await sql`update recipient set first_name = 'Kate', modified_locally_at = ${now()} where email = 'katherine@example.com'`.execute(store.db);
+        await sql`update recipient set first_name = 'Kate', modified_locally_at = ${now()} where email = 'katherine@example.com'`.execute(
+          store.db,
+        );
         expect((await run(upsert)).status).toBe('succeeded');
         expect(sandbox.admin.countRecords(c.object)).toBe(before + 1);
         const kate = await recipient('katherine@example.com');
@@ -153,7 +181,12 @@ for (const c of CASES) {
         }) as typeof process.stderr.write;
         let result;
         try {
-          result = await run(exportWorkflow(c, { mapping: `${c.fields.last}: last_name, No_Such_Field__x: email`, extra: '    batchSize: 100000' }));
+          result = await run(
+            exportWorkflow(c, {
+              mapping: `${c.fields.last}: last_name, No_Such_Field__x: email`,
+              extra: '    batchSize: 100000',
+            }),
+          );
         } finally {
           process.stderr.write = original;
         }
@@ -171,7 +204,8 @@ for (const c of CASES) {
         const before = sandbox.admin.countRecords(c.object);
         await sql`create table doomed (id integer primary key, crm_id varchar(40))`.execute(store.db);
         const unknown = c.kind === 'salesforce' ? '003000000000000AAA' : '00000000-0000-0000-0000-000000000001';
-        for (const [i, id] of [...victims, unknown].entries()) await sql`insert into doomed (id, crm_id) values (${i + 1}, ${id})`.execute(store.db);
+        for (const [i, id] of [...victims, unknown].entries())
+          await sql`insert into doomed (id, crm_id) values (${i + 1}, ${id})`.execute(store.db);
         const result = await run(`
 name: delete-${c.kind}
 activities:
@@ -197,7 +231,9 @@ activities:
         expect((await run(importWorkflow(c))).status).toBe('succeeded');
         const quiet = await run(exportWorkflow(c));
         expect(quiet.activities.find((a) => a.activity === 'export')!.recordsIn).toBe(0);
-        await sql`update recipient set first_name = 'Opted', modified_locally_at = ${now()} where email = 'grace@example.com'`.execute(store.db);
+        await sql`update recipient set first_name = 'Opted', modified_locally_at = ${now()} where email = 'grace@example.com'`.execute(
+          store.db,
+        );
         const out = await run(exportWorkflow(c));
         expect(out.activities.find((a) => a.activity === 'export')!.recordsOut).toBe(1);
         // The CRM's echo of that change comes back through the incremental import …

@@ -87,7 +87,10 @@ for (const c of CASES) {
         const accounts = new AccountsService(store, fixedKey);
         await accounts.add(c.account(sandbox));
         await runWizard({ store, accounts }, { account: c.kind, objects: [c.object] });
-        registry = { ...builtinActivities, 'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, fixedKey) }) };
+        registry = {
+          ...builtinActivities,
+          'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, fixedKey) }),
+        };
       });
       afterAll(async () => {
         await store?.close();
@@ -98,7 +101,16 @@ for (const c of CASES) {
       const run = async (text: string, options: { resume?: number; onEvent?: (e: RunEvent) => void } = {}) =>
         runWorkflow(store, await parseWorkflow(text, `${c.kind}.yaml`, store), { registry, ...options });
       const recipients = async () =>
-        (await sql<{ id: string; email: string | null; first_name: string | null; n: number }>`select ${sql.ref(c.idColumn)} as id, email, first_name from recipient where ${sql.ref(c.idColumn)} is not null order by 1`.execute(store.db)).rows;
+        (
+          await sql<{
+            id: string;
+            email: string | null;
+            first_name: string | null;
+            n: number;
+          }>`select ${sql.ref(c.idColumn)} as id, email, first_name from recipient where ${sql.ref(c.idColumn)} is not null order by 1`.execute(
+            store.db,
+          )
+        ).rows;
 
       it('imports every contact, then only the changes, including records sharing the watermark timestamp', async () => {
         const first = await run(importWorkflow(c));
@@ -116,7 +128,8 @@ for (const c of CASES) {
         // Three changes stamped one second in the future, all sharing one timestamp.
         const at = new Date(Date.now() + 1000);
         const ids = sandbox.admin.listIds(c.object, 3);
-        for (const [i, id] of ids.entries()) sandbox.admin.updateRecord(c.object, id, { [c.fields.first]: `Changed${i}` }, { at });
+        for (const [i, id] of ids.entries())
+          sandbox.admin.updateRecord(c.object, id, { [c.fields.first]: `Changed${i}` }, { at });
         const second = await run(importWorkflow(c));
         expect(second.status).toBe('succeeded');
         const step = second.activities.find((a) => a.activity === 'import')!;
@@ -124,7 +137,12 @@ for (const c of CASES) {
         expect(step.recordsOut).toBeLessThan(total / 10);
         const after = await recipients();
         expect(after).toHaveLength(total);
-        expect(after.filter((r) => r.first_name?.startsWith('Changed')).map((r) => r.id).sort()).toEqual([...ids].sort());
+        expect(
+          after
+            .filter((r) => r.first_name?.startsWith('Changed'))
+            .map((r) => r.id)
+            .sort(),
+        ).toEqual([...ids].sort());
 
         // A fourth change with the very same timestamp as the watermark is not lost.
         const [late] = sandbox.admin.listIds(c.object, 10).slice(5, 6);
@@ -150,8 +168,14 @@ for (const c of CASES) {
         const lines = bad.split('\n');
         const issues = (error as unknown as { issues: { line: number; message: string }[] }).issues;
         expect(lines[issues.find((i) => i.message.includes('NoSuchField'))!.line - 1]).toContain('NoSuchField');
-        const unknownSchema = await parseWorkflow(importWorkflow(c).replace(c.schema, 'crm:nothing'), 'x.yaml', store).catch((e: Error) => e);
-        expect((unknownSchema as Error).message).toMatch(/no schema named "crm:nothing"; create it with: liaison wizard/);
+        const unknownSchema = await parseWorkflow(
+          importWorkflow(c).replace(c.schema, 'crm:nothing'),
+          'x.yaml',
+          store,
+        ).catch((e: Error) => e);
+        expect((unknownSchema as Error).message).toMatch(
+          /no schema named "crm:nothing"; create it with: liaison wizard/,
+        );
       });
 
       it('imports an upstream population, in order, with each conversion, and all records including deleted ones', async () => {
@@ -179,11 +203,18 @@ activities:
     transitions: { ok: done }
   - { name: done, type: end }
 `;
-        const result = await runWorkflow(store, await parseWorkflow(wf, 'p.yaml', store), { registry, keepWorkingSets: true });
+        const result = await runWorkflow(store, await parseWorkflow(wf, 'p.yaml', store), {
+          registry,
+          keepWorkingSets: true,
+        });
         expect(result.status).toBe('succeeded');
         const fetch = result.activities.find((a) => a.activity === 'fetch')!;
         expect(fetch.recordsOut).toBe(ids.length);
-        const rows = (await sql<Record<string, string>>`select * from ${sql.table(fetch.outputs.ok!.table)} order by _row`.execute(store.db)).rows;
+        const rows = (
+          await sql<Record<string, string>>`select * from ${sql.table(fetch.outputs.ok!.table)} order by _row`.execute(
+            store.db,
+          )
+        ).rows;
         expect(rows.map((r) => r.crm_id).sort()).toEqual([...ids].sort());
         const email = c.fields.email.toLowerCase();
         const last = c.fields.last.toLowerCase();
@@ -203,16 +234,28 @@ activities:
           const live = sandbox.admin.countRecords(c.object);
           const withDeleted = sandbox.admin.countRecords(c.object, { includeDeleted: true });
           expect(withDeleted).toBeGreaterThan(live);
-          const all = await runWorkflow(store, await parseWorkflow(importWorkflow(c, '    allRecords: true').replace(`name: import-${c.kind}`, 'name: all-records').replace('incremental: true', 'incremental: false'), 'a.yaml', store), {
-            registry,
-            keepWorkingSets: true,
-          });
+          const all = await runWorkflow(
+            store,
+            await parseWorkflow(
+              importWorkflow(c, '    allRecords: true')
+                .replace(`name: import-${c.kind}`, 'name: all-records')
+                .replace('incremental: true', 'incremental: false'),
+              'a.yaml',
+              store,
+            ),
+            {
+              registry,
+              keepWorkingSets: true,
+            },
+          );
           expect(all.activities.find((a) => a.activity === 'import')!.recordsOut).toBe(withDeleted);
         }
       });
 
       it('keeps filter values as data: an injection attempt matches nothing and breaks nothing', async () => {
-        const text = importWorkflow(c, `    filter: "${c.fields.last} = 'x'' or ${c.fields.last} != '''"`).replace(`name: import-${c.kind}`, `name: inject-${c.kind}`).replace('incremental: true', 'incremental: false');
+        const text = importWorkflow(c, `    filter: "${c.fields.last} = 'x'' or ${c.fields.last} != '''"`)
+          .replace(`name: import-${c.kind}`, `name: inject-${c.kind}`)
+          .replace('incremental: true', 'incremental: false');
         const result = await run(text);
         expect(result.status).toBe('succeeded');
         expect(result.activities.find((a) => a.activity === 'import')!.recordsOut).toBe(0);
@@ -235,11 +278,14 @@ activities:
 
       it('fails cleanly when the CRM goes away mid-import, and a resume completes it with no loss and no duplicate', async () => {
         await sql`delete from recipient`.execute(store.db);
-        const text = importWorkflow(c).replace(`name: import-${c.kind}`, `name: cut-${c.kind}`).replace('incremental: true', 'incremental: true\n    pageSize: 50');
+        const text = importWorkflow(c)
+          .replace(`name: import-${c.kind}`, `name: cut-${c.kind}`)
+          .replace('incremental: true', 'incremental: true\n    pageSize: 50');
         let pages = 0;
         const failed = await run(text, {
           onEvent: (event) => {
-            if (event.type === 'progress' && event.activity === 'import' && ++pages === 1) sandbox.admin.setFaults({ down: true });
+            if (event.type === 'progress' && event.activity === 'import' && ++pages === 1)
+              sandbox.admin.setFaults({ down: true });
           },
         });
         sandbox.admin.setFaults({});

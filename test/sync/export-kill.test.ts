@@ -12,8 +12,22 @@ import { runCli, spawnCli, startSandboxProcess } from '../support/cli.js';
  * killed with SIGKILL while batches are in flight, then run again. The CRM must end with every record exactly once.
  */
 const CASES = [
-  { crm: 'salesforce', auth: 'client-credentials', object: 'Contact', schema: 'crm:sfdcContact', idColumn: 'salesforce_id', f: { last: 'LastName', email: 'Email' } },
-  { crm: 'dynamics', auth: 'client-secret', object: 'contact', schema: 'crm:dynContact', idColumn: 'dynamics_id', f: { last: 'lastname', email: 'emailaddress1' } },
+  {
+    crm: 'salesforce',
+    auth: 'client-credentials',
+    object: 'Contact',
+    schema: 'crm:sfdcContact',
+    idColumn: 'salesforce_id',
+    f: { last: 'LastName', email: 'Email' },
+  },
+  {
+    crm: 'dynamics',
+    auth: 'client-secret',
+    object: 'contact',
+    schema: 'crm:dynContact',
+    idColumn: 'dynamics_id',
+    f: { last: 'lastname', email: 'emailaddress1' },
+  },
 ] as const;
 
 const RECORDS = 3000;
@@ -40,8 +54,28 @@ for (const c of CASES) {
       const sandbox = await startSandboxProcess(c.crm, ['--records', '10', '--data', path.join(dir, 'sandbox')]);
       try {
         const creds = sandbox.credentials[c.auth]!;
-        const env = { LIAISON_DB: db, LIAISON_SECRET_KEY_FILE: path.join(dir, 'secret.key'), CRM_SECRET: creds.clientSecret };
-        const add = ['account', 'add', c.crm, '--crm', c.crm, '--url', sandbox.url, '--auth', c.auth, '--client-id', creds.clientId!, '--client-secret-env', 'CRM_SECRET', '--ca-file', sandbox.caFile];
+        const env = {
+          LIAISON_DB: db,
+          LIAISON_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
+          CRM_SECRET: creds.clientSecret,
+        };
+        const add = [
+          'account',
+          'add',
+          c.crm,
+          '--crm',
+          c.crm,
+          '--url',
+          sandbox.url,
+          '--auth',
+          c.auth,
+          '--client-id',
+          creds.clientId!,
+          '--client-secret-env',
+          'CRM_SECRET',
+          '--ca-file',
+          sandbox.caFile,
+        ];
         if (c.crm === 'dynamics') add.push('--tenant', creds.tenant!, '--authority-url', creds.authorityUrl!);
         expect((await runCli(add, { env, cwd: dir })).stderr).toBe('');
         const wizard = await runCli(['wizard', c.crm, '--objects', c.object, '--yes'], { env, cwd: dir });
@@ -57,7 +91,11 @@ for (const c of CASES) {
             modified_at: now,
             modified_locally_at: now,
           }));
-          await store.db.withTables<{ recipient: Record<string, unknown> }>().insertInto('recipient').values(rows).execute();
+          await store.db
+            .withTables<{ recipient: Record<string, unknown> }>()
+            .insertInto('recipient')
+            .values(rows)
+            .execute();
         }
         await store.close();
         const file = path.join(dir, 'export.yaml');
@@ -100,16 +138,28 @@ activities:
         expect(midway).toBeLessThan(before + RECORDS);
 
         // The killed process left its run marked running: resume it, forcing past the guard against a live run.
-        const runs = JSON.parse((await runCli(['--json', 'runs', 'list'], { env, cwd: dir })).stdout) as { id: number; status: string }[];
+        const runs = JSON.parse((await runCli(['--json', 'runs', 'list'], { env, cwd: dir })).stdout) as {
+          id: number;
+          status: string;
+        }[];
         expect(runs[0]?.status).toBe('running');
-        const rerun = await runCli(['workflow', 'run', file, '--resume', String(runs[0]!.id), '--force'], { env, cwd: dir });
+        const rerun = await runCli(['workflow', 'run', file, '--resume', String(runs[0]!.id), '--force'], {
+          env,
+          cwd: dir,
+        });
         expect(rerun.stderr).toMatch(/run \d+ succeeded/);
         expect(rerun.code).toBe(0);
         expect(await adminCount(sandbox.url, sandbox.caFile, c.object)).toBe(before + RECORDS);
 
         const check = await openStore(db);
-        const missing = await sql<{ n: number }>`select count(*) as n from recipient where ${sql.ref(c.idColumn)} is null or modified_locally_at is not null`.execute(check.db);
-        const distinct = await sql<{ n: number }>`select count(distinct ${sql.ref(c.idColumn)}) as n from recipient`.execute(check.db);
+        const missing = await sql<{
+          n: number;
+        }>`select count(*) as n from recipient where ${sql.ref(c.idColumn)} is null or modified_locally_at is not null`.execute(
+          check.db,
+        );
+        const distinct = await sql<{
+          n: number;
+        }>`select count(distinct ${sql.ref(c.idColumn)}) as n from recipient`.execute(check.db);
         await check.close();
         expect(Number(missing.rows[0]!.n)).toBe(0);
         expect(Number(distinct.rows[0]!.n)).toBe(RECORDS);

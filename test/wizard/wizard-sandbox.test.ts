@@ -249,14 +249,12 @@ for (const crm of CASES) {
 
         // A local value, then a new CRM value: merge keeps the local one and adds the CRM one.
         const { saveEnumeration } = await import('../../src/enumerations/enum-store.js');
-        await store.db
-          .transaction()
-          .execute((trx) =>
-            saveEnumeration(trx, {
-              ...before,
-              values: [...before.values, { value: 'local-only', label: 'Local', enabled: true, source: 'local' }],
-            }),
-          );
+        await store.db.transaction().execute((trx) =>
+          saveEnumeration(trx, {
+            ...before,
+            values: [...before.values, { value: 'local-only', label: 'Local', enabled: true, source: 'local' }],
+          }),
+        );
         sandbox.admin.addPicklistValue(crm.contact, crm.multi.field, crm.multi.newValue);
         const merged = await syncEnumerations(ctx, {
           account: account(),

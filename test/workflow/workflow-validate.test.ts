@@ -220,7 +220,10 @@ activities:
     // Without a store only the shape can be checked; with one, the schema must exist.
     expect(await issues(undefined, connector)).toEqual([]);
     expect(await issues(store, connector)).toEqual([
-      expect.objectContaining({ line: 6, message: expect.stringContaining('no schema named "sf_contact"; create it with: liaison wizard salesforce') }),
+      expect.objectContaining({
+        line: 6,
+        message: expect.stringContaining('no schema named "sf_contact"; create it with: liaison wizard salesforce'),
+      }),
     ]);
     const bad = connector
       .replace('operation: import', 'operation: upload')

@@ -28,11 +28,16 @@ export function accountCommands(): Command {
 
   account
     .command('add')
-    .description('add an external account; secrets are read from environment variables, files or a prompt, never from argv')
+    .description(
+      'add an external account; secrets are read from environment variables, files or a prompt, never from argv',
+    )
     .argument('<name>', 'account name (e.g. salesforce)')
     .requiredOption('--crm <type>', 'CRM type: salesforce | dynamics')
     .requiredOption('--url <url>', 'Salesforce login or My Domain URL, or the Dynamics org URL (https only)')
-    .option('--auth <mode>', 'Salesforce: client-credentials | jwt | password; Dynamics: client-secret | certificate | password')
+    .option(
+      '--auth <mode>',
+      'Salesforce: client-credentials | jwt | password; Dynamics: client-secret | certificate | password',
+    )
     .option('--client-id <id>', 'OAuth client id (Salesforce consumer key, Entra application id)')
     .option('--username <user>', 'user name (JWT bearer and password flows)')
     .option('--tenant <tenant>', 'Entra ID tenant id or domain (Dynamics)')
@@ -49,7 +54,10 @@ export function accountCommands(): Command {
       const result = await withAccounts(command, (accounts) => accounts.add(input));
       for (const warning of result.warnings) process.stderr.write(`liaison: warning: ${warning}\n`);
       if (globalOptions(command).json) printJson({ ...result.account, warnings: result.warnings });
-      else process.stdout.write(`added external account "${name}" (${result.account.crm}, ${result.account.auth}); check it with: liaison account test ${name}\n`);
+      else
+        process.stdout.write(
+          `added external account "${name}" (${result.account.crm}, ${result.account.auth}); check it with: liaison account test ${name}\n`,
+        );
     });
 
   account
@@ -58,7 +66,10 @@ export function accountCommands(): Command {
     .action(async (_options: object, command: Command) => {
       const views = await withAccounts(command, (accounts) => accounts.list());
       if (globalOptions(command).json) return printJson(views);
-      if (views.length === 0) return void process.stdout.write('no external accounts; add one with: liaison account add NAME --crm … --url https://…\n');
+      if (views.length === 0)
+        return void process.stdout.write(
+          'no external accounts; add one with: liaison account add NAME --crm … --url https://…\n',
+        );
       printTable(
         ['NAME', 'CRM', 'AUTH', 'API', 'URL'],
         views.map((v) => [v.name, v.crm, v.auth, v.apiVersion, v.url]),
@@ -113,7 +124,12 @@ function printView(view: AccountView): void {
     ['authority url', view.authorityUrl],
     ['certificate', view.certificate],
     ['ca file', view.caFile],
-    ['secrets', Object.keys(view.secrets).map((k) => `${k} (set, encrypted)`).join(', ') || 'none'],
+    [
+      'secrets',
+      Object.keys(view.secrets)
+        .map((k) => `${k} (set, encrypted)`)
+        .join(', ') || 'none',
+    ],
     ['created', view.createdAt],
     ['updated', view.updatedAt],
   ]);
@@ -136,7 +152,10 @@ async function accountInput(name: string, options: AddOptions): Promise<AccountI
     if (variable) {
       const value = process.env[variable];
       if (value === undefined || value === '') {
-        throw new LiaisonError('invalid_input', `environment variable ${variable} (named by ${source.flag}) is not set or empty`);
+        throw new LiaisonError(
+          'invalid_input',
+          `environment variable ${variable} (named by ${source.flag}) is not set or empty`,
+        );
       }
       secrets[source.key] = value;
     } else if (required.includes(source.key) && process.stdin.isTTY && process.stdout.isTTY) {

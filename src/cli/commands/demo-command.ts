@@ -6,7 +6,9 @@ import { createProgress } from './workflow-commands.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run the whole story on the embedded defaults: sandboxes, accounts, wizard, imports, exports, a summary')
+    .description(
+      'run the whole story on the embedded defaults: sandboxes, accounts, wizard, imports, exports, a summary',
+    )
     .option('--dir <dir>', 'folder for the demo store and sandbox files (recreated)', '.liaison/demo')
     .option('--records <n>', 'contacts seeded in each sandbox', (v) => Number(v), 50_000)
     .action(async (options: { dir: string; records: number }, command: Command) => {
@@ -27,9 +29,18 @@ export function demoCommand(): Command {
       );
       const db = `--db ${result.storeUrl}`;
       process.stdout.write(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s. Look further with:\n`);
-      for (const line of [`runs list`, `runs show 1`, `schema list`, `schema show crm:sfdcContact`, `enums list`, `account list`]) {
+      for (const line of [
+        `runs list`,
+        `runs show 1`,
+        `schema list`,
+        `schema show crm:sfdcContact`,
+        `enums list`,
+        `account list`,
+      ]) {
         process.stdout.write(`  npx liaison ${db} ${line}\n`);
       }
-      process.stdout.write(`The workflows it ran are in ${path.relative(process.cwd(), result.examples) || result.examples}/.\n`);
+      process.stdout.write(
+        `The workflows it ran are in ${path.relative(process.cwd(), result.examples) || result.examples}/.\n`,
+      );
     });
 }

@@ -13,14 +13,21 @@ interface StartOptions {
 }
 
 export function sandboxCommands(): Command {
-  const sandbox = new Command('sandbox').description('HTTPS servers speaking the Salesforce REST and Dataverse Web API wire formats');
+  const sandbox = new Command('sandbox').description(
+    'HTTPS servers speaking the Salesforce REST and Dataverse Web API wire formats',
+  );
   sandbox
     .command('start')
     .description('start a CRM sandbox and run until stopped (Ctrl-C)')
     .requiredOption('--crm <type>', 'salesforce | dynamics')
     .option('--port <n>', 'port to listen on (0 picks a free one)', integer('--port'), 0)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--records <n>', 'seeded contacts (with proportional accounts, leads, opportunities, orders)', integer('--records'), 1000)
+    .option(
+      '--records <n>',
+      'seeded contacts (with proportional accounts, leads, opportunities, orders)',
+      integer('--records'),
+      1000,
+    )
     .option('--seed <n>', 'seed for reproducible data', integer('--seed'), 1)
     .option('--data <dir>', 'directory for the CA, keys and data (default: a new temporary directory)')
     .option('--token-ttl <seconds>', 'access token lifetime', integer('--token-ttl'))
@@ -39,7 +46,9 @@ export function sandboxCommands(): Command {
       if (globalOptions(command).json) {
         process.stdout.write(JSON.stringify(info) + '\n');
       } else {
-        process.stdout.write(`${options.crm} sandbox listening on ${handle.url}\nCA file: ${handle.caFile}\ncredentials (sandbox only):\n`);
+        process.stdout.write(
+          `${options.crm} sandbox listening on ${handle.url}\nCA file: ${handle.caFile}\ncredentials (sandbox only):\n`,
+        );
         printJson(info.credentials);
         process.stdout.write('press Ctrl-C to stop\n');
       }

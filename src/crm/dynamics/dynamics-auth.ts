@@ -51,9 +51,13 @@ class MsalNetworkClient implements INetworkModule {
     try {
       body = JSON.parse(response.body);
     } catch {
-      this.lastFailure = new LiaisonError('http_error', `the token endpoint answered HTTP ${response.status} without JSON; check the authority URL`, {
-        details: { status: response.status },
-      });
+      this.lastFailure = new LiaisonError(
+        'http_error',
+        `the token endpoint answered HTTP ${response.status} without JSON; check the authority URL`,
+        {
+          details: { status: response.status },
+        },
+      );
       throw this.lastFailure;
     }
     return { headers, body: body as T, status: response.status };
@@ -66,7 +70,11 @@ export function certificateThumbprintSha256(certificatePem: string): string {
   try {
     cert = new X509Certificate(certificatePem);
   } catch (error) {
-    throw new LiaisonError('invalid_input', 'the client certificate is not a valid PEM certificate; pass the public certificate uploaded to the app registration', { cause: error });
+    throw new LiaisonError(
+      'invalid_input',
+      'the client certificate is not a valid PEM certificate; pass the public certificate uploaded to the app registration',
+      { cause: error },
+    );
   }
   return createHash('sha256').update(cert.raw).digest('hex');
 }
@@ -76,9 +84,16 @@ export function certificateThumbprintSha1(certificatePem: string): string {
   return createHash('sha1').update(new X509Certificate(certificatePem).raw).digest('hex');
 }
 
-function required(settings: ConnectionSettings, key: 'tenant' | 'clientId' | 'clientSecret' | 'privateKey' | 'certificate' | 'username' | 'password'): string {
+function required(
+  settings: ConnectionSettings,
+  key: 'tenant' | 'clientId' | 'clientSecret' | 'privateKey' | 'certificate' | 'username' | 'password',
+): string {
   const value = settings.auth[key];
-  if (!value) throw new LiaisonError('invalid_input', `Dynamics ${settings.auth.mode} authentication needs --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (!value)
+    throw new LiaisonError(
+      'invalid_input',
+      `Dynamics ${settings.auth.mode} authentication needs --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    );
   return value;
 }
 
@@ -108,7 +123,10 @@ export function createTokenProvider(settings: ConnectionSettings, transport: Htt
   let acquire: () => Promise<{ accessToken: string; expiresOn: Date | null } | null>;
   switch (settings.auth.mode) {
     case 'client-secret': {
-      const app = new ConfidentialClientApplication({ ...config, auth: { ...config.auth, clientSecret: required(settings, 'clientSecret') } });
+      const app = new ConfidentialClientApplication({
+        ...config,
+        auth: { ...config.auth, clientSecret: required(settings, 'clientSecret') },
+      });
       acquire = () => app.acquireTokenByClientCredential({ scopes, skipCache: true });
       break;
     }
@@ -118,7 +136,11 @@ export function createTokenProvider(settings: ConnectionSettings, transport: Htt
         ...config,
         auth: {
           ...config.auth,
-          clientCertificate: { thumbprintSha256: certificateThumbprintSha256(certificate), privateKey: required(settings, 'privateKey'), x5c: certificate },
+          clientCertificate: {
+            thumbprintSha256: certificateThumbprintSha256(certificate),
+            privateKey: required(settings, 'privateKey'),
+            x5c: certificate,
+          },
         },
       });
       acquire = () => app.acquireTokenByClientCredential({ scopes, skipCache: true });
@@ -132,7 +154,10 @@ export function createTokenProvider(settings: ConnectionSettings, transport: Htt
       break;
     }
     default:
-      throw new LiaisonError('invalid_input', `unknown Dynamics auth mode "${settings.auth.mode}": use client-secret, certificate or password`);
+      throw new LiaisonError(
+        'invalid_input',
+        `unknown Dynamics auth mode "${settings.auth.mode}": use client-secret, certificate or password`,
+      );
   }
 
   let current: { token: string; renewAt: number } | undefined;
@@ -166,7 +191,11 @@ export function createTokenProvider(settings: ConnectionSettings, transport: Htt
 
   return {
     async token(options = {}) {
-      if (current && Date.now() < current.renewAt && (!options.force || (options.rejected !== undefined && options.rejected !== current.token))) {
+      if (
+        current &&
+        Date.now() < current.renewAt &&
+        (!options.force || (options.rejected !== undefined && options.rejected !== current.token))
+      ) {
         return current.token;
       }
       // Concurrent callers (prefetching pages) share one token call.

@@ -26,7 +26,10 @@ export interface BatchPartResponse {
 /** Builds the request body; returns it with the Content-Type carrying the boundary. */
 export function buildBatch(parts: BatchPart[]): { contentType: string; body: string } {
   if (parts.length > MAX_BATCH_REQUESTS) {
-    throw new LiaisonError('invalid_input', `a Dataverse batch holds at most ${MAX_BATCH_REQUESTS} requests, got ${parts.length}`);
+    throw new LiaisonError(
+      'invalid_input',
+      `a Dataverse batch holds at most ${MAX_BATCH_REQUESTS} requests, got ${parts.length}`,
+    );
   }
   const boundary = `batch_${randomUUID()}`;
   const lines: string[] = [];
@@ -47,7 +50,11 @@ export function buildBatch(parts: BatchPart[]): { contentType: string; body: str
 export function boundaryOf(contentType: string | undefined): string {
   const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
   const boundary = match?.[1] ?? match?.[2];
-  if (!boundary) throw new LiaisonError('crm_error', `the $batch answer is not multipart (Content-Type ${contentType ?? 'missing'})`);
+  if (!boundary)
+    throw new LiaisonError(
+      'crm_error',
+      `the $batch answer is not multipart (Content-Type ${contentType ?? 'missing'})`,
+    );
   return boundary;
 }
 
@@ -90,7 +97,11 @@ export function parseBatchResponse(body: string, contentType: string | undefined
     const [statusLine = '', ...headerLines] = httpHead.split(/\r?\n/);
     const status = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine.trim());
     if (!status) throw new LiaisonError('crm_error', `unreadable $batch part status line "${statusLine.slice(0, 80)}"`);
-    out.push({ status: Number(status[1]), headers: parseHeaders(headerLines.join('\n')), body: httpBody.replace(/\r?\n$/, '') });
+    out.push({
+      status: Number(status[1]),
+      headers: parseHeaders(headerLines.join('\n')),
+      body: httpBody.replace(/\r?\n$/, ''),
+    });
   }
   return out;
 }

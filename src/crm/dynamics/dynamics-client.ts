@@ -50,7 +50,10 @@ export class DataverseClient {
     if (!/^https?:\/\//i.test(path)) return this.apiRoot + path;
     const url = new URL(path);
     if (url.origin !== this.origin) {
-      throw new LiaisonError('invalid_input', `refusing to send the Dataverse token to ${url.origin}: links must stay on ${this.origin}`);
+      throw new LiaisonError(
+        'invalid_input',
+        `refusing to send the Dataverse token to ${url.origin}: links must stay on ${this.origin}`,
+      );
     }
     return url.toString();
   }
@@ -75,7 +78,13 @@ export class DataverseClient {
       };
       let response: HttpResponse;
       try {
-        response = await this.transport.send({ method: request.method, url, headers, body: request.body, signal: request.signal });
+        response = await this.transport.send({
+          method: request.method,
+          url,
+          headers,
+          body: request.body,
+          signal: request.signal,
+        });
       } catch (error) {
         if (request.signal?.aborted) throw error;
         if (request.idempotent && isTransientNetworkError(error) && attempt < this.policy.retries) {
@@ -103,7 +112,8 @@ export class DataverseClient {
   /** Sends and parses a JSON answer; any non-2xx becomes the mapped LiaisonError. */
   async json(request: ClientRequest): Promise<{ body: Record<string, unknown>; response: HttpResponse }> {
     const response = await this.send(request);
-    if (response.status < 200 || response.status >= 300) throw httpFailure(response.status, response.body, request.what);
+    if (response.status < 200 || response.status >= 300)
+      throw httpFailure(response.status, response.body, request.what);
     try {
       const body: unknown = JSON.parse(response.body);
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');

@@ -7,7 +7,19 @@
  * for await (const page of driver.query({ object: 'contact', fields: ['lastname'] })) { … }
  */
 import { LiaisonError } from '../../core/errors.js';
-import type { ConnectionSettings, ConnectionTestResult, CrmDriver, DeletedRequest, DeletedResult, DriverCapabilities, QueryRequest, RecordPage, WriteItem, WriteOutcome, WriteRequest } from '../driver.js';
+import type {
+  ConnectionSettings,
+  ConnectionTestResult,
+  CrmDriver,
+  DeletedRequest,
+  DeletedResult,
+  DriverCapabilities,
+  QueryRequest,
+  RecordPage,
+  WriteItem,
+  WriteOutcome,
+  WriteRequest,
+} from '../driver.js';
 import type { ObjectMetadata, ObjectSummary } from '../metadata.js';
 import { requireHttpsUrl } from '../http/tls.js';
 import { createTokenProvider } from './dynamics-auth.js';
@@ -24,7 +36,8 @@ type Json = Record<string, unknown>;
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_READ_PARALLELISM = 4;
-const ENTITY_SELECT = 'LogicalName,EntitySetName,DisplayName,DisplayCollectionName,IsCustomEntity,PrimaryIdAttribute,PrimaryNameAttribute';
+const ENTITY_SELECT =
+  'LogicalName,EntitySetName,DisplayName,DisplayCollectionName,IsCustomEntity,PrimaryIdAttribute,PrimaryNameAttribute';
 const LOGICAL_NAME = /^[a-z][a-z0-9_]*$/;
 
 const CAPABILITIES: DriverCapabilities = {
@@ -41,7 +54,8 @@ const CAPABILITIES: DriverCapabilities = {
 /** Table names are logical names (lower case); anything else cannot name a table and is refused before any call. */
 function logicalName(name: string): string {
   const lower = name.trim().toLowerCase();
-  if (!LOGICAL_NAME.test(lower)) throw new LiaisonError('object_not_found', `"${name}" is not a Dataverse table logical name`);
+  if (!LOGICAL_NAME.test(lower))
+    throw new LiaisonError('object_not_found', `"${name}" is not a Dataverse table logical name`);
   return lower;
 }
 
@@ -57,11 +71,19 @@ class DynamicsDriver implements CrmDriver {
   private readonly metadata = new Map<string, ObjectMetadata>();
   private readonly entitySets = new Map<string, string>();
 
-  constructor(private readonly settings: ConnectionSettings, private readonly options: DynamicsDriverOptions) {
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly options: DynamicsDriverOptions,
+  ) {
     requireHttpsUrl(settings.url, 'Dataverse org URL');
     if (settings.auth.authorityUrl) requireHttpsUrl(settings.auth.authorityUrl, 'authority URL');
     this.transport = new HttpTransport(settings.caFile, settings.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
-    this.client = new DataverseClient(settings.url, settings.apiVersion, this.transport, createTokenProvider(settings, this.transport));
+    this.client = new DataverseClient(
+      settings.url,
+      settings.apiVersion,
+      this.transport,
+      createTokenProvider(settings, this.transport),
+    );
   }
 
   get apiCalls(): number {
@@ -71,9 +93,13 @@ class DynamicsDriver implements CrmDriver {
   async testConnection(): Promise<ConnectionTestResult> {
     const response = await this.client.send({ method: 'GET', path: 'WhoAmI', idempotent: true, what: 'WhoAmI' });
     if (response.status === 404) {
-      throw new LiaisonError('unsupported_version', `${this.client.origin} does not serve Web API v${this.settings.apiVersion}; use --api-version 9.2`, {
-        details: { status: 404, apiVersion: this.settings.apiVersion },
-      });
+      throw new LiaisonError(
+        'unsupported_version',
+        `${this.client.origin} does not serve Web API v${this.settings.apiVersion}; use --api-version 9.2`,
+        {
+          details: { status: 404, apiVersion: this.settings.apiVersion },
+        },
+      );
     }
     if (response.status !== 200) throw httpFailure(response.status, response.body, 'WhoAmI');
     let who: Json;
@@ -95,10 +121,16 @@ class DynamicsDriver implements CrmDriver {
   }
 
   async listObjects(): Promise<ObjectSummary[]> {
-    const { body } = await this.client.json({ method: 'GET', path: `EntityDefinitions?${encodeQuery([['$select', ENTITY_SELECT]])}`, idempotent: true, what: 'listing tables' });
+    const { body } = await this.client.json({
+      method: 'GET',
+      path: `EntityDefinitions?${encodeQuery([['$select', ENTITY_SELECT]])}`,
+      idempotent: true,
+      what: 'listing tables',
+    });
     const out: ObjectSummary[] = [];
     for (const def of rows(body)) {
-      if (typeof def.LogicalName === 'string' && typeof def.EntitySetName === 'string') this.entitySets.set(def.LogicalName, def.EntitySetName);
+      if (typeof def.LogicalName === 'string' && typeof def.EntitySetName === 'string')
+        this.entitySets.set(def.LogicalName, def.EntitySetName);
       out.push(toObjectSummary(def));
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
@@ -110,10 +142,20 @@ class DynamicsDriver implements CrmDriver {
 
   async describeObject(name: string): Promise<ObjectMetadata> {
     const base = this.entityPath(name);
-    const get = (path: string, what: string): Promise<{ body: Json }> => this.client.json({ method: 'GET', path, idempotent: true, what });
-    const defResponse = await this.client.send({ method: 'GET', path: `${base}?${encodeQuery([['$select', ENTITY_SELECT]])}`, idempotent: true, what: `describing ${name}` });
+    const get = (path: string, what: string): Promise<{ body: Json }> =>
+      this.client.json({ method: 'GET', path, idempotent: true, what });
+    const defResponse = await this.client.send({
+      method: 'GET',
+      path: `${base}?${encodeQuery([['$select', ENTITY_SELECT]])}`,
+      idempotent: true,
+      what: `describing ${name}`,
+    });
     if (defResponse.status === 404) {
-      throw new LiaisonError('object_not_found', `Dataverse has no table "${name}"; see 'liaison crm objects' for the names`, { details: { object: name } });
+      throw new LiaisonError(
+        'object_not_found',
+        `Dataverse has no table "${name}"; see 'liaison crm objects' for the names`,
+        { details: { object: name } },
+      );
     }
     if (defResponse.status !== 200) throw httpFailure(defResponse.status, defResponse.body, `describing ${name}`);
     const def = JSON.parse(defResponse.body) as Json;
@@ -122,10 +164,24 @@ class DynamicsDriver implements CrmDriver {
       get(`${base}/Attributes`, what),
       get(`${base}/Keys?${encodeQuery([['$select', 'KeyAttributes']])}`, what),
       ...OPTION_SET_CASTS.map((cast) =>
-        get(`${base}/Attributes/Microsoft.Dynamics.CRM.${cast}?${encodeQuery([['$select', 'LogicalName,DefaultFormValue'], ['$expand', 'OptionSet,GlobalOptionSet']])}`, what)),
+        get(
+          `${base}/Attributes/Microsoft.Dynamics.CRM.${cast}?${encodeQuery([
+            ['$select', 'LogicalName,DefaultFormValue'],
+            ['$expand', 'OptionSet,GlobalOptionSet'],
+          ])}`,
+          what,
+        ),
+      ),
     ]);
-    const keyLists = rows(keys.body).map((k) => (Array.isArray(k.KeyAttributes) ? k.KeyAttributes.filter((a): a is string => typeof a === 'string') : []));
-    const meta = toObjectMetadata(def, rows(attributes.body), optionRows.flatMap((r) => rows(r.body)), keyLists);
+    const keyLists = rows(keys.body).map((k) =>
+      Array.isArray(k.KeyAttributes) ? k.KeyAttributes.filter((a): a is string => typeof a === 'string') : [],
+    );
+    const meta = toObjectMetadata(
+      def,
+      rows(attributes.body),
+      optionRows.flatMap((r) => rows(r.body)),
+      keyLists,
+    );
     this.metadata.set(meta.name, meta);
     if (meta.collectionName) this.entitySets.set(meta.name, meta.collectionName);
     return meta;
@@ -138,7 +194,10 @@ class DynamicsDriver implements CrmDriver {
   async *query(request: QueryRequest): AsyncIterable<RecordPage> {
     const meta = await this.meta(request.object);
     if (request.includeDeleted) {
-      throw new LiaisonError('not_supported', 'Dataverse cannot return deleted rows in a query; read deletions with change tracking (readDeleted)');
+      throw new LiaisonError(
+        'not_supported',
+        'Dataverse cannot return deleted rows in a query; read deletions with change tracking (readDeleted)',
+      );
     }
     yield* streamQuery(this.client, meta, request, this.options.readParallelism ?? DEFAULT_READ_PARALLELISM);
   }
@@ -175,11 +234,20 @@ class DynamicsDriver implements CrmDriver {
   private async resolveTargets(meta: ObjectMetadata, items: WriteItem[]): Promise<void> {
     const needed = new Set<string>();
     for (const field of meta.fields) {
-      if (field.type !== 'reference' || !items.some((item) => Object.keys(item.values).some((k) => k.toLowerCase() === field.name))) continue;
+      if (
+        field.type !== 'reference' ||
+        !items.some((item) => Object.keys(item.values).some((k) => k.toLowerCase() === field.name))
+      )
+        continue;
       for (const target of field.referenceTo ?? []) if (!this.entitySets.has(target)) needed.add(target);
     }
     for (const target of needed) {
-      const { body } = await this.client.json({ method: 'GET', path: `${this.entityPath(target)}?${encodeQuery([['$select', 'EntitySetName']])}`, idempotent: true, what: `resolving table ${target}` });
+      const { body } = await this.client.json({
+        method: 'GET',
+        path: `${this.entityPath(target)}?${encodeQuery([['$select', 'EntitySetName']])}`,
+        idempotent: true,
+        what: `resolving table ${target}`,
+      });
       if (typeof body.EntitySetName === 'string') this.entitySets.set(target, body.EntitySetName);
     }
   }

@@ -14,7 +14,10 @@ export function parseODataError(body: string): ODataError | undefined {
   try {
     const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
     if (parsed && typeof parsed === 'object' && parsed.error && typeof parsed.error === 'object') {
-      return { code: typeof parsed.error.code === 'string' ? parsed.error.code : '', message: typeof parsed.error.message === 'string' ? parsed.error.message : '' };
+      return {
+        code: typeof parsed.error.code === 'string' ? parsed.error.code : '',
+        message: typeof parsed.error.message === 'string' ? parsed.error.message : '',
+      };
     }
   } catch {
     // Not JSON (an HTML error page from a proxy, an empty body): the caller reports the HTTP status instead.
@@ -27,17 +30,41 @@ export function httpFailure(status: number, body: string, what: string): Liaison
   const odata = parseODataError(body);
   const details = { status, ...(odata ? { crmCode: odata.code } : {}) };
   const said = odata ? `${odata.code ? `${odata.code}: ` : ''}${odata.message}` : `HTTP ${status}`;
-  if (status === 401) return new LiaisonError('auth_failed', `Dataverse refused the access token for ${what} (${said}); check the application user exists in the environment`, { details });
-  if (status === 403) return new LiaisonError('auth_failed', `Dataverse denied ${what} (${said}); give the application user a security role with access`, { details });
-  if (status === 429) return new LiaisonError('rate_limited', `Dataverse service protection limit hit during ${what} (${said}); retry later`, { details });
+  if (status === 401)
+    return new LiaisonError(
+      'auth_failed',
+      `Dataverse refused the access token for ${what} (${said}); check the application user exists in the environment`,
+      { details },
+    );
+  if (status === 403)
+    return new LiaisonError(
+      'auth_failed',
+      `Dataverse denied ${what} (${said}); give the application user a security role with access`,
+      { details },
+    );
+  if (status === 429)
+    return new LiaisonError(
+      'rate_limited',
+      `Dataverse service protection limit hit during ${what} (${said}); retry later`,
+      { details },
+    );
   if (odata) return new LiaisonError('crm_error', `Dataverse rejected ${what}: ${said}`, { details });
   return new LiaisonError('http_error', `Dataverse answered HTTP ${status} to ${what}`, { details });
 }
 
 const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
 ]);
 
 function errorCode(error: unknown): string {
@@ -52,17 +79,32 @@ export function networkFailure(error: unknown, url: string): LiaisonError {
   const host = safeHost(url);
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new LiaisonError('dns_error', `cannot resolve ${host} (${code}); check the URL`, { cause: error, details: { code } });
-  }
-  if (TLS_CODES.has(code) || /certificate|SSL|TLS/i.test(message)) {
-    return new LiaisonError('tls_error', `TLS verification of ${host} failed (${code || message}); if the server uses a private CA, pass it with --ca-file`, {
-      cause: error, details: { code },
+    return new LiaisonError('dns_error', `cannot resolve ${host} (${code}); check the URL`, {
+      cause: error,
+      details: { code },
     });
   }
-  if (code === 'ETIMEDOUT' || (error as Error)?.name === 'TimeoutError') {
-    return new LiaisonError('timeout', `${host} did not answer in time; check connectivity or raise the request timeout`, { cause: error, details: { code } });
+  if (TLS_CODES.has(code) || /certificate|SSL|TLS/i.test(message)) {
+    return new LiaisonError(
+      'tls_error',
+      `TLS verification of ${host} failed (${code || message}); if the server uses a private CA, pass it with --ca-file`,
+      {
+        cause: error,
+        details: { code },
+      },
+    );
   }
-  return new LiaisonError('network_error', `connection to ${host} failed (${code || message})`, { cause: error, details: { code } });
+  if (code === 'ETIMEDOUT' || (error as Error)?.name === 'TimeoutError') {
+    return new LiaisonError(
+      'timeout',
+      `${host} did not answer in time; check connectivity or raise the request timeout`,
+      { cause: error, details: { code } },
+    );
+  }
+  return new LiaisonError('network_error', `connection to ${host} failed (${code || message})`, {
+    cause: error,
+    details: { code },
+  });
 }
 
 function safeHost(url: string): string {
@@ -83,12 +125,21 @@ export function tokenFailure(error: unknown): LiaisonError {
   if (error instanceof LiaisonError) return error;
   const e = error as { errorCode?: unknown; errorMessage?: unknown; message?: unknown };
   const oauthCode = typeof e?.errorCode === 'string' ? e.errorCode : 'unknown_error';
-  const description = typeof e?.errorMessage === 'string' && e.errorMessage ? e.errorMessage : typeof e?.message === 'string' ? e.message : String(error);
+  const description =
+    typeof e?.errorMessage === 'string' && e.errorMessage
+      ? e.errorMessage
+      : typeof e?.message === 'string'
+        ? e.message
+        : String(error);
   const aadsts = aadstsCode(description);
   // The human part comes first; Entra appends trace/correlation ids and a timestamp (on new lines or inline).
   const firstLine = description.split(/\r?\n|\s+Trace ID:/)[0]?.trim() ?? '';
-  return new LiaisonError('auth_failed', `Entra ID refused the token request (${oauthCode}${aadsts && !firstLine.includes(aadsts) ? ` ${aadsts}` : ''}): ${firstLine}`, {
-    cause: error,
-    details: { oauthCode, ...(aadsts ? { aadsts } : {}) },
-  });
+  return new LiaisonError(
+    'auth_failed',
+    `Entra ID refused the token request (${oauthCode}${aadsts && !firstLine.includes(aadsts) ? ` ${aadsts}` : ''}): ${firstLine}`,
+    {
+      cause: error,
+      details: { oauthCode, ...(aadsts ? { aadsts } : {}) },
+    },
+  );
 }

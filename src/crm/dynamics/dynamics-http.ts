@@ -30,7 +30,10 @@ export class HttpTransport {
   calls = 0;
   private readonly agent: https.Agent;
 
-  constructor(caFile: string | undefined, private readonly timeoutMs: number) {
+  constructor(
+    caFile: string | undefined,
+    private readonly timeoutMs: number,
+  ) {
     this.agent = createHttpsAgent(caFile, { maxSockets: 8 });
   }
 
@@ -52,15 +55,27 @@ export class HttpTransport {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
-          if (!res.complete) return finish(Object.assign(new Error('connection closed before the response ended'), { code: 'ECONNRESET' }));
-          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+          if (!res.complete)
+            return finish(
+              Object.assign(new Error('connection closed before the response ended'), { code: 'ECONNRESET' }),
+            );
+          finish(undefined, {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
         });
         res.on('aborted', () => finish(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
         res.on('error', (error) => finish(error));
-        res.on('close', () => finish(Object.assign(new Error('connection closed before the response ended'), { code: 'ECONNRESET' })));
+        res.on('close', () =>
+          finish(Object.assign(new Error('connection closed before the response ended'), { code: 'ECONNRESET' })),
+        );
       });
       const timer = setTimeout(() => {
-        const error = Object.assign(new Error(`no complete answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT', name: 'TimeoutError' });
+        const error = Object.assign(new Error(`no complete answer within ${this.timeoutMs} ms`), {
+          code: 'ETIMEDOUT',
+          name: 'TimeoutError',
+        });
         req.destroy(error);
         finish(error);
       }, this.timeoutMs);

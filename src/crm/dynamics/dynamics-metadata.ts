@@ -131,12 +131,15 @@ export function toFieldMetadata(attr: Json): FieldMetadata {
     if (precision !== undefined) field.precision = precision;
   }
   if (type === 'reference') {
-    field.referenceTo = Array.isArray(attr.Targets) ? attr.Targets.filter((t): t is string => typeof t === 'string') : [];
+    field.referenceTo = Array.isArray(attr.Targets)
+      ? attr.Targets.filter((t): t is string => typeof t === 'string')
+      : [];
     // The single-valued navigation property used in `@odata.bind` (case-sensitive): system lookups use the logical
     // name (`primarycontactid`), custom ones their schema name (`lia_ContactId`). Multi-target lookups have one per
     // target (`parentcustomerid_account`), built at write time.
     const schemaName = str(attr.SchemaName);
-    if (field.referenceTo.length === 1) field.relationshipName = attr.IsCustomAttribute === true && schemaName ? schemaName : name;
+    if (field.referenceTo.length === 1)
+      field.relationshipName = attr.IsCustomAttribute === true && schemaName ? schemaName : name;
   }
   if (name === MODSTAMP_FIELD) field.isModstamp = true;
   return field;
@@ -146,14 +149,20 @@ export function toFieldMetadata(attr: Json): FieldMetadata {
 export function toPicklist(attr: Json, defaultValue?: number): NonNullable<FieldMetadata['picklist']> {
   const optionSet = obj(attr.OptionSet) ?? obj(attr.GlobalOptionSet);
   const global = obj(attr.GlobalOptionSet);
-  const isStatus = attributeTypeName(attr) === 'Status' || str(attr['@odata.type'])?.includes('StatusAttributeMetadata') === true;
+  const isStatus =
+    attributeTypeName(attr) === 'Status' || str(attr['@odata.type'])?.includes('StatusAttributeMetadata') === true;
   const options = Array.isArray(optionSet?.Options) ? optionSet.Options : [];
   const values: PicklistValue[] = [];
   for (const raw of options) {
     const option = obj(raw);
     const value = num(option?.Value);
     if (!option || value === undefined) continue;
-    const entry: PicklistValue = { value: String(value), label: labelText(option.Label, String(value)), active: true, isDefault: value === defaultValue };
+    const entry: PicklistValue = {
+      value: String(value),
+      label: labelText(option.Label, String(value)),
+      active: true,
+      isDefault: value === defaultValue,
+    };
     const state = num(option.State);
     if (isStatus && state !== undefined) entry.validFor = [String(state)];
     values.push(entry);
@@ -166,7 +175,12 @@ export function toPicklist(attr: Json, defaultValue?: number): NonNullable<Field
 }
 
 /** Assembles the neutral description from the definition, its attributes, option-set rows and alternate keys. */
-export function toObjectMetadata(def: Json, attributes: Json[], optionSetRows: Json[], keys: string[][] = []): ObjectMetadata {
+export function toObjectMetadata(
+  def: Json,
+  attributes: Json[],
+  optionSetRows: Json[],
+  keys: string[][] = [],
+): ObjectMetadata {
   const summary = toObjectSummary(def);
   const options = new Map<string, Json>();
   for (const row of optionSetRows) {

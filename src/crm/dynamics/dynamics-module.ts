@@ -13,7 +13,8 @@ export const dynamicsModule: DriverModule = {
     certificate: { required: ['tenant', 'clientId', 'privateKey', 'certificate'] },
     password: {
       required: ['tenant', 'clientId', 'username', 'password'],
-      warning: 'the resource-owner password flow fails for users who must pass multi-factor authentication; prefer --auth client-secret or --auth certificate',
+      warning:
+        'the resource-owner password flow fails for users who must pass multi-factor authentication; prefer --auth client-secret or --auth certificate',
     },
   },
   tokenUrls: (settings) => {

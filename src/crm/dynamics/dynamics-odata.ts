@@ -18,16 +18,27 @@ const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 export const MAX_URL_LENGTH = 8_000;
 export const MAX_PAGE_SIZE = 5_000;
 
-const OPERATORS: Record<ComparisonOperator, string> = { '=': 'eq', '!=': 'ne', '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge' };
+const OPERATORS: Record<ComparisonOperator, string> = {
+  '=': 'eq',
+  '!=': 'ne',
+  '<': 'lt',
+  '<=': 'le',
+  '>': 'gt',
+  '>=': 'ge',
+};
 
 /** Resolves a field name case-insensitively against the metadata; unknown names are an error, never query text. */
 export function resolveField(meta: ObjectMetadata, name: string): FieldMetadata {
   const lower = name.toLowerCase();
   const field = meta.fields.find((f) => f.name.toLowerCase() === lower);
   if (!field) {
-    throw new LiaisonError('field_not_found', `${meta.name} has no attribute "${name}"; check the name (see 'liaison schema show' for the fields of a generated schema)`, {
-      details: { object: meta.name, field: name },
-    });
+    throw new LiaisonError(
+      'field_not_found',
+      `${meta.name} has no attribute "${name}"; check the name (see 'liaison schema show' for the fields of a generated schema)`,
+      {
+        details: { object: meta.name, field: name },
+      },
+    );
   }
   return field;
 }
@@ -43,9 +54,13 @@ export function stringLiteral(value: string): string {
 }
 
 function invalid(field: FieldMetadata, value: unknown, expected: string): LiaisonError {
-  return new LiaisonError('invalid_input', `filter value ${JSON.stringify(value)} for ${field.name} is not ${expected}`, {
-    details: { field: field.name },
-  });
+  return new LiaisonError(
+    'invalid_input',
+    `filter value ${JSON.stringify(value)} for ${field.name} is not ${expected}`,
+    {
+      details: { field: field.name },
+    },
+  );
 }
 
 /**
@@ -55,21 +70,35 @@ function invalid(field: FieldMetadata, value: unknown, expected: string): Liaiso
  */
 export type SecondRounding = 'ceil' | 'floor' | 'exact';
 
-const ROUNDING: Record<ComparisonOperator, SecondRounding> = { '=': 'exact', '!=': 'exact', '>=': 'ceil', '<': 'ceil', '>': 'floor', '<=': 'floor' };
+const ROUNDING: Record<ComparisonOperator, SecondRounding> = {
+  '=': 'exact',
+  '!=': 'exact',
+  '>=': 'ceil',
+  '<': 'ceil',
+  '>': 'floor',
+  '<=': 'floor',
+};
 
 /** Writes one value as an OData literal for the column's type, validating it first. */
 export function literal(field: FieldMetadata, value: FilterValue, rounding: SecondRounding = 'exact'): string {
   if (value === null) return 'null';
   switch (field.type) {
-    case 'string': case 'text': case 'email': case 'phone': case 'url':
+    case 'string':
+    case 'text':
+    case 'email':
+    case 'phone':
+    case 'url':
       if (typeof value !== 'string') throw invalid(field, value, 'a string');
       return stringLiteral(value);
-    case 'integer': case 'bigint': case 'picklist': {
+    case 'integer':
+    case 'bigint':
+    case 'picklist': {
       const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : '';
       if (!INTEGER.test(text)) throw invalid(field, value, 'an integer');
       return text;
     }
-    case 'decimal': case 'double': {
+    case 'decimal':
+    case 'double': {
       if (typeof value === 'number' && Number.isFinite(value)) return String(value);
       if (typeof value === 'string' && NUMBER.test(value)) return value;
       throw invalid(field, value, 'a number');
@@ -77,7 +106,8 @@ export function literal(field: FieldMetadata, value: FilterValue, rounding: Seco
     case 'boolean':
       if (typeof value !== 'boolean') throw invalid(field, value, 'true or false');
       return String(value);
-    case 'id': case 'reference':
+    case 'id':
+    case 'reference':
       if (typeof value !== 'string' || !GUID.test(value)) throw invalid(field, value, 'a GUID');
       return value.toLowerCase();
     case 'date': {
@@ -88,13 +118,17 @@ export function literal(field: FieldMetadata, value: FilterValue, rounding: Seco
     case 'datetime':
       return datetimeLiteral(field, value, rounding);
     default:
-      throw new LiaisonError('not_supported', `filtering on ${field.name} (${field.crmType}) is not supported by the Dynamics driver`);
+      throw new LiaisonError(
+        'not_supported',
+        `filtering on ${field.name} (${field.crmType}) is not supported by the Dynamics driver`,
+      );
   }
 }
 
 function datetimeLiteral(field: FieldMetadata, value: FilterValue, rounding: SecondRounding): string {
   let text = '';
-  if (typeof value === 'object' && value !== null) text = 'datetime' in value ? value.datetime : `${value.date}T00:00:00Z`;
+  if (typeof value === 'object' && value !== null)
+    text = 'datetime' in value ? value.datetime : `${value.date}T00:00:00Z`;
   else if (typeof value === 'string') text = DATE.test(value) ? `${value}T00:00:00Z` : value;
   const time = Date.parse(text);
   if (!DATETIME.test(text) || Number.isNaN(time)) throw invalid(field, value, 'an ISO-8601 datetime with a zone');
@@ -124,7 +158,10 @@ function compileLike(meta: ObjectMetadata, expr: Extract<FilterExpr, { kind: 'li
   let body: string;
   if (/^%+$/.test(pattern)) body = `${name} ne null`;
   else if (!match || pattern.includes('_')) {
-    throw new LiaisonError('not_supported', `like pattern "${pattern}" cannot be expressed in OData: use one run of text with % only at its start and/or end, and no _`);
+    throw new LiaisonError(
+      'not_supported',
+      `like pattern "${pattern}" cannot be expressed in OData: use one run of text with % only at its start and/or end, and no _`,
+    );
   } else {
     const [, lead, text = '', trail] = match;
     const arg = stringLiteral(likeText(text));
@@ -139,8 +176,10 @@ function compileLike(meta: ObjectMetadata, expr: Extract<FilterExpr, { kind: 'li
 /** Compiles the neutral filter tree to a `$filter` expression (not yet URL-encoded). */
 export function compileFilter(meta: ObjectMetadata, expr: FilterExpr): string {
   switch (expr.kind) {
-    case 'and': case 'or': {
-      if (expr.args.length === 0) throw new LiaisonError('invalid_input', `an empty "${expr.kind}" filter group has no meaning`);
+    case 'and':
+    case 'or': {
+      if (expr.args.length === 0)
+        throw new LiaisonError('invalid_input', `an empty "${expr.kind}" filter group has no meaning`);
       const parts = expr.args.map((arg) => `(${compileFilter(meta, arg)})`);
       return parts.length === 1 ? parts[0]!.slice(1, -1) : parts.join(` ${expr.kind} `);
     }
@@ -157,7 +196,8 @@ export function compileFilter(meta: ObjectMetadata, expr: FilterExpr): string {
     case 'in': {
       const field = resolveField(meta, expr.field);
       rejectMultiSelect(field);
-      if (expr.values.length === 0) throw new LiaisonError('invalid_input', `"in" on ${field.name} needs at least one value`);
+      if (expr.values.length === 0)
+        throw new LiaisonError('invalid_input', `"in" on ${field.name} needs at least one value`);
       const body = expr.values.map((v) => `${wireName(field)} eq ${literal(field, v)}`).join(' or ');
       return expr.negate ? `not (${body})` : expr.values.length === 1 ? body : `(${body})`;
     }
@@ -172,7 +212,10 @@ export function compileFilter(meta: ObjectMetadata, expr: FilterExpr): string {
 
 function rejectMultiSelect(field: FieldMetadata): void {
   if (field.type === 'multipicklist') {
-    throw new LiaisonError('not_supported', `comparing the multi-select column ${field.name} is not supported; filter it with "is null" / "is not null"`);
+    throw new LiaisonError(
+      'not_supported',
+      `comparing the multi-select column ${field.name} is not supported; filter it with "is null" / "is not null"`,
+    );
   }
 }
 
@@ -192,7 +235,9 @@ export function selectList(meta: ObjectMetadata, fields: string[]): string[] {
 }
 
 function orderByList(meta: ObjectMetadata, keys: SortKey[]): string {
-  return keys.map((k) => `${wireName(resolveField(meta, k.field))} ${k.direction === 'desc' ? 'desc' : 'asc'}`).join(',');
+  return keys
+    .map((k) => `${wireName(resolveField(meta, k.field))} ${k.direction === 'desc' ? 'desc' : 'asc'}`)
+    .join(',');
 }
 
 /** The non-id parts of a query's `$filter`, joined with `and`. */
@@ -201,8 +246,10 @@ function baseFilters(meta: ObjectMetadata, request: QueryRequest): string[] {
   if (request.filter) parts.push(compileFilter(meta, request.filter));
   if (request.modifiedSince) {
     const field = resolveField(meta, request.modifiedSince.field ?? meta.modstampField);
-    if (request.modifiedSince.from) parts.push(`${field.name} ge ${literal(field, { datetime: request.modifiedSince.from }, 'ceil')}`);
-    if (request.modifiedSince.to) parts.push(`${field.name} lt ${literal(field, { datetime: request.modifiedSince.to }, 'ceil')}`);
+    if (request.modifiedSince.from)
+      parts.push(`${field.name} ge ${literal(field, { datetime: request.modifiedSince.from }, 'ceil')}`);
+    if (request.modifiedSince.to)
+      parts.push(`${field.name} lt ${literal(field, { datetime: request.modifiedSince.to }, 'ceil')}`);
   }
   return parts;
 }
@@ -218,11 +265,14 @@ export function compileQuery(meta: ObjectMetadata, request: QueryRequest, baseUr
   const tail: QueryOptions = [];
   if (request.orderBy?.length) tail.push(['$orderby', orderByList(meta, request.orderBy)]);
   if (request.limit !== undefined) {
-    if (!Number.isInteger(request.limit) || request.limit < 1) throw new LiaisonError('invalid_input', `limit must be a positive integer, got ${request.limit}`);
+    if (!Number.isInteger(request.limit) || request.limit < 1)
+      throw new LiaisonError('invalid_input', `limit must be a positive integer, got ${request.limit}`);
     tail.push(['$top', String(request.limit)]);
   }
   const build = (extra?: string): string => {
-    const all = extra ? [...filters.map((f) => `(${f})`), `(${extra})`] : filters.map((f) => (filters.length > 1 ? `(${f})` : f));
+    const all = extra
+      ? [...filters.map((f) => `(${f})`), `(${extra})`]
+      : filters.map((f) => (filters.length > 1 ? `(${f})` : f));
     const filter: QueryOptions = all.length ? [['$filter', all.join(' and ')]] : [];
     return `${collection}?${encodeQuery([...options, ...filter, ...tail])}`;
   };
@@ -253,9 +303,14 @@ export function alternateKeyPath(meta: ObjectMetadata, keyField: string, value: 
   if (value === undefined || value === null || value === '') {
     throw new LiaisonError('invalid_input', `upsert needs a value for the key ${field.name}`);
   }
-  const text = field.type === 'string' || field.type === 'email' || field.type === 'phone' || field.type === 'url' || field.type === 'text'
-    ? stringLiteral(String(value))
-    : literal(field, value as FilterValue);
+  const text =
+    field.type === 'string' ||
+    field.type === 'email' ||
+    field.type === 'phone' ||
+    field.type === 'url' ||
+    field.type === 'text'
+      ? stringLiteral(String(value))
+      : literal(field, value as FilterValue);
   return `${meta.collectionName ?? meta.name}(${field.name}=${encodeURIComponent(text)})`;
 }
 

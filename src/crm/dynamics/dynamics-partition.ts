@@ -33,16 +33,31 @@ function withFilter(request: QueryRequest, extra: FilterExpr): FilterExpr {
 }
 
 /** The earliest or latest createdon among the rows the request matches (one `$top=1` call). */
-async function bound(client: DataverseClient, meta: ObjectMetadata, request: QueryRequest, direction: 'asc' | 'desc'): Promise<number | undefined> {
-  const [path] = compileQuery(meta, {
-    object: request.object,
-    fields: [PARTITION_FIELD],
-    filter: withFilter(request, { kind: 'null', field: PARTITION_FIELD, negate: true }),
-    ...(request.modifiedSince ? { modifiedSince: request.modifiedSince } : {}),
-    orderBy: [{ field: PARTITION_FIELD, direction }],
-    limit: 1,
-  }, client.apiRoot.length);
-  const { body } = await client.json({ method: 'GET', path: path!, idempotent: true, what: `sizing the read of ${meta.name}`, signal: request.signal });
+async function bound(
+  client: DataverseClient,
+  meta: ObjectMetadata,
+  request: QueryRequest,
+  direction: 'asc' | 'desc',
+): Promise<number | undefined> {
+  const [path] = compileQuery(
+    meta,
+    {
+      object: request.object,
+      fields: [PARTITION_FIELD],
+      filter: withFilter(request, { kind: 'null', field: PARTITION_FIELD, negate: true }),
+      ...(request.modifiedSince ? { modifiedSince: request.modifiedSince } : {}),
+      orderBy: [{ field: PARTITION_FIELD, direction }],
+      limit: 1,
+    },
+    client.apiRoot.length,
+  );
+  const { body } = await client.json({
+    method: 'GET',
+    path: path!,
+    idempotent: true,
+    what: `sizing the read of ${meta.name}`,
+    signal: request.signal,
+  });
   const row = Array.isArray(body.value) ? (body.value[0] as Record<string, unknown> | undefined) : undefined;
   const value = row?.[PARTITION_FIELD];
   const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
@@ -53,7 +68,12 @@ async function bound(client: DataverseClient, meta: ObjectMetadata, request: Que
  * The start URLs of the windows, or undefined when the rows span too little time to split (then one stream is
  * cheaper). Window i is `b[i] <= createdon < b[i+1]`; the first also takes rows without createdon.
  */
-export async function partitionUrls(client: DataverseClient, meta: ObjectMetadata, request: QueryRequest, parallelism: number): Promise<string[] | undefined> {
+export async function partitionUrls(
+  client: DataverseClient,
+  meta: ObjectMetadata,
+  request: QueryRequest,
+  parallelism: number,
+): Promise<string[] | undefined> {
   const [min, max] = await Promise.all([bound(client, meta, request, 'asc'), bound(client, meta, request, 'desc')]);
   if (min === undefined || max === undefined || max - min < parallelism * 1000) return undefined;
   const bounds: number[] = [];
@@ -63,13 +83,25 @@ export async function partitionUrls(client: DataverseClient, meta: ObjectMetadat
   }
   const at = (ms: number) => ({ datetime: new Date(ms).toISOString() });
   const windows: FilterExpr[] = [];
-  windows.push({ kind: 'or', args: [{ kind: 'compare', field: PARTITION_FIELD, op: '<', value: at(bounds[0]!) }, { kind: 'null', field: PARTITION_FIELD }] });
+  windows.push({
+    kind: 'or',
+    args: [
+      { kind: 'compare', field: PARTITION_FIELD, op: '<', value: at(bounds[0]!) },
+      { kind: 'null', field: PARTITION_FIELD },
+    ],
+  });
   for (let i = 0; i < bounds.length; i++) {
     const lower: FilterExpr = { kind: 'compare', field: PARTITION_FIELD, op: '>=', value: at(bounds[i]!) };
     const next = bounds[i + 1];
-    windows.push(next === undefined ? lower : { kind: 'and', args: [lower, { kind: 'compare', field: PARTITION_FIELD, op: '<', value: at(next) }] });
+    windows.push(
+      next === undefined
+        ? lower
+        : { kind: 'and', args: [lower, { kind: 'compare', field: PARTITION_FIELD, op: '<', value: at(next) }] },
+    );
   }
-  return windows.flatMap((window) => compileQuery(meta, { ...request, filter: withFilter(request, window) }, client.apiRoot.length));
+  return windows.flatMap((window) =>
+    compileQuery(meta, { ...request, filter: withFilter(request, window) }, client.apiRoot.length),
+  );
 }
 
 /**
@@ -79,7 +111,10 @@ export async function partitionUrls(client: DataverseClient, meta: ObjectMetadat
 export async function* mergeStreams<T>(sources: AsyncIterator<T>[]): AsyncGenerator<T> {
   const pending = new Map<number, Promise<{ index: number; result: IteratorResult<T> }>>();
   const pull = (index: number): void => {
-    pending.set(index, sources[index]!.next().then((result) => ({ index, result })));
+    pending.set(
+      index,
+      sources[index]!.next().then((result) => ({ index, result })),
+    );
   };
   sources.forEach((_, index) => pull(index));
   try {

@@ -22,13 +22,28 @@ interface RawPage {
 
 export function pageSizeOf(requested: number | undefined): number {
   if (requested === undefined) return MAX_PAGE_SIZE;
-  if (!Number.isInteger(requested) || requested < 1) throw new LiaisonError('invalid_input', `pageSize must be a positive integer, got ${requested}`);
+  if (!Number.isInteger(requested) || requested < 1)
+    throw new LiaisonError('invalid_input', `pageSize must be a positive integer, got ${requested}`);
   return Math.min(requested, MAX_PAGE_SIZE);
 }
 
-async function fetchPage(client: DataverseClient, path: string, prefer: string[], what: string, signal?: AbortSignal): Promise<RawPage> {
-  const { body } = await client.json({ method: 'GET', path, headers: { Prefer: prefer.join(',') }, idempotent: true, what, signal });
-  if (!Array.isArray(body.value)) throw new LiaisonError('crm_error', `Dataverse answered ${what} without a value array`);
+async function fetchPage(
+  client: DataverseClient,
+  path: string,
+  prefer: string[],
+  what: string,
+  signal?: AbortSignal,
+): Promise<RawPage> {
+  const { body } = await client.json({
+    method: 'GET',
+    path,
+    headers: { Prefer: prefer.join(',') },
+    idempotent: true,
+    what,
+    signal,
+  });
+  if (!Array.isArray(body.value))
+    throw new LiaisonError('crm_error', `Dataverse answered ${what} without a value array`);
   const page: RawPage = { rows: body.value as Record<string, unknown>[] };
   if (typeof body['@odata.nextLink'] === 'string') page.nextLink = body['@odata.nextLink'];
   if (typeof body['@odata.deltaLink'] === 'string') page.deltaLink = body['@odata.deltaLink'];
@@ -37,9 +52,17 @@ async function fetchPage(client: DataverseClient, path: string, prefer: string[]
 }
 
 /** Follows one start URL and its next links, keeping one page in flight ahead of the consumer. */
-async function* followPages(client: DataverseClient, starts: string[], prefer: string[], what: string, signal?: AbortSignal): AsyncGenerator<RawPage> {
+async function* followPages(
+  client: DataverseClient,
+  starts: string[],
+  prefer: string[],
+  what: string,
+  signal?: AbortSignal,
+): AsyncGenerator<RawPage> {
   const queue = [...starts];
-  let pending: Promise<RawPage> | undefined = queue.length ? fetchPage(client, queue.shift()!, prefer, what, signal) : undefined;
+  let pending: Promise<RawPage> | undefined = queue.length
+    ? fetchPage(client, queue.shift()!, prefer, what, signal)
+    : undefined;
   try {
     while (pending) {
       const page: RawPage = await pending;
@@ -57,10 +80,17 @@ async function* followPages(client: DataverseClient, starts: string[], prefer: s
  * Streams a query as neutral pages. A full scan is read as `parallelism` concurrent createdon windows (pages then
  * arrive interleaved, which an unordered read allows); everything else is one stream with one page prefetched.
  */
-export async function* streamQuery(client: DataverseClient, meta: ObjectMetadata, request: QueryRequest, parallelism = 1): AsyncGenerator<RecordPage> {
+export async function* streamQuery(
+  client: DataverseClient,
+  meta: ObjectMetadata,
+  request: QueryRequest,
+  parallelism = 1,
+): AsyncGenerator<RecordPage> {
   const pageSize = pageSizeOf(request.pageSize);
   const urls = compileQuery(meta, request, client.apiRoot.length);
-  const windows = canPartition(meta, request, parallelism) ? await partitionUrls(client, meta, request, parallelism) : undefined;
+  const windows = canPartition(meta, request, parallelism)
+    ? await partitionUrls(client, meta, request, parallelism)
+    : undefined;
   // Dataverse ignores $top when a page size is set, so a limit that fits in one page is sent alone.
   const prefer = [LOOKUP_ANNOTATIONS];
   if (request.limit === undefined || request.limit > pageSize) prefer.push(`odata.maxpagesize=${pageSize}`);
@@ -85,14 +115,23 @@ export async function* streamQuery(client: DataverseClient, meta: ObjectMetadata
 
 function isDeletedEntry(row: Record<string, unknown>): boolean {
   const context = row['@odata.context'];
-  return (typeof context === 'string' && context.endsWith('$deletedEntity')) || (row.reason === 'deleted' && typeof row.id === 'string');
+  return (
+    (typeof context === 'string' && context.endsWith('$deletedEntity')) ||
+    (row.reason === 'deleted' && typeof row.id === 'string')
+  );
 }
 
 /**
  * Reads one change-tracking round from `start` (the initial tracking query or a stored delta link). Yields the
  * deleted ids page by page; `done()` gives the delta link for the next round once drained.
  */
-export function trackChanges(client: DataverseClient, meta: ObjectMetadata, start: string, pageSize: number, signal?: AbortSignal): {
+export function trackChanges(
+  client: DataverseClient,
+  meta: ObjectMetadata,
+  start: string,
+  pageSize: number,
+  signal?: AbortSignal,
+): {
   deleted: AsyncIterable<DeletedRecord[]>;
   deltaLink(): string | undefined;
 } {
@@ -104,7 +143,11 @@ export function trackChanges(client: DataverseClient, meta: ObjectMetadata, star
       if (page.deltaLink) deltaLink = page.deltaLink;
       if (ids.length) yield ids;
     }
-    if (!deltaLink) throw new LiaisonError('crm_error', `Dataverse returned no delta link for ${meta.name}; is change tracking enabled on the table?`);
+    if (!deltaLink)
+      throw new LiaisonError(
+        'crm_error',
+        `Dataverse returned no delta link for ${meta.name}; is change tracking enabled on the table?`,
+      );
   }
   return { deleted: deleted(), deltaLink: () => deltaLink };
 }

@@ -19,7 +19,7 @@ export function wireIndex(meta: ObjectMetadata): Map<string, FieldMetadata> {
 
 /** `2024-01-15T10:20:30Z`, the form Dataverse emits: rewritten without a Date round trip (hot path). */
 function isWholeSecondUtc(value: string): boolean {
-  return value.length === 20 && value.charCodeAt(19) === 90 /* Z */ && value.charCodeAt(10) === 84 /* T */;
+  return value.length === 20 && value.charCodeAt(19) === 90 /* Z */ && value.charCodeAt(10) === 84; /* T */
 }
 
 function normalise(field: FieldMetadata | undefined, value: unknown): unknown {
@@ -35,7 +35,10 @@ function normalise(field: FieldMetadata | undefined, value: unknown): unknown {
       return typeof value === 'string' ? value.slice(0, 10) : value;
     case 'multipicklist':
       if (typeof value !== 'string') return value;
-      return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      return value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
     case 'picklist':
       return typeof value === 'number' ? String(value) : value;
     default:
@@ -43,8 +46,15 @@ function normalise(field: FieldMetadata | undefined, value: unknown): unknown {
   }
 }
 
-function lookupValue(values: Record<string, unknown>, raw: Record<string, unknown>, key: string, name: string, field: FieldMetadata | undefined, value: unknown): void {
-  values[name] = typeof value === 'string' ? value.toLowerCase() : value ?? null;
+function lookupValue(
+  values: Record<string, unknown>,
+  raw: Record<string, unknown>,
+  key: string,
+  name: string,
+  field: FieldMetadata | undefined,
+  value: unknown,
+): void {
+  values[name] = typeof value === 'string' ? value.toLowerCase() : (value ?? null);
   const targets = field?.referenceTo?.length ?? 0;
   if (field && targets === 1) return; // single-target lookups need no @target
   const target = raw[`${key}${LOOKUP_ANNOTATION}`];
@@ -53,7 +63,11 @@ function lookupValue(values: Record<string, unknown>, raw: Record<string, unknow
 }
 
 /** A wire row as a neutral record: lookups renamed, polymorphic targets kept, annotations and etag dropped. */
-export function fromDataverseRecord(meta: ObjectMetadata, raw: Record<string, unknown>, index = wireIndex(meta)): CrmRecord {
+export function fromDataverseRecord(
+  meta: ObjectMetadata,
+  raw: Record<string, unknown>,
+  index = wireIndex(meta),
+): CrmRecord {
   const values: Record<string, unknown> = {};
   for (const key in raw) {
     if (key.includes('@')) continue; // @odata.etag and annotations; lookup targets are read with their lookup
@@ -99,7 +113,11 @@ function number(field: FieldMetadata, value: unknown): number {
 function wireValue(field: FieldMetadata, value: unknown): unknown {
   if (value === null || value === undefined) return null;
   switch (field.type) {
-    case 'integer': case 'bigint': case 'decimal': case 'double': case 'picklist':
+    case 'integer':
+    case 'bigint':
+    case 'decimal':
+    case 'double':
+    case 'picklist':
       return number(field, value);
     case 'boolean':
       if (typeof value === 'boolean') return value;
@@ -111,12 +129,16 @@ function wireValue(field: FieldMetadata, value: unknown): unknown {
     }
     case 'datetime': {
       const time = typeof value === 'string' || value instanceof Date ? new Date(value).getTime() : Number.NaN;
-      if (Number.isNaN(time)) throw new LiaisonError('invalid_input', `value ${JSON.stringify(value)} for ${field.name} is not a datetime`);
+      if (Number.isNaN(time))
+        throw new LiaisonError('invalid_input', `value ${JSON.stringify(value)} for ${field.name} is not a datetime`);
       return isoSeconds(new Date(time));
     }
     case 'date':
       if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) return value.slice(0, 10);
-      throw new LiaisonError('invalid_input', `value ${JSON.stringify(value)} for ${field.name} is not a date (YYYY-MM-DD)`);
+      throw new LiaisonError(
+        'invalid_input',
+        `value ${JSON.stringify(value)} for ${field.name} is not a date (YYYY-MM-DD)`,
+      );
     default:
       return value;
   }
@@ -127,7 +149,12 @@ function wireValue(field: FieldMetadata, value: unknown): unknown {
  * taken from `<field>@target` for polymorphic lookups. The navigation property is the field's relationshipName
  * for single-target lookups and `<attribute>_<target>` for customer/owner-style ones.
  */
-export function toDataverseBody(meta: ObjectMetadata, values: Record<string, unknown>, binds: BindResolver, skip: string[] = []): Record<string, unknown> {
+export function toDataverseBody(
+  meta: ObjectMetadata,
+  values: Record<string, unknown>,
+  binds: BindResolver,
+  skip: string[] = [],
+): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   const skipped = new Set(skip.map((s) => s.toLowerCase()));
   for (const [key, value] of Object.entries(values)) {
@@ -139,9 +166,12 @@ export function toDataverseBody(meta: ObjectMetadata, values: Record<string, unk
       const declared = values[`${key}@target`] ?? values[`${field.name}@target`];
       const target = typeof declared === 'string' ? declared : targets.length === 1 ? targets[0] : undefined;
       if (!target || (targets.length > 0 && !targets.includes(target))) {
-        throw new LiaisonError('invalid_input', `lookup ${field.name} needs ${field.name}@target set to one of ${targets.join(', ')}`);
+        throw new LiaisonError(
+          'invalid_input',
+          `lookup ${field.name} needs ${field.name}@target set to one of ${targets.join(', ')}`,
+        );
       }
-      const nav = targets.length > 1 ? `${field.name}_${target}` : field.relationshipName ?? field.name;
+      const nav = targets.length > 1 ? `${field.name}_${target}` : (field.relationshipName ?? field.name);
       if (value === null || value === undefined) {
         body[`${nav}@odata.bind`] = null; // clears the lookup in the same PATCH, no separate $ref DELETE
         continue;

@@ -6,14 +6,28 @@
 import { LiaisonError } from '../../core/errors.js';
 import type { WriteItem, WriteOutcome, WriteRequest } from '../driver.js';
 import type { ObjectMetadata } from '../metadata.js';
-import { buildBatch, entityIdFromHeader, MAX_BATCH_REQUESTS, parseBatchResponse, partError, type BatchPart, type BatchPartResponse } from './dynamics-batch.js';
+import {
+  buildBatch,
+  entityIdFromHeader,
+  MAX_BATCH_REQUESTS,
+  parseBatchResponse,
+  partError,
+  type BatchPart,
+  type BatchPartResponse,
+} from './dynamics-batch.js';
 import type { DataverseClient } from './dynamics-client.js';
 import { httpFailure } from './dynamics-errors.js';
 import { header } from './dynamics-http.js';
 import { alternateKeyPath, encodeQuery, recordPath, resolveField } from './dynamics-odata.js';
 import { toDataverseBody, type BindResolver } from './dynamics-values.js';
 
-function partFor(client: DataverseClient, meta: ObjectMetadata, request: WriteRequest, item: WriteItem, binds: BindResolver): BatchPart {
+function partFor(
+  client: DataverseClient,
+  meta: ObjectMetadata,
+  request: WriteRequest,
+  item: WriteItem,
+  binds: BindResolver,
+): BatchPart {
   const collection = meta.collectionName ?? meta.name;
   const requireId = (): string => {
     if (!item.id) throw new LiaisonError('invalid_input', `${request.operation} of ${item.ref} needs the record id`);
@@ -24,14 +38,23 @@ function partFor(client: DataverseClient, meta: ObjectMetadata, request: WriteRe
       return { method: 'POST', url: client.url(collection), body: toDataverseBody(meta, item.values, binds) };
     case 'update':
       // If-Match: * turns PATCH into a pure update: a missing row is a 404, not a silent create.
-      return { method: 'PATCH', url: client.url(recordPath(meta, requireId())), headers: { 'If-Match': '*' }, body: toDataverseBody(meta, item.values, binds) };
+      return {
+        method: 'PATCH',
+        url: client.url(recordPath(meta, requireId())),
+        headers: { 'If-Match': '*' },
+        body: toDataverseBody(meta, item.values, binds),
+      };
     case 'delete':
       return { method: 'DELETE', url: client.url(recordPath(meta, requireId())) };
     case 'upsert': {
-      if (!request.externalIdField) throw new LiaisonError('invalid_input', 'upsert needs the alternate key field (externalIdField)');
+      if (!request.externalIdField)
+        throw new LiaisonError('invalid_input', 'upsert needs the alternate key field (externalIdField)');
       const key = resolveField(meta, request.externalIdField);
       const keyValue = Object.entries(item.values).find(([name]) => name.toLowerCase() === key.name)?.[1];
-      const address = key.name === meta.idField ? recordPath(meta, String(keyValue ?? '')) : alternateKeyPath(meta, key.name, keyValue);
+      const address =
+        key.name === meta.idField
+          ? recordPath(meta, String(keyValue ?? ''))
+          : alternateKeyPath(meta, key.name, keyValue);
       // Key values in the URL are copied into a new row; sending them in the body too is refused by Dataverse.
       const body = toDataverseBody(meta, item.values, binds, [key.name]);
       return {
@@ -44,7 +67,12 @@ function partFor(client: DataverseClient, meta: ObjectMetadata, request: WriteRe
   }
 }
 
-function outcomeOf(meta: ObjectMetadata, request: WriteRequest, item: WriteItem, part: BatchPartResponse): WriteOutcome {
+function outcomeOf(
+  meta: ObjectMetadata,
+  request: WriteRequest,
+  item: WriteItem,
+  part: BatchPartResponse,
+): WriteOutcome {
   if (part.status < 200 || part.status >= 300) return { ref: item.ref, ok: false, ...partError(part) };
   let id = entityIdFromHeader(part.headers['odata-entityid']);
   if (!id && part.body) {
@@ -56,15 +84,30 @@ function outcomeOf(meta: ObjectMetadata, request: WriteRequest, item: WriteItem,
     }
   }
   id ??= item.id?.toLowerCase();
-  if (!id) return { ref: item.ref, ok: false, code: 'NO_ID', message: `Dataverse accepted ${item.ref} but returned no record id` };
+  if (!id)
+    return {
+      ref: item.ref,
+      ok: false,
+      code: 'NO_ID',
+      message: `Dataverse accepted ${item.ref} but returned no record id`,
+    };
   const created = request.operation === 'insert' || (request.operation === 'upsert' && part.status === 201);
   return { ref: item.ref, ok: true, id, created };
 }
 
 /** Sends one batch (≤ 1000 items) and returns one outcome per item, in input order. */
-export async function writeBatch(client: DataverseClient, meta: ObjectMetadata, request: WriteRequest, items: WriteItem[], binds: BindResolver): Promise<WriteOutcome[]> {
+export async function writeBatch(
+  client: DataverseClient,
+  meta: ObjectMetadata,
+  request: WriteRequest,
+  items: WriteItem[],
+  binds: BindResolver,
+): Promise<WriteOutcome[]> {
   if (items.length > MAX_BATCH_REQUESTS) {
-    throw new LiaisonError('invalid_input', `writeBatch takes at most ${MAX_BATCH_REQUESTS} items, got ${items.length}`);
+    throw new LiaisonError(
+      'invalid_input',
+      `writeBatch takes at most ${MAX_BATCH_REQUESTS} items, got ${items.length}`,
+    );
   }
   const outcomes: (WriteOutcome | undefined)[] = new Array(items.length);
   const parts: BatchPart[] = [];
@@ -93,12 +136,17 @@ export async function writeBatch(client: DataverseClient, meta: ObjectMetadata, 
       signal: request.signal,
     });
     const contentType = header(response, 'content-type');
-    if (!contentType?.toLowerCase().startsWith('multipart/')) throw httpFailure(response.status, response.body, `writing ${meta.name}`);
+    if (!contentType?.toLowerCase().startsWith('multipart/'))
+      throw httpFailure(response.status, response.body, `writing ${meta.name}`);
     const answers = parseBatchResponse(response.body, contentType);
     if (answers.length !== parts.length) {
-      throw new LiaisonError('crm_error', `Dataverse answered ${answers.length} of ${parts.length} batch operations for ${meta.name}; outcomes unknown`, {
-        details: { status: response.status },
-      });
+      throw new LiaisonError(
+        'crm_error',
+        `Dataverse answered ${answers.length} of ${parts.length} batch operations for ${meta.name}; outcomes unknown`,
+        {
+          details: { status: response.status },
+        },
+      );
     }
     answers.forEach((answer, n) => {
       const i = partItems[n]!;

@@ -4,7 +4,13 @@ import { LiaisonError } from '../../core/errors.js';
 import type { AuthSettings, ConnectionSettings } from '../driver.js';
 import { requireHttpsUrl } from '../http/tls.js';
 import { httpError, parseApiErrors, tokenError } from './salesforce-errors.js';
-import { parseJson, type HttpAnswer, type HttpCall, type HttpStreamAnswer, type SalesforceHttp } from './salesforce-http.js';
+import {
+  parseJson,
+  type HttpAnswer,
+  type HttpCall,
+  type HttpStreamAnswer,
+  type SalesforceHttp,
+} from './salesforce-http.js';
 
 /** What a token request yields: the bearer token and where the org's data API lives. */
 export interface SalesforceToken {
@@ -72,11 +78,19 @@ export class SalesforceSession {
   ): Promise<HttpAnswer | HttpStreamAnswer> {
     let token = await this.token();
     for (let attempt = 0; ; attempt++) {
-      const answer = await send({ ...call, url: resolveUrl(token.instanceUrl, call.path, this.settings.url), headers: { ...call.headers, Authorization: `Bearer ${token.accessToken}` } });
+      const answer = await send({
+        ...call,
+        url: resolveUrl(token.instanceUrl, call.path, this.settings.url),
+        headers: { ...call.headers, Authorization: `Bearer ${token.accessToken}` },
+      });
       if (answer.status >= 200 && answer.status < 300) return answer;
       const body = 'body' in answer ? answer.body : '';
       // A one-shot stream cannot be re-sent; buffered bodies and reopenable ones (functions) are replayed.
-      const replayable = call.body === undefined || typeof call.body === 'string' || Buffer.isBuffer(call.body) || typeof call.body === 'function';
+      const replayable =
+        call.body === undefined ||
+        typeof call.body === 'string' ||
+        Buffer.isBuffer(call.body) ||
+        typeof call.body === 'function';
       if (answer.status === 401 && attempt === 0 && replayable && isExpiredSession(body)) {
         token = await this.renew(token);
         continue;
@@ -89,7 +103,9 @@ export class SalesforceSession {
 function isExpiredSession(body: string): boolean {
   const errors = parseApiErrors(body);
   // jsforce's rule: a session "not valid for use with the REST API" will not get better with a new token.
-  return !!errors?.some((e) => e.errorCode === 'INVALID_SESSION_ID' && !/not valid for use with the REST API/i.test(e.message));
+  return !!errors?.some(
+    (e) => e.errorCode === 'INVALID_SESSION_ID' && !/not valid for use with the REST API/i.test(e.message),
+  );
 }
 
 /** A path on the instance, or an absolute URL on the instance or login host (the identity URL lives there). */
@@ -98,7 +114,10 @@ export function resolveUrl(instanceUrl: string, path: string, loginUrl?: string)
     const target = new URL(path);
     const allowed = [new URL(instanceUrl).origin, ...(loginUrl ? [new URL(loginUrl).origin] : [])];
     if (!allowed.includes(target.origin)) {
-      throw new LiaisonError('invalid_input', `refusing to send the session to ${target.origin}: not the instance or login URL`);
+      throw new LiaisonError(
+        'invalid_input',
+        `refusing to send the session to ${target.origin}: not the instance or login URL`,
+      );
     }
     return target.toString();
   }
@@ -127,7 +146,11 @@ export function jwtAudience(loginUrl: string): string {
 
 function need(auth: AuthSettings, key: keyof AuthSettings): string {
   const value = auth[key];
-  if (!value) throw new LiaisonError('invalid_input', `Salesforce ${auth.mode} authentication needs ${key}; set it on the account`);
+  if (!value)
+    throw new LiaisonError(
+      'invalid_input',
+      `Salesforce ${auth.mode} authentication needs ${key}; set it on the account`,
+    );
   return value;
 }
 
@@ -135,7 +158,11 @@ export async function tokenRequestBody(settings: ConnectionSettings): Promise<UR
   const auth = settings.auth;
   switch (auth.mode) {
     case 'client-credentials':
-      return new URLSearchParams({ grant_type: 'client_credentials', client_id: need(auth, 'clientId'), client_secret: need(auth, 'clientSecret') });
+      return new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: need(auth, 'clientId'),
+        client_secret: need(auth, 'clientSecret'),
+      });
     case 'password':
       return new URLSearchParams({
         grant_type: 'password',
@@ -150,7 +177,10 @@ export async function tokenRequestBody(settings: ConnectionSettings): Promise<UR
         key = createPrivateKey(need(auth, 'privateKey'));
       } catch (error) {
         if (error instanceof LiaisonError) throw error;
-        throw new LiaisonError('invalid_input', 'the JWT private key is not a readable PEM private key; give the PEM text of the key whose certificate is on the connected app');
+        throw new LiaisonError(
+          'invalid_input',
+          'the JWT private key is not a readable PEM private key; give the PEM text of the key whose certificate is on the connected app',
+        );
       }
       const assertion = await new SignJWT({})
         .setProtectedHeader({ alg: 'RS256' })
@@ -162,7 +192,10 @@ export async function tokenRequestBody(settings: ConnectionSettings): Promise<UR
       return new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion });
     }
     default:
-      throw new LiaisonError('invalid_input', `unknown Salesforce auth mode "${auth.mode}"; use client-credentials, jwt or password`);
+      throw new LiaisonError(
+        'invalid_input',
+        `unknown Salesforce auth mode "${auth.mode}"; use client-credentials, jwt or password`,
+      );
   }
 }
 
@@ -185,7 +218,10 @@ async function requestToken(settings: ConnectionSettings, http: SalesforceHttp):
     throw new LiaisonError('auth_failed', `token request to ${url} answered without access_token/instance_url`);
   }
   if (/\.lightning\.force\.com$/i.test(new URL(instanceUrl).hostname)) {
-    throw new LiaisonError('invalid_input', `the token answer names a Lightning URL (${instanceUrl}) as instance; use the My Domain URL`);
+    throw new LiaisonError(
+      'invalid_input',
+      `the token answer names a Lightning URL (${instanceUrl}) as instance; use the My Domain URL`,
+    );
   }
   requireHttpsUrl(instanceUrl, 'Salesforce instance URL');
   return {
@@ -194,4 +230,3 @@ async function requestToken(settings: ConnectionSettings, http: SalesforceHttp):
     ...(typeof parsed.id === 'string' ? { identityUrl: parsed.id } : {}),
   };
 }
-

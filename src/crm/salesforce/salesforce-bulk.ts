@@ -37,7 +37,12 @@ export interface BulkOptions {
   maxWaitMs: number;
 }
 
-const DEFAULTS: BulkOptions = { pollInitialMs: 250, pollMaxMs: 10_000, maxJobBytes: 100 * 1024 * 1024, maxWaitMs: 6 * 3_600_000 };
+const DEFAULTS: BulkOptions = {
+  pollInitialMs: 250,
+  pollMaxMs: 10_000,
+  maxJobBytes: 100 * 1024 * 1024,
+  maxWaitMs: 6 * 3_600_000,
+};
 
 interface JobInfo {
   id: string;
@@ -48,7 +53,8 @@ interface JobInfo {
 
 function asJob(value: unknown, what: string): JobInfo {
   const job = value as Partial<JobInfo> | null;
-  if (!job || typeof job.id !== 'string' || typeof job.state !== 'string') throw new LiaisonError('crm_error', `${what}: Salesforce answered without a job id/state`);
+  if (!job || typeof job.id !== 'string' || typeof job.state !== 'string')
+    throw new LiaisonError('crm_error', `${what}: Salesforce answered without a job id/state`);
   return job as JobInfo;
 }
 
@@ -61,7 +67,10 @@ export function parseBulkError(text: string): { code: string; message: string; f
   let message = body.slice(first + 1);
   const last = message.lastIndexOf(':');
   if (last >= 0 && /^[A-Za-z0-9_.]+(,[A-Za-z0-9_.]+)*$/.test(message.slice(last + 1).trim())) {
-    const fields = message.slice(last + 1).trim().split(',');
+    const fields = message
+      .slice(last + 1)
+      .trim()
+      .split(',');
     message = message.slice(0, last);
     return { code, message, fields };
   }
@@ -71,7 +80,9 @@ export function parseBulkError(text: string): { code: string; message: string; f
 
 /** Hash of a row's key cells; `#N/A` (null) counts as empty, since a server may echo either for a nulled field. */
 function rowKey(cells: string[]): string {
-  return createHash('sha1').update(JSON.stringify(cells.map((c) => (c === '#N/A' ? '' : c)))).digest('base64');
+  return createHash('sha1')
+    .update(JSON.stringify(cells.map((c) => (c === '#N/A' ? '' : c))))
+    .digest('base64');
 }
 
 /** Refs waiting for their result, keyed by the hash of the row's key cells. */
@@ -105,20 +116,27 @@ function columnsOf(meta: ObjectMetadata, request: WriteRequest, item: WriteItem)
     .filter((k) => item.values[k] !== undefined)
     .map((k) => {
       const field = findField(meta, k);
-      if (!field) throw new LiaisonError('field_not_found', `${meta.name} has no field "${k}"; check the field mapping`);
+      if (!field)
+        throw new LiaisonError('field_not_found', `${meta.name} has no field "${k}"; check the field mapping`);
       return field.name;
     })
     .filter((n) => n !== 'Id');
   return request.operation === 'update' ? ['Id', ...names] : names;
 }
 
-export async function* bulkWrite(ctx: QueryContext, request: WriteRequest, items: AsyncIterable<WriteItem>, options: Partial<BulkOptions> = {}): AsyncGenerator<WriteOutcome> {
+export async function* bulkWrite(
+  ctx: QueryContext,
+  request: WriteRequest,
+  items: AsyncIterable<WriteItem>,
+  options: Partial<BulkOptions> = {},
+): AsyncGenerator<WriteOutcome> {
   const opts = { ...DEFAULTS, ...options };
   const meta = await ctx.describe(request.object);
   let externalField: string | undefined;
   if (request.operation === 'upsert') {
     const field = request.externalIdField ? findField(meta, request.externalIdField) : undefined;
-    if (!field) throw new LiaisonError('invalid_input', `upsert on ${meta.name} needs externalIdField naming an existing field`);
+    if (!field)
+      throw new LiaisonError('invalid_input', `upsert on ${meta.name} needs externalIdField naming an existing field`);
     externalField = field.name;
   }
   const iterator = items[Symbol.asyncIterator]();
@@ -139,15 +157,35 @@ export async function* bulkWrite(ctx: QueryContext, request: WriteRequest, items
     let first: WriteItem | undefined;
     while ((first = await next())) {
       if (!needsId || first.id) break;
-      local.push({ ref: first.ref, ok: false, code: 'MISSING_ID', message: `${request.operation} needs the record id`, fields: ['Id'] });
+      local.push({
+        ref: first.ref,
+        ok: false,
+        code: 'MISSING_ID',
+        message: `${request.operation} needs the record id`,
+        fields: ['Id'],
+      });
     }
     yield* local.splice(0);
     if (!first) return;
     const columns = columnsOf(meta, request, first);
     if (externalField && !columns.includes(externalField)) columns.unshift(externalField);
-    const keyIndexes = request.operation === 'insert' ? columns.map((_, i) => i) : [columns.indexOf(needsId ? 'Id' : (externalField as string))];
+    const keyIndexes =
+      request.operation === 'insert'
+        ? columns.map((_, i) => i)
+        : [columns.indexOf(needsId ? 'Id' : (externalField as string))];
     carried = first;
-    yield* runJob(ctx, meta, request, columns, keyIndexes, opts, next, (item) => (carried = item), local, externalField);
+    yield* runJob(
+      ctx,
+      meta,
+      request,
+      columns,
+      keyIndexes,
+      opts,
+      next,
+      (item) => (carried = item),
+      local,
+      externalField,
+    );
     yield* local.splice(0);
   }
 }
@@ -177,10 +215,19 @@ async function* runJob(
     let rows = 0;
     while ((item = await next())) {
       if ((request.operation === 'update' || request.operation === 'delete') && !item.id) {
-        local.push({ ref: item.ref, ok: false, code: 'MISSING_ID', message: `${request.operation} needs the record id`, fields: ['Id'] });
+        local.push({
+          ref: item.ref,
+          ok: false,
+          code: 'MISSING_ID',
+          message: `${request.operation} needs the record id`,
+          fields: ['Id'],
+        });
         continue;
       }
-      const keys = request.operation === 'delete' ? [] : Object.keys(item.values).filter((k) => item?.values[k] !== undefined && k.toLowerCase() !== 'id');
+      const keys =
+        request.operation === 'delete'
+          ? []
+          : Object.keys(item.values).filter((k) => item?.values[k] !== undefined && k.toLowerCase() !== 'id');
       if (keys.some((k) => !columnSet.has(k.toLowerCase()))) {
         carry(item); // other columns: it starts the next job
         return;
@@ -211,7 +258,14 @@ async function* runJob(
         method: 'POST',
         path: `${base}/`,
         headers: json,
-        body: JSON.stringify({ object: meta.name, operation: request.operation, contentType: 'CSV', lineEnding: 'LF', columnDelimiter: 'COMMA', ...(externalField ? { externalIdFieldName: externalField } : {}) }),
+        body: JSON.stringify({
+          object: meta.name,
+          operation: request.operation,
+          contentType: 'CSV',
+          lineEnding: 'LF',
+          columnDelimiter: 'COMMA',
+          ...(externalField ? { externalIdFieldName: externalField } : {}),
+        }),
         idempotent: false,
         what: `create bulk ${request.operation} job on ${meta.name}`,
         ...signal,
@@ -232,19 +286,41 @@ async function* runJob(
       .catch(async (error: unknown) => {
         // Do not leave an open job behind (Salesforce would keep it for a day); the upload error is what matters.
         await ctx.session
-          .call({ method: 'PATCH', path: `${base}/${opened.id}/`, headers: json, body: JSON.stringify({ state: 'Aborted' }), idempotent: false, what: `abort bulk job ${opened.id}` })
+          .call({
+            method: 'PATCH',
+            path: `${base}/${opened.id}/`,
+            headers: json,
+            body: JSON.stringify({ state: 'Aborted' }),
+            idempotent: false,
+            what: `abort bulk job ${opened.id}`,
+          })
           .catch(() => undefined);
         throw error;
       });
   } finally {
     await rm(spool, { recursive: true, force: true });
   }
-  await ctx.session.call({ method: 'PATCH', path: `${base}/${job.id}/`, headers: json, body: JSON.stringify({ state: 'UploadComplete' }), idempotent: false, what: `close bulk job ${job.id}`, ...signal });
+  await ctx.session.call({
+    method: 'PATCH',
+    path: `${base}/${job.id}/`,
+    headers: json,
+    body: JSON.stringify({ state: 'UploadComplete' }),
+    idempotent: false,
+    what: `close bulk job ${job.id}`,
+    ...signal,
+  });
   const final = await waitForJob(ctx, `${base}/${job.id}/`, opts, request.signal);
-  for (const [kind, path] of [['ok', 'successfulResults/'], ['failed', 'failedResults/'], ['unprocessed', 'unprocessedrecords/']] as const) {
+  for (const [kind, path] of [
+    ['ok', 'successfulResults/'],
+    ['failed', 'failedResults/'],
+    ['unprocessed', 'unprocessedrecords/'],
+  ] as const) {
     yield* readResults(ctx, `${base}/${job.id}/${path}`, kind, columns, keyIndexes, pending, request.signal);
   }
-  const reason = final.state === 'JobComplete' ? 'no result row came back for this record' : `bulk job ${job.id} ended ${final.state}${final.errorMessage ? `: ${final.errorMessage}` : ''}`;
+  const reason =
+    final.state === 'JobComplete'
+      ? 'no result row came back for this record'
+      : `bulk job ${job.id} ended ${final.state}${final.errorMessage ? `: ${final.errorMessage}` : ''}`;
   for (const ref of pending.drain()) yield { ref, ok: false, code: 'NOT_PROCESSED', message: reason };
 }
 
@@ -252,10 +328,23 @@ async function waitForJob(ctx: QueryContext, path: string, opts: BulkOptions, si
   const started = Date.now();
   let delay = opts.pollInitialMs;
   for (;;) {
-    const job = asJob(await ctx.session.json({ method: 'GET', path, headers: { Accept: 'application/json' }, idempotent: true, what: 'poll bulk job', ...(signal ? { signal } : {}) }), 'poll bulk job');
+    const job = asJob(
+      await ctx.session.json({
+        method: 'GET',
+        path,
+        headers: { Accept: 'application/json' },
+        idempotent: true,
+        what: 'poll bulk job',
+        ...(signal ? { signal } : {}),
+      }),
+      'poll bulk job',
+    );
     if (job.state === 'JobComplete' || job.state === 'Failed' || job.state === 'Aborted') return job;
     if (Date.now() - started > opts.maxWaitMs) {
-      throw new LiaisonError('timeout', `bulk job ${job.id} still ${job.state} after ${Math.round(opts.maxWaitMs / 1000)} s; it keeps running in Salesforce`);
+      throw new LiaisonError(
+        'timeout',
+        `bulk job ${job.id} still ${job.state} after ${Math.round(opts.maxWaitMs / 1000)} s; it keeps running in Salesforce`,
+      );
     }
     await sleep(delay, signal);
     delay = Math.min(opts.pollMaxMs, Math.round(delay * 1.5));
@@ -271,7 +360,14 @@ async function* readResults(
   pending: Pending,
   signal?: AbortSignal,
 ): AsyncGenerator<WriteOutcome> {
-  const answer = await ctx.session.callStream({ method: 'GET', path, headers: { Accept: 'text/csv' }, idempotent: true, what: `bulk ${kind} results`, ...(signal ? { signal } : {}) });
+  const answer = await ctx.session.callStream({
+    method: 'GET',
+    path,
+    headers: { Accept: 'text/csv' },
+    idempotent: true,
+    what: `bulk ${kind} results`,
+    ...(signal ? { signal } : {}),
+  });
   const parser = parse({ bom: true, relax_column_count: true });
   // pipeline (not pipe) so a download cut or timed out mid-body fails the parser instead of leaving it waiting.
   pipe(answer.stream, parser, () => undefined);
@@ -290,9 +386,20 @@ async function* readResults(
       yield { ref, ok: true, id: row[meta.id] ?? '', created: row[meta.flag] === 'true' };
     } else if (kind === 'failed') {
       const error = parseBulkError(row[meta.flag] ?? '');
-      yield { ref, ok: false, code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) };
+      yield {
+        ref,
+        ok: false,
+        code: error.code,
+        message: error.message,
+        ...(error.fields ? { fields: error.fields } : {}),
+      };
     } else {
-      yield { ref, ok: false, code: 'UNPROCESSED', message: 'Salesforce did not process this record (the job stopped before it)' };
+      yield {
+        ref,
+        ok: false,
+        code: 'UNPROCESSED',
+        message: 'Salesforce did not process this record (the job stopped before it)',
+      };
     }
   }
 }

@@ -27,7 +27,8 @@ export function wireRecord(meta: ObjectMetadata, values: Record<string, unknown>
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) continue;
     const field = findField(meta, name);
-    if (!field) throw new LiaisonError('field_not_found', `${meta.name} has no field "${name}"; check the field mapping`);
+    if (!field)
+      throw new LiaisonError('field_not_found', `${meta.name} has no field "${name}"; check the field mapping`);
     out[field.name] = toWireValue(value);
   }
   return out;
@@ -42,14 +43,25 @@ export function mapResult(ref: string, result: CollectionResult | undefined, cre
     ref,
     ok: false,
     code: error?.statusCode ?? 'UNKNOWN_ERROR',
-    message: (result.errors ?? []).map((e) => e.message ?? '').filter(Boolean).join('; ') || 'rejected without a message',
+    message:
+      (result.errors ?? [])
+        .map((e) => e.message ?? '')
+        .filter(Boolean)
+        .join('; ') || 'rejected without a message',
     ...(fields.length > 0 ? { fields } : {}),
   };
 }
 
-export async function writeCollection(ctx: QueryContext, request: WriteRequest, items: WriteItem[]): Promise<WriteOutcome[]> {
+export async function writeCollection(
+  ctx: QueryContext,
+  request: WriteRequest,
+  items: WriteItem[],
+): Promise<WriteOutcome[]> {
   if (items.length > MAX_COLLECTION_SIZE) {
-    throw new LiaisonError('invalid_input', `writeBatch takes at most ${MAX_COLLECTION_SIZE} records per call (got ${items.length}); split the batch`);
+    throw new LiaisonError(
+      'invalid_input',
+      `writeBatch takes at most ${MAX_COLLECTION_SIZE} records per call (got ${items.length}); split the batch`,
+    );
   }
   if (items.length === 0) return [];
   const meta = await ctx.describe(request.object);
@@ -57,7 +69,13 @@ export async function writeCollection(ctx: QueryContext, request: WriteRequest, 
   const signal = request.signal ? { signal: request.signal } : {};
   const outcomes: (WriteOutcome | undefined)[] = new Array(items.length);
   const sent: number[] = [];
-  const missingId = (ref: string): WriteOutcome => ({ ref, ok: false, code: 'MISSING_ID', message: `${request.operation} needs the record id`, fields: ['Id'] });
+  const missingId = (ref: string): WriteOutcome => ({
+    ref,
+    ok: false,
+    code: 'MISSING_ID',
+    message: `${request.operation} needs the record id`,
+    fields: ['Id'],
+  });
 
   let answer: unknown;
   if (request.operation === 'delete') {
@@ -71,15 +89,30 @@ export async function writeCollection(ctx: QueryContext, request: WriteRequest, 
     });
     if (ids.length > 0) {
       const query = new URLSearchParams({ ids: ids.join(','), allOrNone: 'false' });
-      answer = await ctx.session.json({ method: 'DELETE', path: `${base}?${query.toString()}`, headers: { Accept: 'application/json' }, idempotent: false, what: `delete ${meta.name}`, ...signal });
+      answer = await ctx.session.json({
+        method: 'DELETE',
+        path: `${base}?${query.toString()}`,
+        headers: { Accept: 'application/json' },
+        idempotent: false,
+        what: `delete ${meta.name}`,
+        ...signal,
+      });
     }
   } else {
     const records: Record<string, unknown>[] = [];
     let externalField: string | undefined;
     if (request.operation === 'upsert') {
       const field = request.externalIdField ? findField(meta, request.externalIdField) : undefined;
-      if (!field) throw new LiaisonError('invalid_input', `upsert on ${meta.name} needs externalIdField naming an existing field (got "${request.externalIdField ?? ''}")`);
-      if (!field.externalId && field.type !== 'id') throw new LiaisonError('invalid_input', `${meta.name}.${field.name} is not an external id field; upsert needs one`);
+      if (!field)
+        throw new LiaisonError(
+          'invalid_input',
+          `upsert on ${meta.name} needs externalIdField naming an existing field (got "${request.externalIdField ?? ''}")`,
+        );
+      if (!field.externalId && field.type !== 'id')
+        throw new LiaisonError(
+          'invalid_input',
+          `${meta.name}.${field.name} is not an external id field; upsert needs one`,
+        );
       externalField = field.name;
     }
     items.forEach((item, i) => {
@@ -102,17 +135,30 @@ export async function writeCollection(ctx: QueryContext, request: WriteRequest, 
       else if (request.useAssignmentRules) headers['Sforce-Auto-Assign'] = 'TRUE';
       const path = request.operation === 'upsert' ? `${base}/${meta.name}/${externalField}` : base;
       const method = request.operation === 'insert' ? 'POST' : 'PATCH';
-      answer = await ctx.session.json({ method, path, headers, body, idempotent: false, what: `${request.operation} ${meta.name}`, ...signal });
+      answer = await ctx.session.json({
+        method,
+        path,
+        headers,
+        body,
+        idempotent: false,
+        what: `${request.operation} ${meta.name}`,
+        ...signal,
+      });
     }
   }
   if (sent.length > 0) {
     if (!Array.isArray(answer) || answer.length !== sent.length) {
-      throw new LiaisonError('crm_error', `${request.operation} ${meta.name}: Salesforce answered ${Array.isArray(answer) ? answer.length : 'no'} results for ${sent.length} records`);
+      throw new LiaisonError(
+        'crm_error',
+        `${request.operation} ${meta.name}: Salesforce answered ${Array.isArray(answer) ? answer.length : 'no'} results for ${sent.length} records`,
+      );
     }
     const created = request.operation === 'insert';
     sent.forEach((index, k) => {
       outcomes[index] = mapResult((items[index] as WriteItem).ref, answer[k] as CollectionResult, created);
     });
   }
-  return outcomes.map((o, i) => o ?? { ref: (items[i] as WriteItem).ref, ok: false, code: 'NO_RESULT', message: 'not sent' });
+  return outcomes.map(
+    (o, i) => o ?? { ref: (items[i] as WriteItem).ref, ok: false, code: 'NO_RESULT', message: 'not sent' },
+  );
 }

@@ -21,7 +21,8 @@ export function replicationDate(ms: number): string {
 /** Splits [start, end) into windows of at most `maxDays`. */
 export function splitWindow(startMs: number, endMs: number, maxDays = MAX_WINDOW_DAYS): [number, number][] {
   const out: [number, number][] = [];
-  for (let from = startMs; from < endMs; from += maxDays * DAY_MS) out.push([from, Math.min(endMs, from + maxDays * DAY_MS)]);
+  for (let from = startMs; from < endMs; from += maxDays * DAY_MS)
+    out.push([from, Math.min(endMs, from + maxDays * DAY_MS)]);
   return out;
 }
 
@@ -45,11 +46,18 @@ export async function readDeleted(ctx: QueryContext, request: DeletedRequest): P
   if (!since) throw new LiaisonError('invalid_input', `readDeleted ${meta.name} needs a window start (since)`);
   const startMs = Date.parse(soqlDateTime(since));
   const endMs = request.until ? Date.parse(soqlDateTime(request.until)) : Date.now();
-  if (!(startMs < endMs)) throw new LiaisonError('invalid_input', `readDeleted ${meta.name}: the window start ${since} is not before its end`);
+  if (!(startMs < endMs))
+    throw new LiaisonError(
+      'invalid_input',
+      `readDeleted ${meta.name}: the window start ${since} is not before its end`,
+    );
   // Salesforce ignores seconds: a window inside one minute is empty on its side (and a 400 if sent). Nothing can be
   // known yet; the next read starts at the same place.
   if (Math.floor(startMs / 60_000) >= Math.floor(endMs / 60_000)) {
-    return { records: (async function* () {})(), nextCursor: () => new Date(Math.floor(startMs / 60_000) * 60_000).toISOString() };
+    return {
+      records: (async function* () {})(),
+      nextCursor: () => new Date(Math.floor(startMs / 60_000) * 60_000).toISOString(),
+    };
   }
   const windows = splitWindow(startMs, endMs);
   const fetchWindow = async ([from, to]: [number, number]): Promise<DeletedAnswer> => {
@@ -69,7 +77,10 @@ export async function readDeleted(ctx: QueryContext, request: DeletedRequest): P
   let latestCovered: string | undefined;
   const convert = (answer: DeletedAnswer): DeletedRecord[] => {
     if (answer.latestDateCovered) latestCovered = normaliseDateTime(answer.latestDateCovered);
-    return answer.deletedRecords.map((r) => ({ id: r.id, ...(r.deletedDate ? { deletedAt: normaliseDateTime(r.deletedDate) } : {}) }));
+    return answer.deletedRecords.map((r) => ({
+      id: r.id,
+      ...(r.deletedDate ? { deletedAt: normaliseDateTime(r.deletedDate) } : {}),
+    }));
   };
   async function* pages(): AsyncGenerator<DeletedRecord[]> {
     yield convert(first);

@@ -28,7 +28,8 @@ export interface GlobalEntry extends ObjectSummary {
 
 export function mapGlobal(raw: unknown): GlobalEntry[] {
   const sobjects = obj(raw, 'describeGlobal').sobjects;
-  if (!Array.isArray(sobjects)) throw new LiaisonError('crm_error', 'unexpected describeGlobal answer from Salesforce: no sobjects list');
+  if (!Array.isArray(sobjects))
+    throw new LiaisonError('crm_error', 'unexpected describeGlobal answer from Salesforce: no sobjects list');
   return sobjects.map((entry) => {
     const o = obj(entry, 'describeGlobal entry');
     return { ...summary(o), ...(str(o.keyPrefix) ? { keyPrefix: str(o.keyPrefix) } : {}) };
@@ -37,7 +38,8 @@ export function mapGlobal(raw: unknown): GlobalEntry[] {
 
 function summary(o: Json): ObjectSummary {
   const name = str(o.name);
-  if (!name) throw new LiaisonError('crm_error', 'unexpected describe answer from Salesforce: an object without a name');
+  if (!name)
+    throw new LiaisonError('crm_error', 'unexpected describe answer from Salesforce: an object without a name');
   const labelPlural = str(o.labelPlural);
   return {
     name,
@@ -101,9 +103,12 @@ function picklistOf(f: Json, controller: Json | undefined): FieldMetadata['pickl
   let controllerValues: string[] = [];
   if (controller) {
     // A checkbox controller has two positions: unchecked (0) and checked (1).
-    controllerValues = controller.type === 'boolean'
-      ? ['false', 'true']
-      : (Array.isArray(controller.picklistValues) ? controller.picklistValues : []).map((e) => str(obj(e, 'picklist value').value) ?? '');
+    controllerValues =
+      controller.type === 'boolean'
+        ? ['false', 'true']
+        : (Array.isArray(controller.picklistValues) ? controller.picklistValues : []).map(
+            (e) => str(obj(e, 'picklist value').value) ?? '',
+          );
   }
   const values: PicklistValue[] = entries.map((e) => {
     const value = str(e.value) ?? '';
@@ -135,7 +140,11 @@ function mapField(f: Json, byName: Map<string, Json>): FieldMetadata {
     updateable: bool(f.updateable),
   };
   const length = num(f.length);
-  if (length && ['string', 'text', 'email', 'phone', 'url', 'picklist', 'multipicklist', 'id', 'reference'].includes(type)) field.length = length;
+  if (
+    length &&
+    ['string', 'text', 'email', 'phone', 'url', 'picklist', 'multipicklist', 'id', 'reference'].includes(type)
+  )
+    field.length = length;
   if (type === 'decimal' || type === 'double') {
     const precision = num(f.precision);
     if (precision) field.precision = precision;

@@ -1,5 +1,12 @@
 import { LiaisonError } from '../../core/errors.js';
-import type { ConnectionSettings, ConnectionTestResult, CrmDriver, DriverCapabilities, QueryRequest, RecordPage } from '../driver.js';
+import type {
+  ConnectionSettings,
+  ConnectionTestResult,
+  CrmDriver,
+  DriverCapabilities,
+  QueryRequest,
+  RecordPage,
+} from '../driver.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../http/retry.js';
 import { requireHttpsUrl } from '../http/tls.js';
 import type { ObjectMetadata, ObjectSummary } from '../metadata.js';
@@ -43,7 +50,11 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
   if (!/^\d+\.\d$/.test(settings.apiVersion)) {
     throw new LiaisonError('invalid_input', `API version "${settings.apiVersion}" is not of the form 62.0`);
   }
-  const http = new SalesforceHttp(settings.caFile, settings.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS, options.retry ?? DEFAULT_RETRY);
+  const http = new SalesforceHttp(
+    settings.caFile,
+    settings.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+    options.retry ?? DEFAULT_RETRY,
+  );
   const session = new SalesforceSession(settings, http);
   const version = settings.apiVersion;
   let global: Promise<GlobalEntry[]> | undefined;
@@ -59,7 +70,13 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     }
     if (!global) {
       const pending = session
-        .json({ method: 'GET', path: `/services/data/v${version}/sobjects/`, headers: { Accept: 'application/json' }, idempotent: true, what: 'describeGlobal' })
+        .json({
+          method: 'GET',
+          path: `/services/data/v${version}/sobjects/`,
+          headers: { Accept: 'application/json' },
+          idempotent: true,
+          what: 'describeGlobal',
+        })
         .then(mapGlobal);
       global = pending;
       pending.catch(() => {
@@ -74,7 +91,11 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     const find = (list: GlobalEntry[]): GlobalEntry | undefined => list.find((o) => o.name.toLowerCase() === lower);
     // An object created since the list was read: look once more before giving up.
     const entry = find(await describeGlobal()) ?? find(await describeGlobal(true));
-    if (!entry) throw new LiaisonError('object_not_found', `Salesforce has no object "${name}" visible to this user; see 'liaison crm objects'`);
+    if (!entry)
+      throw new LiaisonError(
+        'object_not_found',
+        `Salesforce has no object "${name}" visible to this user; see 'liaison crm objects'`,
+      );
     return entry.name;
   };
 
@@ -84,7 +105,13 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     let pending = described.get(canonical);
     if (!pending) {
       pending = session
-        .json({ method: 'GET', path: `/services/data/v${version}/sobjects/${canonical}/describe/`, headers: { Accept: 'application/json' }, idempotent: true, what: `describe ${canonical}` })
+        .json({
+          method: 'GET',
+          path: `/services/data/v${version}/sobjects/${canonical}/describe/`,
+          headers: { Accept: 'application/json' },
+          idempotent: true,
+          what: `describe ${canonical}`,
+        })
         .then(mapDescribe);
       described.set(canonical, pending);
       pending.catch(() => described.delete(canonical));
@@ -97,7 +124,9 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     apiVersion: version,
     describe: (name) => describe(name),
     objectByKeyPrefix: () => {
-      prefixes ??= describeGlobal().then((list) => new Map(list.filter((o) => o.keyPrefix).map((o) => [o.keyPrefix as string, o.name])));
+      prefixes ??= describeGlobal().then(
+        (list) => new Map(list.filter((o) => o.keyPrefix).map((o) => [o.keyPrefix as string, o.name])),
+      );
       return prefixes;
     },
   };
@@ -111,9 +140,17 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
 
     async testConnection(): Promise<ConnectionTestResult> {
       const token = await session.token();
-      const versions = await session.json({ method: 'GET', path: '/services/data/', headers: { Accept: 'application/json' }, idempotent: true, what: 'list API versions' });
+      const versions = await session.json({
+        method: 'GET',
+        path: '/services/data/',
+        headers: { Accept: 'application/json' },
+        idempotent: true,
+        what: 'list API versions',
+      });
       const available = Array.isArray(versions)
-        ? versions.map((v) => (v && typeof v === 'object' ? String((v as { version?: unknown }).version) : '')).filter(Boolean)
+        ? versions
+            .map((v) => (v && typeof v === 'object' ? String((v as { version?: unknown }).version) : ''))
+            .filter(Boolean)
         : [];
       if (!available.includes(version)) {
         throw new LiaisonError(
@@ -125,7 +162,13 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
       // The identity service names the user the token acts for (for client credentials: the "run as" user).
       let identity = settings.auth.username ?? token.identityUrl?.split('/').filter(Boolean).pop() ?? 'unknown';
       if (token.identityUrl) {
-        const who = await session.json({ method: 'GET', path: token.identityUrl, headers: { Accept: 'application/json' }, idempotent: true, what: 'identity' });
+        const who = await session.json({
+          method: 'GET',
+          path: token.identityUrl,
+          headers: { Accept: 'application/json' },
+          idempotent: true,
+          what: 'identity',
+        });
         const username = who && typeof who === 'object' ? (who as { username?: unknown }).username : undefined;
         if (typeof username === 'string') identity = username;
       }

@@ -52,7 +52,10 @@ export function parseOAuthError(body: string): { error: string; description: str
 
 /** A short, printable excerpt of a non-JSON body (HTML error pages), never more than a line. */
 function excerpt(body: string): string {
-  const text = body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const text = body
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }
 
@@ -71,7 +74,11 @@ export function httpError(status: number, body: string, what: string): LiaisonEr
       );
     }
     if (first.errorCode === 'INVALID_SESSION_ID') {
-      return new LiaisonError('auth_failed', `${what}: HTTP ${status} ${text}; check the account's credentials and that the user may use the API`, { details });
+      return new LiaisonError(
+        'auth_failed',
+        `${what}: HTTP ${status} ${text}; check the account's credentials and that the user may use the API`,
+        { details },
+      );
     }
     if (first.errorCode === 'INVALID_TYPE' || (first.errorCode === 'NOT_FOUND' && /sobject/i.test(what))) {
       return new LiaisonError('object_not_found', `${what}: HTTP ${status} ${text}`, { details });
@@ -88,10 +95,16 @@ export function httpError(status: number, body: string, what: string): LiaisonEr
     });
   }
   if (status === 410) {
-    return new LiaisonError('unsupported_version', `${what}: HTTP 410 Gone: the server retired this API version; choose a newer --api-version`, { details: { status } });
+    return new LiaisonError(
+      'unsupported_version',
+      `${what}: HTTP 410 Gone: the server retired this API version; choose a newer --api-version`,
+      { details: { status } },
+    );
   }
   if (status === 429) {
-    return new LiaisonError('rate_limited', `${what}: HTTP 429 Too Many Requests; retry later`, { details: { status } });
+    return new LiaisonError('rate_limited', `${what}: HTTP 429 Too Many Requests; retry later`, {
+      details: { status },
+    });
   }
   const tail = body.trim() ? `: ${excerpt(body)}` : '';
   return new LiaisonError('http_error', `${what}: HTTP ${status}${tail}`, { details: { status } });
@@ -101,14 +114,19 @@ export function httpError(status: number, body: string, what: string): LiaisonEr
 export function tokenError(status: number, body: string, tokenUrl: string): LiaisonError {
   const oauth = parseOAuthError(body);
   if (oauth) {
-    const hint = oauth.error === 'invalid_client_id' || oauth.error === 'invalid_client'
-      ? 'check the client id and secret of the connected app'
-      : oauth.error === 'invalid_grant'
-        ? 'check the user, password/key and that the user is pre-authorised for the app'
-        : 'check the account settings';
-    return new LiaisonError('auth_failed', `token request to ${tokenUrl} failed: HTTP ${status} ${oauth.error}: ${oauth.description}; ${hint}`, {
-      details: { status, errorCode: oauth.error },
-    });
+    const hint =
+      oauth.error === 'invalid_client_id' || oauth.error === 'invalid_client'
+        ? 'check the client id and secret of the connected app'
+        : oauth.error === 'invalid_grant'
+          ? 'check the user, password/key and that the user is pre-authorised for the app'
+          : 'check the account settings';
+    return new LiaisonError(
+      'auth_failed',
+      `token request to ${tokenUrl} failed: HTTP ${status} ${oauth.error}: ${oauth.description}; ${hint}`,
+      {
+        details: { status, errorCode: oauth.error },
+      },
+    );
   }
   const base = httpError(status, body, `token request to ${tokenUrl}`);
   const code = status === 400 || status === 401 || status === 403 ? 'auth_failed' : base.code;
@@ -139,15 +157,30 @@ export function networkError(error: unknown, url: string): LiaisonError {
   const host = safeHost(url);
   const details = { errorCode: codeText || undefined };
   if (codeText === 'ENOTFOUND' || codeText === 'EAI_AGAIN' || codeText === 'EAI_FAIL') {
-    return new LiaisonError('dns_error', `cannot resolve host ${host} (${codeText}); check the URL`, { cause: error, details });
+    return new LiaisonError('dns_error', `cannot resolve host ${host} (${codeText}); check the URL`, {
+      cause: error,
+      details,
+    });
   }
-  if (TLS_CODES.has(codeText) || codeText.startsWith('ERR_TLS') || codeText.startsWith('ERR_SSL') || /certificate/i.test(message)) {
-    return new LiaisonError('tls_error', `TLS verification of ${host} failed (${codeText || 'TLS'}: ${message}); give the CA that signed the server certificate with --ca-file`, { cause: error, details });
+  if (
+    TLS_CODES.has(codeText) ||
+    codeText.startsWith('ERR_TLS') ||
+    codeText.startsWith('ERR_SSL') ||
+    /certificate/i.test(message)
+  ) {
+    return new LiaisonError(
+      'tls_error',
+      `TLS verification of ${host} failed (${codeText || 'TLS'}: ${message}); give the CA that signed the server certificate with --ca-file`,
+      { cause: error, details },
+    );
   }
   if (codeText === 'ETIMEDOUT' || (error as Error)?.name === 'TimeoutError') {
     return new LiaisonError('timeout', `request to ${host} timed out: ${message}`, { cause: error, details });
   }
-  return new LiaisonError('network_error', `request to ${host} failed (${codeText || 'network'}: ${message})`, { cause: error, details });
+  return new LiaisonError('network_error', `request to ${host} failed (${codeText || 'network'}: ${message})`, {
+    cause: error,
+    details,
+  });
 }
 
 function safeHost(url: string): string {

@@ -87,7 +87,10 @@ export class SalesforceHttp {
     this.agent.destroy();
   }
 
-  private async withRetry<T extends { status: number; headers: IncomingHttpHeaders }>(call: HttpCall, run: () => Promise<T>): Promise<T> {
+  private async withRetry<T extends { status: number; headers: IncomingHttpHeaders }>(
+    call: HttpCall,
+    run: () => Promise<T>,
+  ): Promise<T> {
     const retryable = call.idempotent && !isStreamBody(call.body);
     for (let attempt = 1; ; attempt++) {
       let answer: T;
@@ -97,17 +100,33 @@ export class SalesforceHttp {
         if (call.signal?.aborted) throw call.signal.reason ?? error;
         if (retryable && attempt <= this.retry.retries && isTransientNetworkError(error)) {
           const delayMs = backoffDelay(attempt, this.retry);
-          logger().debug({ host: new URL(call.url).host, method: call.method, error: (error as { code?: string }).code ?? (error as Error).name, attempt, delayMs }, 'salesforce: retrying after a network error');
+          logger().debug(
+            {
+              host: new URL(call.url).host,
+              method: call.method,
+              error: (error as { code?: string }).code ?? (error as Error).name,
+              attempt,
+              delayMs,
+            },
+            'salesforce: retrying after a network error',
+          );
           await sleep(delayMs, call.signal);
           continue;
         }
         throw networkError(error, call.url);
       }
-      if (retryable && attempt <= this.retry.retries && (RETRY_STATUSES.has(answer.status) || isConcurrencyLimit(answer))) {
+      if (
+        retryable &&
+        attempt <= this.retry.retries &&
+        (RETRY_STATUSES.has(answer.status) || isConcurrencyLimit(answer))
+      ) {
         if ('stream' in answer) (answer as unknown as HttpStreamAnswer).stream.destroy();
         const retryAfter = answer.headers['retry-after'];
         const delayMs = backoffDelay(attempt, this.retry, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-        logger().debug({ host: new URL(call.url).host, method: call.method, status: answer.status, attempt, delayMs }, 'salesforce: retrying after a transient answer');
+        logger().debug(
+          { host: new URL(call.url).host, method: call.method, status: answer.status, attempt, delayMs },
+          'salesforce: retrying after a transient answer',
+        );
         await sleep(delayMs, call.signal);
         continue;
       }
@@ -130,11 +149,19 @@ export class SalesforceHttp {
     const fixed = typeof call.body === 'string' || Buffer.isBuffer(call.body) ? call.body : undefined;
     if (fixed !== undefined) headers['Content-Length'] = String(Buffer.byteLength(fixed));
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = https.request(call.url, { method: call.method, headers, agent: this.agent, ...(call.signal ? { signal: call.signal } : {}) });
+      const req = https.request(call.url, {
+        method: call.method,
+        headers,
+        agent: this.agent,
+        ...(call.signal ? { signal: call.signal } : {}),
+      });
       // Shared with readBody: a deadline that fires mid-body must surface as a timeout, not as a reset.
       const state: BodyState = { clear: () => undefined };
       const expire = (): void => {
-        state.timedOut = Object.assign(new Error(`no complete answer within ${this.timeoutMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+        state.timedOut = Object.assign(new Error(`no complete answer within ${this.timeoutMs} ms`), {
+          name: 'TimeoutError',
+          code: 'ETIMEDOUT',
+        });
         req.destroy(state.timedOut);
       };
       if (streamed) {
@@ -170,7 +197,12 @@ export class SalesforceHttp {
  */
 function isConcurrencyLimit(answer: { status: number }): boolean {
   const body = (answer as { body?: unknown }).body;
-  return answer.status === 403 && typeof body === 'string' && body.includes('REQUEST_LIMIT_EXCEEDED') && /Concurrent/i.test(body);
+  return (
+    answer.status === 403 &&
+    typeof body === 'string' &&
+    body.includes('REQUEST_LIMIT_EXCEEDED') &&
+    /Concurrent/i.test(body)
+  );
 }
 
 function isStreamBody(body: HttpCall['body']): boolean {
@@ -204,7 +236,9 @@ export function readBody(res: IncomingMessage): Promise<string> {
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
     res.on('error', fail);
-    res.on('close', () => fail(Object.assign(new Error('connection closed before the response body was complete'), { code: 'ECONNRESET' })));
+    res.on('close', () =>
+      fail(Object.assign(new Error('connection closed before the response body was complete'), { code: 'ECONNRESET' })),
+    );
   });
 }
 

@@ -1,6 +1,14 @@
 import type { QueryRequest, RecordPage } from '../driver.js';
 import { parseJson } from './salesforce-http.js';
-import { clampPageSize, keysetAfter, readRaw, streamSoql, type CompiledQuery, type Keyset, type QueryContext } from './salesforce-query.js';
+import {
+  clampPageSize,
+  keysetAfter,
+  readRaw,
+  streamSoql,
+  type CompiledQuery,
+  type Keyset,
+  type QueryContext,
+} from './salesforce-query.js';
 import { compileSelect, soqlDateTime } from './salesforce-soql.js';
 import { normaliseDateTime, recordMapper } from './salesforce-values.js';
 
@@ -33,23 +41,51 @@ interface RawPage {
 }
 
 /** The sliced reader for `request`, or undefined when slicing does not apply (ordered, limited or id queries). */
-export function runSliced(ctx: QueryContext, compiled: CompiledQuery, request: QueryRequest, options: Partial<SliceOptions> = {}): AsyncIterable<RecordPage> | undefined {
+export function runSliced(
+  ctx: QueryContext,
+  compiled: CompiledQuery,
+  request: QueryRequest,
+  options: Partial<SliceOptions> = {},
+): AsyncIterable<RecordPage> | undefined {
   const opts = { ...DEFAULTS, ...options };
   if (opts.count <= 1 || !compiled.keyset || compiled.statements.length !== 1) return undefined;
   return sliced(ctx, compiled, compiled.keyset, request, opts);
 }
 
-async function* sliced(ctx: QueryContext, compiled: CompiledQuery, keyset: Keyset, request: QueryRequest, opts: SliceOptions): AsyncGenerator<RecordPage> {
+async function* sliced(
+  ctx: QueryContext,
+  compiled: CompiledQuery,
+  keyset: Keyset,
+  request: QueryRequest,
+  opts: SliceOptions,
+): AsyncGenerator<RecordPage> {
   const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
   const stamp = compiled.modstamp.path;
   const what = `query ${compiled.meta.name}`;
-  const common = { endpoint: compiled.endpoint, what, ...(request.pageSize ? { pageSize: request.pageSize } : {}), ...(request.signal ? { signal: request.signal } : {}) };
+  const common = {
+    endpoint: compiled.endpoint,
+    what,
+    ...(request.pageSize ? { pageSize: request.pageSize } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+  };
   // Every stream is keyset-ordered, so each can resume after its last record if its locator is lost.
   const stream = (extra: string[], limit?: number) =>
-    streamSoql(ctx, keyset.select(extra, limit), { ...common, resume: (last) => keyset.select([...extra, keysetAfter(stamp, last)], limit) });
+    streamSoql(ctx, keyset.select(extra, limit), {
+      ...common,
+      resume: (last) => keyset.select([...extra, keysetAfter(stamp, last)], limit),
+    });
   const single = async (soql: string): Promise<RawPage> =>
     parseJson(
-      (await ctx.session.call({ method: 'GET', path: `/services/data/v${ctx.apiVersion}/${compiled.endpoint}?q=${encodeURIComponent(soql)}`, headers: { Accept: 'application/json' }, idempotent: true, what, ...(request.signal ? { signal: request.signal } : {}) })).body,
+      (
+        await ctx.session.call({
+          method: 'GET',
+          path: `/services/data/v${ctx.apiVersion}/${compiled.endpoint}?q=${encodeURIComponent(soql)}`,
+          headers: { Accept: 'application/json' },
+          idempotent: true,
+          what,
+          ...(request.signal ? { signal: request.signal } : {}),
+        })
+      ).body,
       what,
     ) as RawPage;
 
@@ -69,10 +105,22 @@ async function* sliced(ctx: QueryContext, compiled: CompiledQuery, keyset: Keyse
     const whereAll = compiled.where;
     const [counted, top] = await Promise.all([
       single(compileSelect({ object: compiled.meta.name, fields: ['COUNT()'], where: whereAll })),
-      single(compileSelect({ object: compiled.meta.name, fields: ['Id', stamp], where: whereAll, orderBy: [{ path: stamp, direction: 'desc' }], limit: 1 })),
+      single(
+        compileSelect({
+          object: compiled.meta.name,
+          fields: ['Id', stamp],
+          where: whereAll,
+          orderBy: [{ path: stamp, direction: 'desc' }],
+          limit: 1,
+        }),
+      ),
     ]);
-    yield { records: records.map(map), ...(typeof counted.totalSize === 'number' ? { totalSize: counted.totalSize } : {}) };
-    const stampOf = (record: Record<string, unknown>): number => Date.parse(normaliseDateTime(String(readRaw(record, stamp))));
+    yield {
+      records: records.map(map),
+      ...(typeof counted.totalSize === 'number' ? { totalSize: counted.totalSize } : {}),
+    };
+    const stampOf = (record: Record<string, unknown>): number =>
+      Date.parse(normaliseDateTime(String(readRaw(record, stamp))));
     const lower = stampOf(last);
     const topRecord = top.records?.[0];
     // Whole seconds past the newest modstamp, so the last slice's `<` bound includes it.
@@ -100,7 +148,11 @@ async function* merge<T>(streams: AsyncGenerator<unknown>[], convert: (page: unk
   const inFlight = new Map<number, Promise<Step>>();
   const pull = (index: number): void => {
     const stream = streams[index];
-    if (stream) inFlight.set(index, stream.next().then((result) => ({ index, result })));
+    if (stream)
+      inFlight.set(
+        index,
+        stream.next().then((result) => ({ index, result })),
+      );
   };
   streams.forEach((_, i) => pull(i));
   try {

@@ -4,7 +4,15 @@ import { filterFields } from '../filter.js';
 import type { ObjectMetadata } from '../metadata.js';
 import type { SalesforceSession } from './salesforce-auth.js';
 import { findField } from './salesforce-describe.js';
-import { checkId, compileFilter, compileSelect, idConditions, soqlDateTime, soqlString, type ResolvedField } from './salesforce-soql.js';
+import {
+  checkId,
+  compileFilter,
+  compileSelect,
+  idConditions,
+  soqlDateTime,
+  soqlString,
+  type ResolvedField,
+} from './salesforce-soql.js';
 import { normaliseDateTime, recordMapper } from './salesforce-values.js';
 
 /**
@@ -39,14 +47,21 @@ export async function resolvePath(ctx: QueryContext, meta: ObjectMetadata, path:
     const ref = current.fields.find((f) => f.type === 'reference' && f.relationshipName?.toLowerCase() === rel);
     const target = ref?.referenceTo?.[0];
     if (!ref || !target) {
-      throw new LiaisonError('field_not_found', `${current.name} has no relationship "${segments[i]}" (in "${path}"); use a reference field's relationship name such as Account`);
+      throw new LiaisonError(
+        'field_not_found',
+        `${current.name} has no relationship "${segments[i]}" (in "${path}"); use a reference field's relationship name such as Account`,
+      );
     }
     canonical.push(ref.relationshipName as string);
     current = await ctx.describe(target);
   }
   const leaf = segments[segments.length - 1] as string;
   const field = findField(current, leaf);
-  if (!field) throw new LiaisonError('field_not_found', `${current.name} has no field "${leaf}"${segments.length > 1 ? ` (in "${path}")` : ''}; see 'describe ${current.name}'`);
+  if (!field)
+    throw new LiaisonError(
+      'field_not_found',
+      `${current.name} has no field "${leaf}"${segments.length > 1 ? ` (in "${path}")` : ''}; see 'describe ${current.name}'`,
+    );
   canonical.push(field.name);
   return { path: canonical.join('.'), field };
 }
@@ -74,7 +89,10 @@ export interface Keyset {
 
 /** The keyset order that makes a read resumable. */
 export function keysetOrder(modstamp: string): { path: string; direction: 'asc' }[] {
-  return [{ path: modstamp, direction: 'asc' }, { path: 'Id', direction: 'asc' }];
+  return [
+    { path: modstamp, direction: 'asc' },
+    { path: 'Id', direction: 'asc' },
+  ];
 }
 
 /** `(stamp > S OR (stamp = S AND Id > 'id'))` for the last record returned (both values validated literals). */
@@ -86,7 +104,12 @@ export function keysetAfter(modstamp: string, record: Record<string, unknown>): 
 }
 
 export function readRaw(record: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : null), record);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : null),
+      record,
+    );
 }
 
 export async function compileQuery(ctx: QueryContext, request: QueryRequest): Promise<CompiledQuery> {
@@ -111,7 +134,8 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
   // Resolve every filter and sort field first so the synchronous compiler finds them in the cache.
   for (const path of request.filter ? filterFields(request.filter) : []) await resolveAsync(path);
   const orderBy: { path: string; direction: 'asc' | 'desc' }[] = [];
-  for (const key of request.orderBy ?? []) orderBy.push({ path: (await resolveAsync(key.field)).path, direction: key.direction });
+  for (const key of request.orderBy ?? [])
+    orderBy.push({ path: (await resolveAsync(key.field)).path, direction: key.direction });
   const resolve = (path: string): ResolvedField => {
     const r = cache.get(path.toLowerCase());
     if (!r) throw new LiaisonError('internal', `field ${path} was not resolved before compiling`);
@@ -123,21 +147,36 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
   if (request.modifiedSince?.to) where.push(`${modstamp.path} < ${soqlDateTime(request.modifiedSince.to)}`);
   const endpoint = request.includeDeleted ? 'queryAll' : 'query';
   // Keyset order needs a cursor field that is never null (SystemModstamp is not).
-  const resumable = !request.ids && orderBy.length === 0 && request.limit === undefined && !modstamp.field.nillable && modstamp.field.type === 'datetime';
+  const resumable =
+    !request.ids &&
+    orderBy.length === 0 &&
+    request.limit === undefined &&
+    !modstamp.field.nillable &&
+    modstamp.field.type === 'datetime';
   const select = (extra: string[], order = orderBy, limit = request.limit): string =>
-    compileSelect({ object: meta.name, fields: columns.map((c) => c.path), where: [...where, ...extra], orderBy: order, ...(limit !== undefined ? { limit } : {}) });
+    compileSelect({
+      object: meta.name,
+      fields: columns.map((c) => c.path),
+      where: [...where, ...extra],
+      orderBy: order,
+      ...(limit !== undefined ? { limit } : {}),
+    });
   let statements: string[];
   if (request.ids) {
     if (request.ids.length === 0) {
       statements = [];
     } else {
       const base = `/services/data/v${ctx.apiVersion}/${endpoint}?q=${encodeURIComponent(select([]))}`.length + 64;
-      statements = idConditions([...new Set(request.ids)], base, MAX_URL_CHARS, MAX_IDS_PER_QUERY).map((cond) => select([cond]));
+      statements = idConditions([...new Set(request.ids)], base, MAX_URL_CHARS, MAX_IDS_PER_QUERY).map((cond) =>
+        select([cond]),
+      );
     }
   } else {
     statements = [resumable ? select([], keysetOrder(modstamp.path)) : select([])];
   }
-  const keyset: Keyset | undefined = resumable ? { select: (extra, limit) => select(extra, keysetOrder(modstamp.path), limit) } : undefined;
+  const keyset: Keyset | undefined = resumable
+    ? { select: (extra, limit) => select(extra, keysetOrder(modstamp.path), limit) }
+    : undefined;
   return { meta, statements, columns, modstamp, where, endpoint, ...(keyset ? { keyset } : {}) };
 }
 
@@ -170,10 +209,24 @@ export async function* streamSoql(
   options: { endpoint: 'query' | 'queryAll'; pageSize?: number; signal?: AbortSignal; what: string; resume?: Resume },
 ): AsyncGenerator<RawPage> {
   const batch = clampPageSize(options.pageSize);
-  const headers: Record<string, string> = { Accept: 'application/json', ...(batch ? { 'Sforce-Query-Options': `batchSize=${batch}` } : {}) };
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    ...(batch ? { 'Sforce-Query-Options': `batchSize=${batch}` } : {}),
+  };
   const fetchPage = async (path: string): Promise<RawPage> =>
-    asPage(await ctx.session.json({ method: 'GET', path, headers, idempotent: true, what: options.what, ...(options.signal ? { signal: options.signal } : {}) }), options.what);
-  const start = (text: string): Promise<RawPage> => fetchPage(`/services/data/v${ctx.apiVersion}/${options.endpoint}?q=${encodeURIComponent(text)}`);
+    asPage(
+      await ctx.session.json({
+        method: 'GET',
+        path,
+        headers,
+        idempotent: true,
+        what: options.what,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+      options.what,
+    );
+  const start = (text: string): Promise<RawPage> =>
+    fetchPage(`/services/data/v${ctx.apiVersion}/${options.endpoint}?q=${encodeURIComponent(text)}`);
   let pending: Promise<RawPage> | undefined = start(soql);
   let last: Record<string, unknown> | undefined;
   let resumes = 0;
@@ -200,7 +253,11 @@ export async function* streamSoql(
 }
 
 /** Streams a compiled query as neutral pages, honouring `limit` across id chunks. */
-export async function* runCompiled(ctx: QueryContext, compiled: CompiledQuery, request: QueryRequest): AsyncGenerator<RecordPage> {
+export async function* runCompiled(
+  ctx: QueryContext,
+  compiled: CompiledQuery,
+  request: QueryRequest,
+): AsyncGenerator<RecordPage> {
   const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
   let remaining = request.limit ?? Number.POSITIVE_INFINITY;
   let first = true;
@@ -208,13 +265,22 @@ export async function* runCompiled(ctx: QueryContext, compiled: CompiledQuery, r
   for (const soql of compiled.statements) {
     if (remaining <= 0) break;
     const keyset = compiled.keyset;
-    const resume = keyset ? { resume: (last: Record<string, unknown>) => keyset.select([keysetAfter(compiled.modstamp.path, last)]) } : {};
-    for await (const page of streamSoql(ctx, soql, { endpoint: compiled.endpoint, what, ...resume, ...(request.pageSize ? { pageSize: request.pageSize } : {}), ...(request.signal ? { signal: request.signal } : {}) })) {
+    const resume = keyset
+      ? { resume: (last: Record<string, unknown>) => keyset.select([keysetAfter(compiled.modstamp.path, last)]) }
+      : {};
+    for await (const page of streamSoql(ctx, soql, {
+      endpoint: compiled.endpoint,
+      what,
+      ...resume,
+      ...(request.pageSize ? { pageSize: request.pageSize } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    })) {
       let records: CrmRecord[] = page.records.map(map);
       if (records.length > remaining) records = records.slice(0, remaining);
       remaining -= records.length;
       const out: RecordPage = { records };
-      if (first && compiled.statements.length === 1 && typeof page.totalSize === 'number') out.totalSize = page.totalSize;
+      if (first && compiled.statements.length === 1 && typeof page.totalSize === 'number')
+        out.totalSize = page.totalSize;
       first = false;
       if (records.length > 0 || page.done) yield out;
       if (remaining <= 0) return;

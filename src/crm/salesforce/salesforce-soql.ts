@@ -58,10 +58,18 @@ export function soqlDate(value: string): string {
  */
 export function soqlDateTime(value: string): string {
   const m = DATETIME.exec(value);
-  const ok = m && validDay(Number(m[1]), Number(m[2]), Number(m[3])) && Number(m[4]) < 24 && Number(m[5]) < 60 && Number(m[6]) < 60;
+  const ok =
+    m &&
+    validDay(Number(m[1]), Number(m[2]), Number(m[3])) &&
+    Number(m[4]) < 24 &&
+    Number(m[5]) < 60 &&
+    Number(m[6]) < 60;
   const time = ok ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(time)) {
-    throw new LiaisonError('invalid_input', `"${value}" is not a valid datetime; write YYYY-MM-DDThh:mm:ss with Z or an offset`);
+    throw new LiaisonError(
+      'invalid_input',
+      `"${value}" is not a valid datetime; write YYYY-MM-DDThh:mm:ss with Z or an offset`,
+    );
   }
   const iso = new Date(time).toISOString();
   return iso.endsWith('.000Z') ? `${iso.slice(0, 19)}Z` : iso;
@@ -85,10 +93,18 @@ export function soqlLiteral(value: FilterValue, resolved: ResolvedField): string
   if (value === null) return 'null';
   if (typeof value === 'object') {
     if ('date' in value) {
-      if (field.type !== 'date') throw new LiaisonError('invalid_input', `${what}: a date value needs a date field (${path} is ${field.crmType})`);
+      if (field.type !== 'date')
+        throw new LiaisonError(
+          'invalid_input',
+          `${what}: a date value needs a date field (${path} is ${field.crmType})`,
+        );
       return soqlDate(value.date);
     }
-    if (field.type !== 'datetime') throw new LiaisonError('invalid_input', `${what}: a datetime value needs a datetime field (${path} is ${field.crmType})`);
+    if (field.type !== 'datetime')
+      throw new LiaisonError(
+        'invalid_input',
+        `${what}: a datetime value needs a datetime field (${path} is ${field.crmType})`,
+      );
     return soqlDateTime(value.datetime);
   }
   switch (field.type) {
@@ -103,14 +119,18 @@ export function soqlLiteral(value: FilterValue, resolved: ResolvedField): string
       if (typeof value === 'boolean') throw new LiaisonError('invalid_input', `${what}: ${path} is a number`);
       return soqlNumber(value, what);
     case 'date':
-      if (typeof value !== 'string') throw new LiaisonError('invalid_input', `${what}: ${path} is a date; write YYYY-MM-DD`);
+      if (typeof value !== 'string')
+        throw new LiaisonError('invalid_input', `${what}: ${path} is a date; write YYYY-MM-DD`);
       return soqlDate(value);
     case 'datetime':
       if (typeof value !== 'string') throw new LiaisonError('invalid_input', `${what}: ${path} is a datetime`);
       return soqlDateTime(value);
     case 'address':
     case 'location':
-      throw new LiaisonError('invalid_input', `${what}: compound field ${path} cannot be filtered; filter its components`);
+      throw new LiaisonError(
+        'invalid_input',
+        `${what}: compound field ${path} cannot be filtered; filter its components`,
+      );
     default:
       return soqlString(String(value));
   }
@@ -123,7 +143,7 @@ export function compileFilter(expr: FilterExpr, resolve: FieldResolver): string 
     case 'or': {
       if (expr.args.length === 0) {
         // An empty AND is true, an empty OR false; SOQL has neither literal, so use conditions that say so.
-        return expr.kind === 'and' ? "Id != null" : 'Id = null';
+        return expr.kind === 'and' ? 'Id != null' : 'Id = null';
       }
       const parts = expr.args.map((arg) => compileFilter(arg, resolve));
       return parts.length === 1 ? (parts[0] as string) : `(${parts.join(expr.kind === 'and' ? ' AND ' : ' OR ')})`;
@@ -177,7 +197,8 @@ export function compileSelect(parts: SelectParts): string {
     soql += ` ORDER BY ${parts.orderBy.map((o) => `${o.path} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}`;
   }
   if (parts.limit !== undefined) {
-    if (!Number.isInteger(parts.limit) || parts.limit < 0) throw new LiaisonError('invalid_input', `limit ${parts.limit} must be a whole number >= 0`);
+    if (!Number.isInteger(parts.limit) || parts.limit < 0)
+      throw new LiaisonError('invalid_input', `limit ${parts.limit} must be a whole number >= 0`);
     soql += ` LIMIT ${parts.limit}`;
   }
   return soql;
@@ -187,7 +208,8 @@ const ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 
 /** Checks record ids before they enter `Id IN (...)` (they are still quoted and escaped). */
 export function checkId(id: string): string {
-  if (!ID.test(id)) throw new LiaisonError('invalid_input', `"${id}" is not a Salesforce record id (15 or 18 letters and digits)`);
+  if (!ID.test(id))
+    throw new LiaisonError('invalid_input', `"${id}" is not a Salesforce record id (15 or 18 letters and digits)`);
   return id;
 }
 

@@ -9,7 +9,8 @@ import type { ResolvedField } from './salesforce-soql.js';
  * annotated with `<field>@target`. Writing: the reverse for the types that differ on the wire.
  */
 
-const UTC_MILLIS = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(\+0000|\+00:00|Z)$/;
+const UTC_MILLIS =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(\+0000|\+00:00|Z)$/;
 
 /** `2024-01-15T10:20:30.000+0000` (Salesforce JSON) → `2024-01-15T10:20:30.000Z`. */
 export function normaliseDateTime(value: string): string {
@@ -74,7 +75,10 @@ function findInsensitive(record: Record<string, unknown>, key: string): unknown 
  * Builds the mapper for one query: the columns are resolved once, so each record costs a few property reads.
  * `objectByKeyPrefix` names the target object of polymorphic references from the id's first three characters.
  */
-export function recordMapper(columns: ResolvedField[], objectByKeyPrefix: ReadonlyMap<string, string>): (raw: unknown) => CrmRecord {
+export function recordMapper(
+  columns: ResolvedField[],
+  objectByKeyPrefix: ReadonlyMap<string, string>,
+): (raw: unknown) => CrmRecord {
   const plan = columns.map((c) => ({
     key: c.path,
     segments: c.path.split('.'),
@@ -82,7 +86,8 @@ export function recordMapper(columns: ResolvedField[], objectByKeyPrefix: Readon
     polymorphic: c.field.type === 'reference' && (c.field.referenceTo?.length ?? 0) > 1,
   }));
   return (raw) => {
-    if (!raw || typeof raw !== 'object') throw new LiaisonError('crm_error', 'Salesforce sent a query row that is not an object');
+    if (!raw || typeof raw !== 'object')
+      throw new LiaisonError('crm_error', 'Salesforce sent a query row that is not an object');
     const record = raw as Record<string, unknown>;
     const values: Record<string, unknown> = {};
     for (const column of plan) {

@@ -46,7 +46,10 @@ export function issueCertificate(keys: KeyPairPem, options: CertificateOptions):
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now.getTime() + (options.days ?? 825) * 86_400_000);
-  const subject = [{ name: 'commonName', value: options.subjectCn }, { name: 'organizationName', value: 'Liaison sandbox' }];
+  const subject = [
+    { name: 'commonName', value: options.subjectCn },
+    { name: 'organizationName', value: 'Liaison sandbox' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(options.issuer ? options.issuer.cert.subject.attributes : subject);
   const extensions: object[] = [
@@ -78,7 +81,10 @@ export function createSandboxTls(dir: string, name: string): SandboxTls {
   const serverKeys = generateRsaKeyPair();
   const cert = issueCertificate(serverKeys, {
     subjectCn: 'localhost',
-    issuer: { cert: forge.pki.certificateFromPem(caCert), key: forge.pki.privateKeyFromPem(caKeys.privateKey) as forge.pki.rsa.PrivateKey },
+    issuer: {
+      cert: forge.pki.certificateFromPem(caCert),
+      key: forge.pki.privateKeyFromPem(caKeys.privateKey) as forge.pki.rsa.PrivateKey,
+    },
     altNames: { dns: ['localhost'], ip: ['127.0.0.1', '::1'] },
   });
   const caFile = path.join(dir, 'ca.pem');

@@ -9,14 +9,32 @@ import type { DynamicsStore } from './dynamics-store.js';
  * `{ name: 'lia_size', type: 'Picklist', options: [{ value: '100000000', label: 'S' }] }`.
  */
 
-const TYPES: AttributeType[] = ['String', 'Memo', 'Integer', 'BigInt', 'Decimal', 'Double', 'Money', 'Boolean', 'DateTime', 'Picklist', 'MultiSelectPicklist', 'Lookup', 'Uniqueidentifier'];
+const TYPES: AttributeType[] = [
+  'String',
+  'Memo',
+  'Integer',
+  'BigInt',
+  'Decimal',
+  'Double',
+  'Money',
+  'Boolean',
+  'DateTime',
+  'Picklist',
+  'MultiSelectPicklist',
+  'Lookup',
+  'Uniqueidentifier',
+];
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
 function num(v: unknown): number | undefined {
-  return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
+  return typeof v === 'number'
+    ? v
+    : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))
+      ? Number(v)
+      : undefined;
 }
 
 function field(entity: EntityDef, name: string): AttributeDef {
@@ -28,7 +46,8 @@ function field(entity: EntityDef, name: string): AttributeDef {
 export function addField(store: DynamicsStore, entity: EntityDef, def: Record<string, unknown>): void {
   const name = (str(def.name) ?? str(def.logicalName) ?? '').toLowerCase();
   if (!/^[a-z][a-z0-9_]{1,49}$/.test(name)) throw new Error(`invalid column name '${name}'`);
-  if (entity.attributes.some((a) => a.logicalName === name)) throw new Error(`column '${name}' already exists on '${entity.logicalName}'`);
+  if (entity.attributes.some((a) => a.logicalName === name))
+    throw new Error(`column '${name}' already exists on '${entity.logicalName}'`);
   const rawType = str(def.type) ?? 'String';
   const type = TYPES.find((t) => t.toLowerCase() === rawType.toLowerCase());
   if (!type) throw new Error(`unsupported column type '${rawType}' (use one of ${TYPES.join(', ')})`);
@@ -47,9 +66,16 @@ export function addField(store: DynamicsStore, entity: EntityDef, def: Record<st
     ...(precision !== undefined ? { precision } : type === 'Decimal' || type === 'Money' ? { precision: 2 } : {}),
     ...(num(def.minValue) !== undefined ? { minValue: num(def.minValue) } : {}),
     ...(num(def.maxValue) !== undefined ? { maxValue: num(def.maxValue) } : {}),
-    ...(type === 'DateTime' ? { dateBehavior: (str(def.dateBehavior) as AttributeDef['dateBehavior']) ?? 'UserLocal', format: str(def.dateBehavior) === 'DateOnly' ? 'DateOnly' : 'DateAndTime' } : {}),
+    ...(type === 'DateTime'
+      ? {
+          dateBehavior: (str(def.dateBehavior) as AttributeDef['dateBehavior']) ?? 'UserLocal',
+          format: str(def.dateBehavior) === 'DateOnly' ? 'DateOnly' : 'DateAndTime',
+        }
+      : {}),
     ...(type === 'Lookup' ? { targets: Array.isArray(def.targets) ? def.targets.map(String) : ['contact'] } : {}),
-    ...(type === 'Picklist' || type === 'MultiSelectPicklist' ? { optionSet: optionSet(`${entity.logicalName}_${name}`, false, opts) } : {}),
+    ...(type === 'Picklist' || type === 'MultiSelectPicklist'
+      ? { optionSet: optionSet(`${entity.logicalName}_${name}`, false, opts) }
+      : {}),
     ...(type === 'Boolean' ? { trueLabel: 'Yes', falseLabel: 'No' } : {}),
   });
   store.addColumn(entity, a);
@@ -58,8 +84,10 @@ export function addField(store: DynamicsStore, entity: EntityDef, def: Record<st
 
 export function removeField(store: DynamicsStore, entity: EntityDef, name: string): void {
   const a = field(entity, name);
-  if (a.isPrimaryId || a.isPrimaryName || ['createdon', 'modifiedon', 'versionnumber'].includes(a.logicalName)) throw new Error(`column '${name}' cannot be removed`);
-  if (entity.keys.some((k) => k.attributes.includes(name))) throw new Error(`column '${name}' is part of an alternate key`);
+  if (a.isPrimaryId || a.isPrimaryName || ['createdon', 'modifiedon', 'versionnumber'].includes(a.logicalName))
+    throw new Error(`column '${name}' cannot be removed`);
+  if (entity.keys.some((k) => k.attributes.includes(name)))
+    throw new Error(`column '${name}' is part of an alternate key`);
   store.dropColumn(entity, name);
   entity.attributes.splice(entity.attributes.indexOf(a), 1);
 }
@@ -77,7 +105,11 @@ export function changeField(entity: EntityDef, name: string, patch: Record<strin
   a.metadataId = a.metadataId || stableGuid('attribute', entity.logicalName, name);
 }
 
-export function addPicklistValue(entity: EntityDef, name: string, value: { value: string; label?: string; active?: boolean }): void {
+export function addPicklistValue(
+  entity: EntityDef,
+  name: string,
+  value: { value: string; label?: string; active?: boolean },
+): void {
   const a = field(entity, name);
   if (!a.optionSet) throw new Error(`column '${name}' is not a choice column`);
   const n = Number(value.value);

@@ -130,10 +130,17 @@ export function handleAdminHttp(admin: SandboxAdmin & DynamicsAdminExtras, reque
       case 'GET records': {
         if (id) {
           const record = admin.getRecord(object ?? '', id);
-          return record ? jsonResponse(200, record) : jsonResponse(404, { error: { code: '0x80040217', message: `${object} With Id = ${id} Does Not Exist` } });
+          return record
+            ? jsonResponse(200, record)
+            : jsonResponse(404, { error: { code: '0x80040217', message: `${object} With Id = ${id} Does Not Exist` } });
         }
         const limit = Number(request.url.searchParams.get('limit') ?? '100');
-        return jsonResponse(200, { count: admin.countRecords(object ?? '', { includeDeleted: request.url.searchParams.get('includeDeleted') === 'true' }), ids: admin.listIds(object ?? '', limit) });
+        return jsonResponse(200, {
+          count: admin.countRecords(object ?? '', {
+            includeDeleted: request.url.searchParams.get('includeDeleted') === 'true',
+          }),
+          ids: admin.listIds(object ?? '', limit),
+        });
       }
       case 'POST fields':
         admin.addField(object ?? '', body);
@@ -148,10 +155,13 @@ export function handleAdminHttp(admin: SandboxAdmin & DynamicsAdminExtras, reque
         admin.addPicklistValue(object ?? '', id ?? '', body as { value: string; label?: string; active?: boolean });
         return emptyResponse(204);
       default:
-        return jsonResponse(404, { error: { code: '', message: `No admin route ${request.method} /_sandbox/${path}` } });
+        return jsonResponse(404, {
+          error: { code: '', message: `No admin route ${request.method} /_sandbox/${path}` },
+        });
     }
   } catch (error) {
-    if (error instanceof Error && !('status' in error)) return jsonResponse(400, { error: { code: '', message: error.message } });
+    if (error instanceof Error && !('status' in error))
+      return jsonResponse(400, { error: { code: '', message: error.message } });
     return toErrorResponse(error);
   }
 }

@@ -84,7 +84,12 @@ export class DynamicsAuth {
 
   private knownTenant(tenant: string): boolean {
     const t = tenant.toLowerCase();
-    return t === this.settings.tenantId || t === this.settings.tenantDomain.toLowerCase() || t === 'organizations' || t === 'common';
+    return (
+      t === this.settings.tenantId ||
+      t === this.settings.tenantDomain.toLowerCase() ||
+      t === 'organizations' ||
+      t === 'common'
+    );
   }
 
   tokenEndpoint(tenant: string): string {
@@ -136,7 +141,13 @@ export class DynamicsAuth {
 
   /** POST /{tenant}/oauth2/v2.0/token */
   token(request: ApiRequest, tenant: string): ApiResponse {
-    if (!this.knownTenant(tenant)) return aadError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID.`);
+    if (!this.knownTenant(tenant))
+      return aadError(
+        400,
+        'invalid_request',
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID.`,
+      );
     const form = new URLSearchParams(request.body);
     let clientId = form.get('client_id') ?? '';
     let clientSecret = form.get('client_secret');
@@ -147,26 +158,47 @@ export class DynamicsAuth {
       clientSecret = decodeURIComponent(secret ?? '');
     }
     const grant = form.get('grant_type');
-    if (!grant) return aadError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
+    if (!grant)
+      return aadError(
+        400,
+        'invalid_request',
+        900144,
+        "The request body must contain the following parameter: 'grant_type'.",
+      );
     if (grant !== 'client_credentials' && grant !== 'password') {
       return aadError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'.`);
     }
     const s = this.settings;
     if (clientId !== s.confidentialClientId && clientId !== s.publicClientId) {
-      return aadError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${s.tenantDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`);
+      return aadError(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${s.tenantDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      );
     }
     const scopeError = this.checkScope(form.get('scope'), grant);
     if (scopeError) return scopeError;
     if (grant === 'client_credentials') {
       if (clientId === s.publicClientId) {
-        return aadError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+        return aadError(
+          401,
+          'invalid_client',
+          7000218,
+          "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
       }
       const clientError = this.authenticateClient(form, clientSecret, tenant);
       if (clientError) return clientError;
       return this.issue({ objectId: s.appObjectId, kind: 'app' }, clientId, false);
     }
     if (clientId === s.publicClientId && (clientSecret || form.get('client_assertion'))) {
-      return aadError(400, 'invalid_request', 700025, "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.");
+      return aadError(
+        400,
+        'invalid_request',
+        700025,
+        "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+      );
     }
     if (clientId === s.confidentialClientId) {
       const clientError = this.authenticateClient(form, clientSecret, tenant);
@@ -184,24 +216,43 @@ export class DynamicsAuth {
     const parts = (scope ?? '').split(/\s+/).filter(Boolean);
     const resources = parts.filter((p) => !OIDC_SCOPES.has(p));
     if (resources.length !== 1) {
-      return aadError(400, 'invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid.`);
+      return aadError(
+        400,
+        'invalid_scope',
+        70011,
+        `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid.`,
+      );
     }
     const scopeValue = resources[0]!;
     const m = /^(https:\/\/[^/]+)\/?(\.default|user_impersonation)$/.exec(scopeValue);
     if (!m || (grant === 'client_credentials' && m[2] !== '.default')) {
-      return aadError(400, 'invalid_scope', 70011, `The provided value for the input parameter 'scope' is not valid. The scope ${scopeValue} is not valid.`);
+      return aadError(
+        400,
+        'invalid_scope',
+        70011,
+        `The provided value for the input parameter 'scope' is not valid. The scope ${scopeValue} is not valid.`,
+      );
     }
     const org = new URL(this.settings.orgUrl);
     const asked = new URL(m[1]!);
     const sameOrg = asked.port === org.port && (asked.hostname === org.hostname || asked.hostname === 'localhost');
     if (!sameOrg) {
-      return aadError(400, 'invalid_resource', 500011, `The resource principal named ${m[1]} was not found in the tenant named ${this.settings.tenantDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`);
+      return aadError(
+        400,
+        'invalid_resource',
+        500011,
+        `The resource principal named ${m[1]} was not found in the tenant named ${this.settings.tenantDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      );
     }
     return undefined;
   }
 
   /** Checks a confidential client's secret or certificate assertion. */
-  private authenticateClient(form: URLSearchParams, clientSecret: string | null, tenant: string): ApiResponse | undefined {
+  private authenticateClient(
+    form: URLSearchParams,
+    clientSecret: string | null,
+    tenant: string,
+  ): ApiResponse | undefined {
     const s = this.settings;
     const assertion = form.get('client_assertion');
     if (assertion !== null) {
@@ -210,9 +261,20 @@ export class DynamicsAuth {
       }
       return this.checkAssertion(assertion, tenant);
     }
-    if (!clientSecret) return aadError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    if (!clientSecret)
+      return aadError(
+        401,
+        'invalid_client',
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
     if (!sameSecret(clientSecret, s.clientSecret)) {
-      return aadError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${s.confidentialClientId}'.`);
+      return aadError(
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${s.confidentialClientId}'.`,
+      );
     }
     return undefined;
   }
@@ -224,17 +286,33 @@ export class DynamicsAuth {
     const x5t = header['x5t#S256'] ?? header.x5t;
     const expected = header['x5t#S256'] !== undefined ? this.sha256Thumbprint : this.sha1Thumbprint;
     if (typeof x5t !== 'string' || x5t !== expected) {
-      return aadError(401, 'invalid_client', 700027, `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${String(x5t)}']`);
+      return aadError(
+        401,
+        'invalid_client',
+        700027,
+        `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${String(x5t)}']`,
+      );
     }
-    if (!verifyJwtSignature(jwt, this.certKey)) return aadError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
+    if (!verifyJwtSignature(jwt, this.certKey))
+      return aadError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
     const now = Math.floor(Date.now() / 1000);
     const exp = Number(claims.exp);
     const nbf = claims.nbf === undefined ? 0 : Number(claims.nbf);
-    if (!Number.isFinite(exp) || exp < now - 300 || nbf > now + 300) return aadError(401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
+    if (!Number.isFinite(exp) || exp < now - 300 || nbf > now + 300)
+      return aadError(401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
     if (claims.iss !== this.settings.confidentialClientId || claims.sub !== this.settings.confidentialClientId) {
-      return aadError(401, 'invalid_client', 700021, "Client assertion application identifier doesn't match 'client_id' parameter.");
+      return aadError(
+        401,
+        'invalid_client',
+        700021,
+        "Client assertion application identifier doesn't match 'client_id' parameter.",
+      );
     }
-    const audiences = [this.tokenEndpoint(tenant), this.tokenEndpoint(this.settings.tenantId), this.tokenEndpoint(this.settings.tenantDomain)];
+    const audiences = [
+      this.tokenEndpoint(tenant),
+      this.tokenEndpoint(this.settings.tenantId),
+      this.tokenEndpoint(this.settings.tenantDomain),
+    ];
     if (typeof claims.aud !== 'string' || !audiences.includes(claims.aud)) {
       return aadError(401, 'invalid_client', 700023, 'Client assertion audience claim does not match Realm issuer.');
     }
@@ -245,16 +323,53 @@ export class DynamicsAuth {
     const s = this.settings;
     const now = Math.floor(Date.now() / 1000);
     const exp = now + s.tokenTtlSeconds;
-    const common = { aud: s.orgUrl, iss: `https://sts.windows.net/${s.tenantId}/`, iat: now, nbf: now, exp, oid: principal.objectId, sub: principal.objectId, tid: s.tenantId };
-    const claims = principal.kind === 'app' ? { ...common, appid: clientId, idtyp: 'app', ver: '1.0' } : { ...common, appid: clientId, upn: s.username, unique_name: s.username, scp: 'user_impersonation', ver: '1.0' };
+    const common = {
+      aud: s.orgUrl,
+      iss: `https://sts.windows.net/${s.tenantId}/`,
+      iat: now,
+      nbf: now,
+      exp,
+      oid: principal.objectId,
+      sub: principal.objectId,
+      tid: s.tenantId,
+    };
+    const claims =
+      principal.kind === 'app'
+        ? { ...common, appid: clientId, idtyp: 'app', ver: '1.0' }
+        : {
+            ...common,
+            appid: clientId,
+            upn: s.username,
+            unique_name: s.username,
+            scp: 'user_impersonation',
+            ver: '1.0',
+          };
     const accessToken = signJwt({ kid: 'sandbox' }, { ...claims, uti: randomUUID() }, s.signingKeyPem);
     this.issued.set(accessToken, { exp, principal });
-    const body: Record<string, unknown> = { token_type: 'Bearer', scope: `${s.orgUrl}/.default`, expires_in: s.tokenTtlSeconds, ext_expires_in: s.tokenTtlSeconds, access_token: accessToken };
+    const body: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope: `${s.orgUrl}/.default`,
+      expires_in: s.tokenTtlSeconds,
+      ext_expires_in: s.tokenTtlSeconds,
+      access_token: accessToken,
+    };
     if (withIdToken) {
       body.scope = `${s.orgUrl}/user_impersonation ${s.orgUrl}/.default`;
       body.id_token = signJwt(
         { kid: 'sandbox' },
-        { aud: clientId, iss: `${s.orgUrl}/${s.tenantId}/v2.0`, iat: now, nbf: now, exp, name: 'Sandbox Admin', oid: s.userObjectId, preferred_username: s.username, sub: s.userObjectId, tid: s.tenantId, ver: '2.0' },
+        {
+          aud: clientId,
+          iss: `${s.orgUrl}/${s.tenantId}/v2.0`,
+          iat: now,
+          nbf: now,
+          exp,
+          name: 'Sandbox Admin',
+          oid: s.userObjectId,
+          preferred_username: s.username,
+          sub: s.userObjectId,
+          tid: s.tenantId,
+          ver: '2.0',
+        },
         s.signingKeyPem,
       );
       body.client_info = Buffer.from(JSON.stringify({ uid: s.userObjectId, utid: s.tenantId })).toString('base64url');

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from './dynamics-auth.js';
-import { type ApiRequest, type ApiResponse, DataverseError, ErrorCodes, header, parsePrefer, toErrorResponse } from './dynamics-http.js';
+import {
+  type ApiRequest,
+  type ApiResponse,
+  DataverseError,
+  ErrorCodes,
+  header,
+  parsePrefer,
+  toErrorResponse,
+} from './dynamics-http.js';
 import { routeWebApi, type WebApiContext } from './dynamics-router.js';
 
 /**
@@ -26,7 +34,20 @@ interface SubRequest {
 
 type Item = { kind: 'single'; request: SubRequest } | { kind: 'changeset'; requests: SubRequest[] };
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  412: 'Precondition Failed',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 function boundaryOf(contentType: string | undefined): string | undefined {
   const m = /boundary=("?)([^";]+)\1/i.exec(contentType ?? '');
@@ -62,7 +83,12 @@ function parseHttp(part: Part): SubRequest {
   const lineEnd = body.search(/\r?\n/);
   const requestLine = (lineEnd < 0 ? body : body.slice(0, lineEnd)).trim();
   const m = /^(GET|POST|PATCH|PUT|DELETE)\s+(\S+)(\s+HTTP\/1\.1)?$/.exec(requestLine);
-  if (!m) throw new DataverseError(400, ErrorCodes.odata, `The batch part's request line '${requestLine.slice(0, 200)}' is not valid.`);
+  if (!m)
+    throw new DataverseError(
+      400,
+      ErrorCodes.odata,
+      `The batch part's request line '${requestLine.slice(0, 200)}' is not valid.`,
+    );
   const { headers, rest } = splitHeaders(lineEnd < 0 ? '' : body.slice(lineEnd));
   const contentId = part.headers['content-id'];
   return { method: m[1]!, target: m[2]!, headers, body: rest.trim(), ...(contentId ? { contentId } : {}) };
@@ -70,13 +96,19 @@ function parseHttp(part: Part): SubRequest {
 
 function parseBatch(request: ApiRequest): Item[] {
   const boundary = boundaryOf(header(request, 'content-type'));
-  if (!boundary) throw new DataverseError(400, ErrorCodes.odata, "The batch request must have a 'Content-Type' header of multipart/mixed with a boundary.");
+  if (!boundary)
+    throw new DataverseError(
+      400,
+      ErrorCodes.odata,
+      "The batch request must have a 'Content-Type' header of multipart/mixed with a boundary.",
+    );
   const items: Item[] = [];
   for (const part of splitMultipart(request.body, boundary)) {
     const changeset = boundaryOf(part.headers['content-type']);
     if (changeset && /multipart\/mixed/i.test(part.headers['content-type'] ?? '')) {
       const requests = splitMultipart(part.body, changeset).map(parseHttp);
-      if (requests.some((r) => r.method === 'GET')) throw new DataverseError(400, ErrorCodes.odata, 'GET requests are not allowed inside a change set.');
+      if (requests.some((r) => r.method === 'GET'))
+        throw new DataverseError(400, ErrorCodes.odata, 'GET requests are not allowed inside a change set.');
       items.push({ kind: 'changeset', requests });
     } else items.push({ kind: 'single', request: parseHttp(part) });
   }
@@ -99,7 +131,12 @@ export function createBatchHandler(ctx: WebApiContext): (request: ApiRequest, pr
     const ref = /^\$(\d+)(.*)$/.exec(target);
     if (ref) {
       const url = refs.get(ref[1]!);
-      if (!url) throw new DataverseError(400, ErrorCodes.odata, `Content-ID Reference: '$${ref[1]}' does not exist in the batch context.`);
+      if (!url)
+        throw new DataverseError(
+          400,
+          ErrorCodes.odata,
+          `Content-ID Reference: '$${ref[1]}' does not exist in the batch context.`,
+        );
       return new URL(url + ref[2]);
     }
     if (/^https?:\/\//i.test(target)) return new URL(target);
@@ -119,7 +156,12 @@ export function createBatchHandler(ctx: WebApiContext): (request: ApiRequest, pr
         const m = /^\$(\d+)$/.exec(v);
         if (!m) return v;
         const url = refs.get(m[1]!);
-        if (!url) throw new DataverseError(400, ErrorCodes.odata, `Content-ID Reference: '${v}' does not exist in the batch context.`);
+        if (!url)
+          throw new DataverseError(
+            400,
+            ErrorCodes.odata,
+            `Content-ID Reference: '${v}' does not exist in the batch context.`,
+          );
         return url;
       }
       if (Array.isArray(v)) return v.map(walk);
@@ -138,7 +180,11 @@ export function createBatchHandler(ctx: WebApiContext): (request: ApiRequest, pr
         const inner = [...parsePrefer(outer.headers.prefer)].filter(([k]) => k !== 'odata.continue-on-error');
         if (inner.length) headers.prefer = inner.map(([k, v]) => (v ? `${k}=${v}` : k)).join(',');
       }
-      const response = routeWebApi(ctx, { method: sub.method, url, headers, body: resolveBody(sub.body, refs) }, principal);
+      const response = routeWebApi(
+        ctx,
+        { method: sub.method, url, headers, body: resolveBody(sub.body, refs) },
+        principal,
+      );
       const entityId = response.headers['OData-EntityId'];
       if (sub.contentId && entityId) refs.set(sub.contentId, entityId);
       return response;
@@ -152,7 +198,11 @@ export function createBatchHandler(ctx: WebApiContext): (request: ApiRequest, pr
     const count = items.reduce((n, i) => n + (i.kind === 'single' ? 1 : i.requests.length), 0);
     if (count > MAX_BATCH_REQUESTS) {
       // Wording as Dataverse answers 1001 requests (reported by DynamicsWebApi's maintainers).
-      throw new DataverseError(400, ErrorCodes.batchLimit, `The current change set contains too many operations. A maximum number of '${MAX_BATCH_REQUESTS}' operations are allowed in a change set`);
+      throw new DataverseError(
+        400,
+        ErrorCodes.batchLimit,
+        `The current change set contains too many operations. A maximum number of '${MAX_BATCH_REQUESTS}' operations are allowed in a change set`,
+      );
     }
     const continueOnError = parsePrefer(header(request, 'prefer')).has('odata.continue-on-error');
     const boundary = `batchresponse_${randomUUID()}`;
@@ -198,6 +248,10 @@ export function createBatchHandler(ctx: WebApiContext): (request: ApiRequest, pr
     }
     const body = out.map((p) => `--${boundary}\r\n${p}`).join('\r\n') + `\r\n--${boundary}--\r\n`;
     const status = failed && !continueOnError ? 400 : 200;
-    return { status, headers: { 'Content-Type': `multipart/mixed; boundary=${boundary}`, 'OData-Version': '4.0' }, body };
+    return {
+      status,
+      headers: { 'Content-Type': `multipart/mixed; boundary=${boundary}`, 'OData-Version': '4.0' },
+      body,
+    };
   };
 }

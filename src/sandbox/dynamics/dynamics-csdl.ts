@@ -34,7 +34,10 @@ function edmType(a: AttributeDef): string {
 }
 
 function entityType(e: EntityDef, annotations: boolean): string {
-  const lines = [`<EntityType Name="${xml(e.logicalName)}" BaseType="mscrm.crmbaseentity">`, `<Key><PropertyRef Name="${xml(e.primaryIdAttribute)}"/></Key>`];
+  const lines = [
+    `<EntityType Name="${xml(e.logicalName)}" BaseType="mscrm.crmbaseentity">`,
+    `<Key><PropertyRef Name="${xml(e.primaryIdAttribute)}"/></Key>`,
+  ];
   for (const a of e.attributes) {
     if (a.notOnWire) continue;
     lines.push(`<Property Name="${xml(wireName(a))}" Type="${edmType(a)}"/>`);
@@ -47,7 +50,9 @@ function entityType(e: EntityDef, annotations: boolean): string {
     }
   }
   if (annotations && e.changeTrackingEnabled) {
-    lines.push('<Annotation Term="Org.OData.Capabilities.V1.ChangeTracking"><Record><PropertyValue Property="Supported" Bool="true"/></Record></Annotation>');
+    lines.push(
+      '<Annotation Term="Org.OData.Capabilities.V1.ChangeTracking"><Record><PropertyValue Property="Supported" Bool="true"/></Record></Annotation>',
+    );
   }
   lines.push('</EntityType>');
   return lines.join('');
@@ -61,7 +66,9 @@ export function csdlDocument(schema: EntityDef[], annotations: boolean): ApiResp
     '<EntityType Name="crmbaseentity" Abstract="true"/>',
     ...schema.map((e) => entityType(e, annotations)),
     '<EntityContainer Name="System">',
-    ...schema.map((e) => `<EntitySet Name="${xml(e.entitySetName)}" EntityType="Microsoft.Dynamics.CRM.${xml(e.logicalName)}"/>`),
+    ...schema.map(
+      (e) => `<EntitySet Name="${xml(e.entitySetName)}" EntityType="Microsoft.Dynamics.CRM.${xml(e.logicalName)}"/>`,
+    ),
     '<FunctionImport Name="WhoAmI" Function="Microsoft.Dynamics.CRM.WhoAmI"/>',
     '</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>',
   ].join('\n');

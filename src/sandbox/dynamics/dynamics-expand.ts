@@ -29,7 +29,12 @@ function navigation(entity: EntityDef, nav: string): { attribute: AttributeDef; 
   return undefined;
 }
 
-export function parseExpand(store: DynamicsStore, entity: EntityDef, text: string | null, annotations: AnnotationFilter): ExpandSpec[] {
+export function parseExpand(
+  store: DynamicsStore,
+  entity: EntityDef,
+  text: string | null,
+  annotations: AnnotationFilter,
+): ExpandSpec[] {
   if (text === null || text.trim() === '') return [];
   return splitTopLevel(text).map((item) => {
     const m = /^([A-Za-z_]\w*)(?:\((.*)\))?$/.exec(item.trim());
@@ -37,7 +42,9 @@ export function parseExpand(store: DynamicsStore, entity: EntityDef, text: strin
     const found = navigation(entity, m[1]);
     const target = found ? store.entity(found.target) : undefined;
     if (!found || !target) {
-      throw odataError(`Could not find a property named '${m[1]}' on type 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`);
+      throw odataError(
+        `Could not find a property named '${m[1]}' on type 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`,
+      );
     }
     let select: string | null = null;
     for (const option of splitTopLevel(m[2] ?? '', ';')) {
@@ -65,7 +72,10 @@ export function applyExpand(store: DynamicsStore, specs: ExpandSpec[], row: Row,
 /** Columns the parent query must read for the expansions (the lookup and, for polymorphic ones, its type). */
 export function expandColumns(entity: EntityDef, specs: ExpandSpec[]): string[] {
   const names = new Set(entity.attributes.map((a) => a.logicalName));
-  return specs.flatMap((s) => [s.attribute.logicalName, ...(names.has(`${s.attribute.logicalName}type`) ? [`${s.attribute.logicalName}type`] : [])]);
+  return specs.flatMap((s) => [
+    s.attribute.logicalName,
+    ...(names.has(`${s.attribute.logicalName}type`) ? [`${s.attribute.logicalName}type`] : []),
+  ]);
 }
 
 /** The `@odata.context` select part with expansions: `contacts(fullname,parentcustomerid_account(name))`. */

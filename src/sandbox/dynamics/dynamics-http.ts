@@ -19,7 +19,11 @@ export interface ApiResponse {
 export const JSON_TYPE = 'application/json; odata.metadata=minimal';
 
 export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { 'Content-Type': JSON_TYPE, 'OData-Version': '4.0', ...headers }, body: JSON.stringify(value) };
+  return {
+    status,
+    headers: { 'Content-Type': JSON_TYPE, 'OData-Version': '4.0', ...headers },
+    body: JSON.stringify(value),
+  };
 }
 
 export function emptyResponse(status: number, headers: Record<string, string> = {}): ApiResponse {
@@ -86,4 +90,3 @@ export function toErrorResponse(error: unknown): ApiResponse {
   const message = error instanceof Error ? error.message : String(error);
   return new DataverseError(500, '0x80040216', `An unexpected error occurred: ${message}`).toResponse();
 }
-

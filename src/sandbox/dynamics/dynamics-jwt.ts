@@ -30,8 +30,14 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
   try {
     const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as unknown;
     const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown;
-    if (typeof header !== 'object' || header === null || typeof claims !== 'object' || claims === null) return undefined;
-    return { header: header as JwtHeader, claims: claims as JwtClaims, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, 'base64url') };
+    if (typeof header !== 'object' || header === null || typeof claims !== 'object' || claims === null)
+      return undefined;
+    return {
+      header: header as JwtHeader,
+      claims: claims as JwtClaims,
+      signingInput: `${parts[0]}.${parts[1]}`,
+      signature: Buffer.from(parts[2]!, 'base64url'),
+    };
   } catch {
     return undefined;
   }
@@ -43,7 +49,12 @@ export function verifyJwtSignature(jwt: DecodedJwt, publicKey: KeyObject | strin
   const data = Buffer.from(jwt.signingInput);
   if (jwt.header.alg === 'RS256') return verify('RSA-SHA256', data, key, jwt.signature);
   if (jwt.header.alg === 'PS256') {
-    return verify('RSA-SHA256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, jwt.signature);
+    return verify(
+      'RSA-SHA256',
+      data,
+      { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+      jwt.signature,
+    );
   }
   return false;
 }

@@ -142,7 +142,16 @@ export function optionSetJson(set: OptionSetDef, type: AttributeType): Record<st
 }
 
 function booleanOptionSet(a: AttributeDef): Record<string, unknown> {
-  const opt = (value: number, text: string) => ({ Value: value, Color: null, IsManaged: true, ExternalValue: null, MetadataId: null, HasChanged: null, Label: label(text), Description: EMPTY_LABEL });
+  const opt = (value: number, text: string) => ({
+    Value: value,
+    Color: null,
+    IsManaged: true,
+    ExternalValue: null,
+    MetadataId: null,
+    HasChanged: null,
+    Label: label(text),
+    Description: EMPTY_LABEL,
+  });
   return {
     MetadataId: stableGuid('booleanset', a.metadataId),
     Name: `${a.logicalName}`,
@@ -155,7 +164,12 @@ function booleanOptionSet(a: AttributeDef): Record<string, unknown> {
 }
 
 /** One attribute's JSON; `expand` adds OptionSet / GlobalOptionSet navigation properties. */
-export function attributeJson(e: EntityDef, a: AttributeDef, columnNumber: number, expand: Set<string>): Record<string, unknown> {
+export function attributeJson(
+  e: EntityDef,
+  a: AttributeDef,
+  columnNumber: number,
+  expand: Set<string>,
+): Record<string, unknown> {
   const metadataType = METADATA_TYPES[a.type];
   const out: Record<string, unknown> = {
     '@odata.type': `#Microsoft.Dynamics.CRM.${metadataType}`,
@@ -168,7 +182,11 @@ export function attributeJson(e: EntityDef, a: AttributeDef, columnNumber: numbe
     AttributeTypeName: { Value: `${a.type}Type` },
     DisplayName: label(a.displayName),
     Description: EMPTY_LABEL,
-    RequiredLevel: { Value: a.required, CanBeChanged: !a.isPrimaryId, ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' },
+    RequiredLevel: {
+      Value: a.required,
+      CanBeChanged: !a.isPrimaryId,
+      ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings',
+    },
     IsValidForCreate: a.validForCreate,
     IsValidForUpdate: a.validForUpdate,
     IsValidForRead: a.validForRead,
@@ -188,10 +206,19 @@ export function attributeJson(e: EntityDef, a: AttributeDef, columnNumber: numbe
   };
   switch (a.type) {
     case 'String':
-      Object.assign(out, { MaxLength: a.maxLength ?? 100, DatabaseLength: (a.maxLength ?? 100) * 2, Format: a.format ?? 'Text', FormatName: { Value: a.format ?? 'Text' } });
+      Object.assign(out, {
+        MaxLength: a.maxLength ?? 100,
+        DatabaseLength: (a.maxLength ?? 100) * 2,
+        Format: a.format ?? 'Text',
+        FormatName: { Value: a.format ?? 'Text' },
+      });
       break;
     case 'Memo':
-      Object.assign(out, { MaxLength: a.maxLength ?? 2000, DatabaseLength: (a.maxLength ?? 2000) * 2, Format: 'TextArea' });
+      Object.assign(out, {
+        MaxLength: a.maxLength ?? 2000,
+        DatabaseLength: (a.maxLength ?? 2000) * 2,
+        Format: 'TextArea',
+      });
       break;
     case 'Integer':
       Object.assign(out, { MinValue: a.minValue ?? -2147483648, MaxValue: a.maxValue ?? 2147483647, Format: 'None' });
@@ -201,16 +228,30 @@ export function attributeJson(e: EntityDef, a: AttributeDef, columnNumber: numbe
       break;
     case 'Decimal':
     case 'Double':
-      Object.assign(out, { Precision: a.precision ?? 2, MinValue: a.minValue ?? -100000000000, MaxValue: a.maxValue ?? 100000000000 });
+      Object.assign(out, {
+        Precision: a.precision ?? 2,
+        MinValue: a.minValue ?? -100000000000,
+        MaxValue: a.maxValue ?? 100000000000,
+      });
       break;
     case 'Money':
-      Object.assign(out, { Precision: a.precision ?? 2, PrecisionSource: 2, MinValue: a.minValue ?? -922337203685477, MaxValue: a.maxValue ?? 922337203685477, IsBaseCurrency: false });
+      Object.assign(out, {
+        Precision: a.precision ?? 2,
+        PrecisionSource: 2,
+        MinValue: a.minValue ?? -922337203685477,
+        MaxValue: a.maxValue ?? 922337203685477,
+        IsBaseCurrency: false,
+      });
       break;
     case 'DateTime':
       Object.assign(out, {
         Format: a.format ?? 'DateAndTime',
         DateTimeBehavior: { Value: a.dateBehavior ?? 'UserLocal' },
-        CanChangeDateTimeBehavior: { Value: a.isCustom, CanBeChanged: false, ManagedPropertyLogicalName: 'canchangedatetimebehavior' },
+        CanChangeDateTimeBehavior: {
+          Value: a.isCustom,
+          CanBeChanged: false,
+          ManagedPropertyLogicalName: 'canchangedatetimebehavior',
+        },
       });
       break;
     case 'Lookup':
@@ -229,7 +270,8 @@ export function attributeJson(e: EntityDef, a: AttributeDef, columnNumber: numbe
       out.DefaultFormValue = a.type === 'Picklist' || a.type === 'MultiSelectPicklist' ? -1 : null;
       if (a.optionSet) {
         if (expand.has('OptionSet')) out.OptionSet = optionSetJson(a.optionSet, a.type);
-        if (expand.has('GlobalOptionSet')) out.GlobalOptionSet = a.optionSet.isGlobal ? optionSetJson(a.optionSet, a.type) : null;
+        if (expand.has('GlobalOptionSet'))
+          out.GlobalOptionSet = a.optionSet.isGlobal ? optionSetJson(a.optionSet, a.type) : null;
       }
       break;
     default:

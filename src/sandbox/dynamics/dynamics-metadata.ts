@@ -1,7 +1,14 @@
 import { type ApiRequest, type ApiResponse, DataverseError, jsonResponse, odataError } from './dynamics-http.js';
 import { evaluateFilter } from './dynamics-odata-eval.js';
 import { ODataSyntaxError, parseFilter, splitTopLevel } from './dynamics-odata-parser.js';
-import { attributeJson, BASE_ATTRIBUTE_PROPERTIES, entityJson, METADATA_TYPES, optionSetJson, label } from './dynamics-metadata-render.js';
+import {
+  attributeJson,
+  BASE_ATTRIBUTE_PROPERTIES,
+  entityJson,
+  METADATA_TYPES,
+  optionSetJson,
+  label,
+} from './dynamics-metadata-render.js';
 import type { AttributeDef, EntityDef } from './dynamics-schema-types.js';
 import type { DynamicsStore } from './dynamics-store.js';
 
@@ -26,14 +33,21 @@ function parseOptions(get: (name: string) => string | null): MetaOptions {
       const eq = part.indexOf('=');
       if (eq > 0) nested.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
     }
-    expand.set(m[1], parseOptions((n) => nested.get(n) ?? null));
+    expand.set(
+      m[1],
+      parseOptions((n) => nested.get(n) ?? null),
+    );
   }
   const select = get('$select');
   const filter = get('$filter');
   return { ...(select ? { select: splitTopLevel(select) } : {}), ...(filter ? { filter } : {}), expand };
 }
 
-function applyFilter(items: Array<Record<string, unknown>>, filter: string | undefined, typeName: string): Array<Record<string, unknown>> {
+function applyFilter(
+  items: Array<Record<string, unknown>>,
+  filter: string | undefined,
+  typeName: string,
+): Array<Record<string, unknown>> {
   if (!filter) return items;
   let node;
   try {
@@ -45,13 +59,20 @@ function applyFilter(items: Array<Record<string, unknown>>, filter: string | und
   return items.filter((item) => evaluateFilter(node, item, typeName));
 }
 
-function project(item: Record<string, unknown>, select: string[] | undefined, allowed: Set<string> | undefined, typeName: string, keep: string[]): Record<string, unknown> {
+function project(
+  item: Record<string, unknown>,
+  select: string[] | undefined,
+  allowed: Set<string> | undefined,
+  typeName: string,
+  keep: string[],
+): Record<string, unknown> {
   if (!select) return item;
   const out: Record<string, unknown> = {};
   if (item['@odata.type'] !== undefined) out['@odata.type'] = item['@odata.type'];
   for (const name of select) {
     // A property of the type that this row does not carry (e.g. Targets on a string column) is null, not an error.
-    if (!(name in item) && !(allowed?.has(name) ?? false)) throw odataError(`Could not find a property named '${name}' on type '${typeName}'.`);
+    if (!(name in item) && !(allowed?.has(name) ?? false))
+      throw odataError(`Could not find a property named '${name}' on type '${typeName}'.`);
     out[name] = item[name] ?? null;
   }
   for (const k of keep) if (k in item) out[k] = item[k];
@@ -81,7 +102,9 @@ function attributesOf(entity: EntityDef, opts: MetaOptions, cast: string | undef
   );
   // Without a cast, $select only sees AttributeMetadata's own properties (Dataverse rejects MaxLength there).
   if (opts.select && !cast) {
-    for (const name of opts.select) if (!BASE_ATTRIBUTE_PROPERTIES.has(name)) throw odataError(`Could not find a property named '${name}' on type '${typeName}'.`);
+    for (const name of opts.select)
+      if (!BASE_ATTRIBUTE_PROPERTIES.has(name))
+        throw odataError(`Could not find a property named '${name}' on type '${typeName}'.`);
   }
   const allowed = cast ? undefined : BASE_ATTRIBUTE_PROPERTIES;
   return filtered.map((json) => project(json, opts.select, allowed, typeName, [...expand]));
@@ -112,20 +135,38 @@ function castName(segment: string | undefined): string | undefined {
   if (!segment) return undefined;
   const m = /^Microsoft\.Dynamics\.CRM\.(\w+AttributeMetadata)$/.exec(segment);
   if (!m) return undefined;
-  if (!Object.values(METADATA_TYPES).includes(m[1]!)) throw odataError(`The type 'Microsoft.Dynamics.CRM.${m[1]}' cannot be used as a cast here.`);
+  if (!Object.values(METADATA_TYPES).includes(m[1]!))
+    throw odataError(`The type 'Microsoft.Dynamics.CRM.${m[1]}' cannot be used as a cast here.`);
   return m[1];
 }
 
 function findAttribute(entity: EntityDef, key: string): AttributeDef {
   const byName = /^LogicalName='([^']*)'$/.exec(key);
-  const a = byName ? entity.attributes.find((x) => x.logicalName === byName[1]) : entity.attributes.find((x) => x.metadataId === key.toLowerCase());
-  if (!a) throw new DataverseError(404, '0x80040217', `Could not find attribute ${byName?.[1] ?? key} for entity ${entity.logicalName}.`);
+  const a = byName
+    ? entity.attributes.find((x) => x.logicalName === byName[1])
+    : entity.attributes.find((x) => x.metadataId === key.toLowerCase());
+  if (!a)
+    throw new DataverseError(
+      404,
+      '0x80040217',
+      `Could not find attribute ${byName?.[1] ?? key} for entity ${entity.logicalName}.`,
+    );
   return a;
 }
 
 /** Handles `EntityDefinitions...` paths; `segments` are the decoded path segments after the API base. */
-export function handleEntityDefinitions(store: DynamicsStore, apiBase: string, segments: string[], request: ApiRequest): ApiResponse {
-  if (request.method !== 'GET') throw new DataverseError(405, '0x80060888', 'The sandbox serves metadata read-only; change it through the admin API.');
+export function handleEntityDefinitions(
+  store: DynamicsStore,
+  apiBase: string,
+  segments: string[],
+  request: ApiRequest,
+): ApiResponse {
+  if (request.method !== 'GET')
+    throw new DataverseError(
+      405,
+      '0x80060888',
+      'The sandbox serves metadata read-only; change it through the admin API.',
+    );
   const q = request.url.searchParams;
   const opts = parseOptions((n) => q.get(n));
   const first = segments[0]!;
@@ -133,13 +174,21 @@ export function handleEntityDefinitions(store: DynamicsStore, apiBase: string, s
   const context = `${apiBase}$metadata#`;
   if (!keyMatch) {
     const all = store.schema.map((e) => entityJson(e));
-    const matching = new Set(applyFilter(all, opts.filter, 'Microsoft.Dynamics.CRM.EntityMetadata').map((j) => j.MetadataId));
-    const value = store.schema.filter((e) => matching.has(e.metadataId)).map((e) => entityWithExpand(e, { ...opts, filter: undefined } as MetaOptions));
+    const matching = new Set(
+      applyFilter(all, opts.filter, 'Microsoft.Dynamics.CRM.EntityMetadata').map((j) => j.MetadataId),
+    );
+    const value = store.schema
+      .filter((e) => matching.has(e.metadataId))
+      .map((e) => entityWithExpand(e, { ...opts, filter: undefined } as MetaOptions));
     return jsonResponse(200, { '@odata.context': `${context}EntityDefinitions`, value });
   }
   const entity = findEntity(store, keyMatch[1]!);
   const entityContext = `${context}EntityDefinitions('${entity.logicalName}')`;
-  if (segments.length === 1) return jsonResponse(200, { '@odata.context': `${context}EntityDefinitions/$entity`, ...entityWithExpand(entity, opts) });
+  if (segments.length === 1)
+    return jsonResponse(200, {
+      '@odata.context': `${context}EntityDefinitions/$entity`,
+      ...entityWithExpand(entity, opts),
+    });
   const second = segments[1]!;
   if (second === 'Keys') return jsonResponse(200, { '@odata.context': `${entityContext}/Keys`, value: keysOf(entity) });
   if (second === 'Attributes' || second.startsWith('Attributes(')) {
@@ -148,16 +197,29 @@ export function handleEntityDefinitions(store: DynamicsStore, apiBase: string, s
     if (segments[2] && !cast) throw odataError(`Resource not found for the segment '${segments[2]}'.`, 404);
     if (attrKey === undefined) {
       const value = attributesOf(entity, opts, cast);
-      return jsonResponse(200, { '@odata.context': `${entityContext}/Attributes${cast ? `/Microsoft.Dynamics.CRM.${cast}` : ''}`, value });
+      return jsonResponse(200, {
+        '@odata.context': `${entityContext}/Attributes${cast ? `/Microsoft.Dynamics.CRM.${cast}` : ''}`,
+        value,
+      });
     }
     const a = findAttribute(entity, attrKey);
-    if (cast && METADATA_TYPES[a.type] !== cast) throw odataError(`The attribute ${a.logicalName} is not of type ${cast}.`);
+    if (cast && METADATA_TYPES[a.type] !== cast)
+      throw odataError(`The attribute ${a.logicalName} is not of type ${cast}.`);
     const expand = new Set(opts.expand.keys());
     if (segments[3] === 'OptionSet' || segments[3] === 'GlobalOptionSet') {
       if (!a.optionSet) throw odataError(`The attribute ${a.logicalName} has no option set.`, 404);
-      return jsonResponse(200, { '@odata.context': `${context}EntityDefinitions('${entity.logicalName}')/Attributes(${a.metadataId})/${segments[3]}/$entity`, ...optionSetJson(a.optionSet, a.type) });
+      return jsonResponse(200, {
+        '@odata.context': `${context}EntityDefinitions('${entity.logicalName}')/Attributes(${a.metadataId})/${segments[3]}/$entity`,
+        ...optionSetJson(a.optionSet, a.type),
+      });
     }
-    const json = project(attributeJson(entity, a, entity.attributes.indexOf(a) + 1, expand), opts.select, cast ? undefined : BASE_ATTRIBUTE_PROPERTIES, 'Microsoft.Dynamics.CRM.AttributeMetadata', [...expand]);
+    const json = project(
+      attributeJson(entity, a, entity.attributes.indexOf(a) + 1, expand),
+      opts.select,
+      cast ? undefined : BASE_ATTRIBUTE_PROPERTIES,
+      'Microsoft.Dynamics.CRM.AttributeMetadata',
+      [...expand],
+    );
     return jsonResponse(200, { '@odata.context': `${entityContext}/Attributes/$entity`, ...json });
   }
   throw odataError(`Resource not found for the segment '${second}'.`, 404);
@@ -174,5 +236,9 @@ export function handleGlobalOptionSets(store: DynamicsStore, apiBase: string, se
   }
   const a = sets.get(m[1]!);
   if (!a?.optionSet) throw new DataverseError(404, '0x80040217', `Could not find optionset with name ${m[1]}.`);
-  return jsonResponse(200, { '@odata.context': `${apiBase}$metadata#GlobalOptionSetDefinitions/$entity`, '@odata.type': '#Microsoft.Dynamics.CRM.OptionSetMetadata', ...optionSetJson(a.optionSet, a.type) });
+  return jsonResponse(200, {
+    '@odata.context': `${apiBase}$metadata#GlobalOptionSetDefinitions/$entity`,
+    '@odata.type': '#Microsoft.Dynamics.CRM.OptionSetMetadata',
+    ...optionSetJson(a.optionSet, a.type),
+  });
 }

@@ -65,7 +65,12 @@ function tokenize(text: string): Token[] {
       i += m.length;
     } else if (NUMBER.test(rest)) {
       const m = NUMBER.exec(rest)![0];
-      tokens.push({ kind: 'literal', text: m, pos: i, literal: { type: 'number', value: Number(m.replace(/[mMdDlLfF]$/, '')) } });
+      tokens.push({
+        kind: 'literal',
+        text: m,
+        pos: i,
+        literal: { type: 'number', value: Number(m.replace(/[mMdDlLfF]$/, '')) },
+      });
       i += m.length;
     } else if (IDENT.test(rest)) {
       const m = IDENT.exec(rest)![0];
@@ -93,7 +98,8 @@ function readQuoted(text: string, start: number): { value: string; end: number }
   let value = '';
   let i = start + 1;
   for (;;) {
-    if (i >= text.length) throw new ODataSyntaxError(`There is an unterminated string literal at position ${start} in '${text}'.`);
+    if (i >= text.length)
+      throw new ODataSyntaxError(`There is an unterminated string literal at position ${start} in '${text}'.`);
     const ch = text.charAt(i);
     if (ch === "'") {
       if (text.charAt(i + 1) === "'") {
@@ -135,7 +141,9 @@ class Parser {
   private expect(text: string): void {
     const t = this.peek();
     if (!t || t.kind !== 'punct' || t.text !== text) {
-      throw new ODataSyntaxError(`')' or operator expected at position ${t?.pos ?? this.text.length} in '${this.text}'.`);
+      throw new ODataSyntaxError(
+        `')' or operator expected at position ${t?.pos ?? this.text.length} in '${this.text}'.`,
+      );
     }
     this.index++;
   }

@@ -61,16 +61,24 @@ function edmOf(attribute: AttributeDef): string {
 }
 
 export function unknownProperty(name: string, entity: EntityDef): Error {
-  return odataError(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`);
+  return odataError(
+    `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`,
+  );
 }
 
 /** Converts a filter literal to the stored form of `attribute`; undefined when the types are incompatible. */
-function convertLiteral(attribute: AttributeDef, type: string, value: string | number | boolean | null, fromString: boolean): SqlValue | undefined {
+function convertLiteral(
+  attribute: AttributeDef,
+  type: string,
+  value: string | number | boolean | null,
+  fromString: boolean,
+): SqlValue | undefined {
   const edm = edmOf(attribute);
   if (fromString && typeof value === 'string') {
     // Dataverse query functions pass every value as a string; coerce by the column's type.
     if (edm === 'Edm.Boolean') return value === 'true' ? 1 : value === 'false' ? 0 : undefined;
-    if (['Edm.Int32', 'Edm.Int64', 'Edm.Decimal', 'Edm.Double'].includes(edm)) return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : undefined;
+    if (['Edm.Int32', 'Edm.Int64', 'Edm.Decimal', 'Edm.Double'].includes(edm))
+      return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : undefined;
     if (edm === 'Edm.Guid') return /^[0-9a-f-]{36}$/i.test(value) ? value.toLowerCase() : undefined;
     if (edm === 'Edm.Date' || edm === 'Edm.DateTimeOffset') return parseDateValue(attribute, value);
     return value;
@@ -134,12 +142,16 @@ class Compiler {
       const flip: Record<CompareOp, CompareOp> = { eq: 'eq', ne: 'ne', gt: 'lt', ge: 'le', lt: 'gt', le: 'ge' };
       effectiveOp = flip[op];
     }
-    if (!prop) throw odataError(`A binary operator with incompatible types was detected. Found operand types 'Edm.Untyped' and 'Edm.Untyped' for operator kind '${OP_KINDS[op]}'.`);
+    if (!prop)
+      throw odataError(
+        `A binary operator with incompatible types was detected. Found operand types 'Edm.Untyped' and 'Edm.Untyped' for operator kind '${OP_KINDS[op]}'.`,
+      );
     if (literal.kind === 'property') {
       const other = this.property(literal)!;
       return `${prop.column} ${SQL_OPS[effectiveOp]} ${other.column}`;
     }
-    if (literal.kind !== 'literal') throw odataError(`The $filter comparison needs a literal value for operator kind '${OP_KINDS[op]}'.`);
+    if (literal.kind !== 'literal')
+      throw odataError(`The $filter comparison needs a literal value for operator kind '${OP_KINDS[op]}'.`);
     if (literal.type === 'null') {
       if (op === 'eq') return `${prop.column} IS NULL`;
       if (op === 'ne') return `${prop.column} IS NOT NULL`;
@@ -156,7 +168,8 @@ class Compiler {
 
   private stringArg(args: FilterNode[], index: number, fn: string): string {
     const arg = args[index];
-    if (arg?.kind !== 'literal' || arg.type !== 'string') throw odataError(`No function signature for the function with name '${fn}' matches the specified arguments.`);
+    if (arg?.kind !== 'literal' || arg.type !== 'string')
+      throw odataError(`No function signature for the function with name '${fn}' matches the specified arguments.`);
     return arg.value as string;
   }
 
@@ -169,11 +182,13 @@ class Compiler {
 
   private values(args: FilterNode[], prop: { attribute: AttributeDef }, fn: string): SqlValue[] {
     const list = args[1];
-    if (list?.kind !== 'list') throw odataError(`No function signature for the function with name '${fn}' matches the specified arguments.`);
+    if (list?.kind !== 'list')
+      throw odataError(`No function signature for the function with name '${fn}' matches the specified arguments.`);
     return list.items.map((item) => {
       if (item.kind !== 'literal') throw odataError(`Invalid value in '${fn}'.`);
       const v = convertLiteral(prop.attribute, item.type, item.value, true);
-      if (v === undefined || v === null) throw odataError(`The value '${String(item.value)}' is not valid for '${prop.attribute.logicalName}'.`);
+      if (v === undefined || v === null)
+        throw odataError(`The value '${String(item.value)}' is not valid for '${prop.attribute.logicalName}'.`);
       return v;
     });
   }
@@ -204,7 +219,8 @@ class Compiler {
           return `${short === 'NotBetween' ? 'NOT ' : ''}(${prop.column} BETWEEN ? AND ?)`;
         case 'ContainValues':
         case 'DoesNotContainValues': {
-          if (prop.attribute.type !== 'MultiSelectPicklist') throw odataError(`'${name}' applies only to choices columns.`);
+          if (prop.attribute.type !== 'MultiSelectPicklist')
+            throw odataError(`'${name}' applies only to choices columns.`);
           const parts = values.map((v) => {
             this.params.push(`%,${String(v)},%`);
             return `(',' || ${prop.column} || ',') LIKE ?`;
@@ -228,4 +244,3 @@ export function compileFilter(node: FilterNode, entity: EntityDef, attributes: M
   const sql = compiler.compile(node);
   return { sql, params: compiler.params };
 }
-

@@ -1,7 +1,25 @@
-import { type ApiRequest, type ApiResponse, DataverseError, header, jsonResponse, odataError, parsePrefer } from './dynamics-http.js';
+import {
+  type ApiRequest,
+  type ApiResponse,
+  DataverseError,
+  header,
+  jsonResponse,
+  odataError,
+  parsePrefer,
+} from './dynamics-http.js';
 import { parseFilter, splitTopLevel, ODataSyntaxError } from './dynamics-odata-parser.js';
 import { compileFilter, unknownProperty } from './dynamics-odata-sql.js';
-import { AnnotationFilter, compileRenderer, projection, type Projection, renderRecord, rowFromRaw, sqlColumnNames, sqlColumns, unsupportedOption } from './dynamics-records.js';
+import {
+  AnnotationFilter,
+  compileRenderer,
+  projection,
+  type Projection,
+  renderRecord,
+  rowFromRaw,
+  sqlColumnNames,
+  sqlColumns,
+  unsupportedOption,
+} from './dynamics-records.js';
 import type { EntityDef } from './dynamics-schema-types.js';
 import { type DynamicsStore, quoteIdent, type Row, type SqlValue, tableName } from './dynamics-store.js';
 import { wireAttributes } from './dynamics-values.js';
@@ -14,7 +32,16 @@ import { applyExpand, contextWithExpand, expandColumns, parseExpand } from './dy
 
 export const MAX_PAGE_SIZE = 5000;
 const COUNT_LIMIT = 5000;
-const KNOWN_OPTIONS = new Set(['$select', '$filter', '$orderby', '$top', '$count', '$skiptoken', '$deltatoken', '$expand']);
+const KNOWN_OPTIONS = new Set([
+  '$select',
+  '$filter',
+  '$orderby',
+  '$top',
+  '$count',
+  '$skiptoken',
+  '$deltatoken',
+  '$expand',
+]);
 
 export interface QueryContext {
   store: DynamicsStore;
@@ -68,7 +95,8 @@ function parseOrderBy(entity: EntityDef, text: string | null): OrderTerm[] {
     const [name = '', dir = 'asc', ...rest] = term.split(/\s+/);
     const a = wire.get(name);
     if (!a) throw unknownProperty(name, entity);
-    if (rest.length > 0 || !['asc', 'desc'].includes(dir.toLowerCase())) throw odataError(`Syntax error at position ${name.length + 1} in '${term}'.`);
+    if (rest.length > 0 || !['asc', 'desc'].includes(dir.toLowerCase()))
+      throw odataError(`Syntax error at position ${name.length + 1} in '${term}'.`);
     return { column: a.logicalName, desc: dir.toLowerCase() === 'desc' };
   });
 }
@@ -144,12 +172,14 @@ function linkWith(ctx: QueryContext, entity: EntityDef, url: URL, extra: Record<
 export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: ApiRequest): ApiResponse {
   const q = request.url.searchParams;
   for (const bad of ['$skip', '$apply', '$search']) {
-    if (q.has(bad)) throw bad === '$skip' ? odataError("The query parameter $skip is not supported") : unsupportedOption(bad);
+    if (q.has(bad))
+      throw bad === '$skip' ? odataError('The query parameter $skip is not supported') : unsupportedOption(bad);
   }
   for (const name of q.keys()) {
     // Answering an unknown option (or FetchXML / saved queries, which the sandbox does not run) with every row
     // would be silently wrong; refuse it instead.
-    if ((name.startsWith('$') && !KNOWN_OPTIONS.has(name)) || ['fetchXml', 'savedQuery', 'userQuery'].includes(name)) throw unsupportedOption(name);
+    if ((name.startsWith('$') && !KNOWN_OPTIONS.has(name)) || ['fetchXml', 'savedQuery', 'userQuery'].includes(name))
+      throw unsupportedOption(name);
   }
   const prefer = parsePrefer(header(request, 'prefer'));
   const annotations = new AnnotationFilter(prefer.get('odata.include-annotations'));
@@ -157,13 +187,20 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   const maxPage = pageSizeFrom(prefer);
   // A nextLink from a tracked query stays tracked even if the client does not resend the preference.
   const skipText = q.get('$skiptoken');
-  const tracking = prefer.has('odata.track-changes') || q.has('$deltatoken') || (skipText !== null && decodeCookie(skipText).v !== undefined);
+  const tracking =
+    prefer.has('odata.track-changes') ||
+    q.has('$deltatoken') ||
+    (skipText !== null && decodeCookie(skipText).v !== undefined);
   const applied: string[] = [];
   if (maxPage !== undefined) applied.push(`odata.maxpagesize=${maxPage}`);
   // Echo the annotation pattern only in header-safe characters (it is client text).
-  if (annotations.any) applied.push(`odata.include-annotations="${(prefer.get('odata.include-annotations') ?? '').replace(/[^\w.*,-]/g, '')}"`);
+  if (annotations.any)
+    applied.push(
+      `odata.include-annotations="${(prefer.get('odata.include-annotations') ?? '').replace(/[^\w.*,-]/g, '')}"`,
+    );
   if (tracking) {
-    if (!entity.changeTrackingEnabled) throw odataError(`Change tracking is not enabled for the entity '${entity.logicalName}'.`);
+    if (!entity.changeTrackingEnabled)
+      throw odataError(`Change tracking is not enabled for the entity '${entity.logicalName}'.`);
     for (const opt of ['$filter', '$orderby', '$top', '$count', '$expand']) {
       if (q.has(opt)) throw odataError(`The "${opt}" query parameter isn't supported when Change Tracking is enabled.`);
     }
@@ -191,7 +228,10 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   let top: number | undefined;
   if (topText !== null) {
     top = Number(topText);
-    if (!Number.isInteger(top) || top < 0) throw odataError(`Invalid value '${topText}' for $top query option found. The $top query option requires a non-negative integer value.`);
+    if (!Number.isInteger(top) || top < 0)
+      throw odataError(
+        `Invalid value '${topText}' for $top query option found. The $top query option requires a non-negative integer value.`,
+      );
   }
   const expand = parseExpand(ctx.store, entity, q.get('$expand'), annotations);
   const body: Record<string, unknown> = { '@odata.context': `${ctx.apiBase}$metadata#${contextWithExpand(p, expand)}` };
@@ -213,29 +253,43 @@ export function queryEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   const terms = sortTerms(order);
   const orderSql = terms.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`).join(', ');
   const columns = sqlColumnNames(p);
-  for (const c of [...order.map((o) => o.column), ...expandColumns(entity, expand)]) if (!columns.includes(c)) columns.push(c);
+  for (const c of [...order.map((o) => o.column), ...expandColumns(entity, expand)])
+    if (!columns.includes(c)) columns.push(c);
   const sql = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${tableName(entity)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderSql} LIMIT ${pageWanted}`;
   const raw = ctx.store.prepareRaw(sql).all(...keysetParams, ...params) as SqlValue[][];
   const more = raw.length > pageSize;
   if (more) raw.length = pageSize;
   const base = compileRenderer(ctx.store, p, columns);
-  const render = expand.length === 0 ? base : (r: SqlValue[]) => {
-    const out = base(r);
-    applyExpand(ctx.store, expand, rowFromRaw(columns, r), out);
-    return out;
-  };
+  const render =
+    expand.length === 0
+      ? base
+      : (r: SqlValue[]) => {
+          const out = base(r);
+          applyExpand(ctx.store, expand, rowFromRaw(columns, r), out);
+          return out;
+        };
   body.value = raw.map(render);
   const rows = more ? [rowFromRaw(columns, raw[raw.length - 1]!)] : [];
   if (more) {
     const last = rows[rows.length - 1]!;
-    const next: PageCookie = { k: [...order.map((o) => last[o.column] ?? null), last._rid ?? null], page: (cookie?.page ?? 1) + 1 };
+    const next: PageCookie = {
+      k: [...order.map((o) => last[o.column] ?? null), last._rid ?? null],
+      page: (cookie?.page ?? 1) + 1,
+    };
     body['@odata.nextLink'] = linkWith(ctx, entity, request.url, { $skiptoken: encodeCookie(next) });
   }
   return jsonResponse(200, body, applied.length ? { 'Preference-Applied': applied.join(',') } : {});
 }
 
 /** Initial track-changes sync (snapshot at version V) and delta queries ($deltatoken=T: changes in (T, V]). */
-function trackedQuery(ctx: QueryContext, entity: EntityDef, request: ApiRequest, p: Projection, pageSize: number, applied: string[]): ApiResponse {
+function trackedQuery(
+  ctx: QueryContext,
+  entity: EntityDef,
+  request: ApiRequest,
+  p: Projection,
+  pageSize: number,
+  applied: string[],
+): ApiResponse {
   const q = request.url.searchParams;
   const skiptoken = q.get('$skiptoken');
   const cookie = skiptoken ? decodeCookie(skiptoken) : undefined;
@@ -243,7 +297,8 @@ function trackedQuery(ctx: QueryContext, entity: EntityDef, request: ApiRequest,
   let since: number | undefined = cookie?.t;
   if (deltaText !== null && since === undefined) {
     const m = /^(\d+)(!|$)/.exec(deltaText);
-    if (!m?.[1]) throw new DataverseError(400, '0x80044352', `The delta token '${deltaText}' is not valid or has expired.`);
+    if (!m?.[1])
+      throw new DataverseError(400, '0x80044352', `The delta token '${deltaText}' is not valid or has expired.`);
     since = Number(m[1]);
   }
   const snapshot = cookie?.v ?? ctx.store.currentVersion();
@@ -255,7 +310,9 @@ function trackedQuery(ctx: QueryContext, entity: EntityDef, request: ApiRequest,
   let next: PageCookie | undefined;
   if (since === undefined) {
     const last = Number(cookie?.k?.[0] ?? 0);
-    const raw = ctx.store.prepareRaw(`SELECT ${sqlColumns(p)} FROM ${table} WHERE versionnumber <= ? AND _rid > ? ORDER BY _rid LIMIT ?`).all(snapshot, last, pageSize + 1) as SqlValue[][];
+    const raw = ctx.store
+      .prepareRaw(`SELECT ${sqlColumns(p)} FROM ${table} WHERE versionnumber <= ? AND _rid > ? ORDER BY _rid LIMIT ?`)
+      .all(snapshot, last, pageSize + 1) as SqlValue[][];
     if (raw.length > pageSize) {
       raw.length = pageSize;
       next = { k: [raw[raw.length - 1]![columns.indexOf('_rid')] ?? null], v: snapshot, page: (cookie?.page ?? 1) + 1 };
@@ -267,11 +324,19 @@ function trackedQuery(ctx: QueryContext, entity: EntityDef, request: ApiRequest,
     let after = Number(cookie?.k?.[0] ?? since);
     if (phase === 'r') {
       const rows = ctx.store
-        .prepare(`SELECT ${sqlColumns(p)} FROM ${table} WHERE versionnumber > ? AND versionnumber <= ? ORDER BY versionnumber LIMIT ?`)
+        .prepare(
+          `SELECT ${sqlColumns(p)} FROM ${table} WHERE versionnumber > ? AND versionnumber <= ? ORDER BY versionnumber LIMIT ?`,
+        )
         .all(after, snapshot, pageSize + 1) as Row[];
       if (rows.length > pageSize) {
         rows.length = pageSize;
-        next = { k: [rows[rows.length - 1]!.versionnumber ?? null], v: snapshot, t: since, phase: 'r', page: (cookie?.page ?? 1) + 1 };
+        next = {
+          k: [rows[rows.length - 1]!.versionnumber ?? null],
+          v: snapshot,
+          t: since,
+          phase: 'r',
+          page: (cookie?.page ?? 1) + 1,
+        };
       } else {
         phase = 'd';
         after = since;
@@ -282,13 +347,26 @@ function trackedQuery(ctx: QueryContext, entity: EntityDef, request: ApiRequest,
       // New and updated rows come before deletions, as RetrieveEntityChanges documents.
       const room = pageSize - values.length;
       const deleted = ctx.store
-        .prepare('SELECT id, versionnumber FROM _deleted WHERE entity = ? AND versionnumber > ? AND versionnumber <= ? ORDER BY versionnumber LIMIT ?')
+        .prepare(
+          'SELECT id, versionnumber FROM _deleted WHERE entity = ? AND versionnumber > ? AND versionnumber <= ? ORDER BY versionnumber LIMIT ?',
+        )
         .all(entity.logicalName, after, snapshot, room + 1) as Array<{ id: string; versionnumber: number }>;
       if (deleted.length > room) {
         deleted.length = room;
-        next = { k: [deleted[deleted.length - 1]?.versionnumber ?? after], v: snapshot, t: since, phase: 'd', page: (cookie?.page ?? 1) + 1 };
+        next = {
+          k: [deleted[deleted.length - 1]?.versionnumber ?? after],
+          v: snapshot,
+          t: since,
+          phase: 'd',
+          page: (cookie?.page ?? 1) + 1,
+        };
       }
-      for (const d of deleted) values.push({ '@odata.context': `${ctx.apiBase}$metadata#${entity.entitySetName}/$deletedEntity`, id: d.id, reason: 'deleted' });
+      for (const d of deleted)
+        values.push({
+          '@odata.context': `${ctx.apiBase}$metadata#${entity.entitySetName}/$deletedEntity`,
+          id: d.id,
+          reason: 'deleted',
+        });
     }
   }
   body.value = values;
@@ -304,9 +382,14 @@ export function countEntitySet(ctx: QueryContext, entity: EntityDef, request: Ap
   if (deltaText !== null) {
     // With a delta token, the number of changes since it: changed rows plus deletions.
     const since = Number(/^(\d+)(!|$)/.exec(deltaText)?.[1] ?? Number.NaN);
-    if (!Number.isFinite(since)) throw new DataverseError(400, '0x80044352', `The delta token '${deltaText}' is not valid or has expired.`);
-    const changed = ctx.store.prepare(`SELECT count(*) AS n FROM ${tableName(entity)} WHERE versionnumber > ?`).get(since) as { n: number };
-    const deleted = ctx.store.prepare('SELECT count(*) AS n FROM _deleted WHERE entity = ? AND versionnumber > ?').get(entity.logicalName, since) as { n: number };
+    if (!Number.isFinite(since))
+      throw new DataverseError(400, '0x80044352', `The delta token '${deltaText}' is not valid or has expired.`);
+    const changed = ctx.store
+      .prepare(`SELECT count(*) AS n FROM ${tableName(entity)} WHERE versionnumber > ?`)
+      .get(since) as { n: number };
+    const deleted = ctx.store
+      .prepare('SELECT count(*) AS n FROM _deleted WHERE entity = ? AND versionnumber > ?')
+      .get(entity.logicalName, since) as { n: number };
     n = changed.n + deleted.n;
   } else n = Math.min(ctx.store.count(entity), COUNT_LIMIT);
   return { status: 200, headers: { 'Content-Type': 'text/plain', 'OData-Version': '4.0' }, body: String(n) };
@@ -320,8 +403,12 @@ export function retrieveRecord(ctx: QueryContext, entity: EntityDef, row: Row, r
   const expand = parseExpand(ctx.store, entity, request.url.searchParams.get('$expand'), annotations);
   const ifNoneMatch = header(request, 'if-none-match');
   // Dataverse answers 304 only without $expand and annotations.
-  if (ifNoneMatch && ifNoneMatch === `W/"${String(row.versionnumber)}"` && !annotations.any && expand.length === 0) return { status: 304, headers: { 'OData-Version': '4.0' }, body: '' };
+  if (ifNoneMatch && ifNoneMatch === `W/"${String(row.versionnumber)}"` && !annotations.any && expand.length === 0)
+    return { status: 304, headers: { 'OData-Version': '4.0' }, body: '' };
   const record = renderRecord(ctx.store, p, row);
   applyExpand(ctx.store, expand, row, record);
-  return jsonResponse(200, { '@odata.context': `${ctx.apiBase}$metadata#${contextWithExpand(p, expand)}/$entity`, ...record });
+  return jsonResponse(200, {
+    '@odata.context': `${ctx.apiBase}$metadata#${contextWithExpand(p, expand)}/$entity`,
+    ...record,
+  });
 }

@@ -26,7 +26,12 @@ export class AnnotationFilter {
   }
 
   includes(name: string): boolean {
-    if (this.patterns.some((p) => p.startsWith('-') && (p.slice(1) === name || (p.endsWith('*') && name.startsWith(p.slice(1, -1)))))) return false;
+    if (
+      this.patterns.some(
+        (p) => p.startsWith('-') && (p.slice(1) === name || (p.endsWith('*') && name.startsWith(p.slice(1, -1)))),
+      )
+    )
+      return false;
     return this.patterns.some((p) => p === '*' || p === name || (p.endsWith('*') && name.startsWith(p.slice(0, -1))));
   }
 }
@@ -60,7 +65,11 @@ export function sqlColumnNames(p: Projection): string[] {
   const names = new Set<string>(['_rid', p.entity.primaryIdAttribute, 'versionnumber']);
   for (const a of p.attributes) {
     names.add(a.logicalName);
-    if (isLookup(a) && (a.targets?.length ?? 0) > 1 && p.entity.attributes.some((x) => x.logicalName === `${a.logicalName}type`)) {
+    if (
+      isLookup(a) &&
+      (a.targets?.length ?? 0) > 1 &&
+      p.entity.attributes.some((x) => x.logicalName === `${a.logicalName}type`)
+    ) {
       names.add(`${a.logicalName}type`);
     }
   }
@@ -82,7 +91,11 @@ export function rowFromRaw(columns: string[], raw: SqlValue[]): Row {
  * export, so the per-column decisions are made once per page, not once per value; annotated requests take the
  * general path.
  */
-export function compileRenderer(store: DynamicsStore, p: Projection, columns: string[]): (raw: SqlValue[]) => Record<string, unknown> {
+export function compileRenderer(
+  store: DynamicsStore,
+  p: Projection,
+  columns: string[],
+): (raw: SqlValue[]) => Record<string, unknown> {
   if (p.annotations.any) return (raw) => renderRecord(store, p, rowFromRaw(columns, raw));
   const index = (name: string) => columns.indexOf(name);
   const fields = p.attributes.map((a) => ({ name: wireName(a), at: index(a.logicalName), bool: a.type === 'Boolean' }));
@@ -110,9 +123,11 @@ function lookupTarget(a: AttributeDef, row: Row): string | undefined {
 function primaryName(store: DynamicsStore, target: string, id: string): string | undefined {
   const e = store.entity(target);
   if (!e) return undefined;
-  const r = store.prepare(`SELECT ${quoteIdent(e.primaryNameAttribute)} AS n FROM ${tableName(e)} WHERE ${quoteIdent(e.primaryIdAttribute)} = ?`).get(id) as
-    | { n: string | null }
-    | undefined;
+  const r = store
+    .prepare(
+      `SELECT ${quoteIdent(e.primaryNameAttribute)} AS n FROM ${tableName(e)} WHERE ${quoteIdent(e.primaryIdAttribute)} = ?`,
+    )
+    .get(id) as { n: string | null } | undefined;
   return r?.n ?? undefined;
 }
 
@@ -130,7 +145,8 @@ export function renderRecord(store: DynamicsStore, p: Projection, row: Row): Rec
           const n = primaryName(store, target, String(value));
           if (n !== undefined) out[`${name}@${FORMATTED}`] = n;
         }
-        if (ann.includes(NAV_PROP) && target) out[`${name}@${NAV_PROP}`] = (a.targets?.length ?? 0) > 1 ? `${a.logicalName}_${target}` : a.schemaName;
+        if (ann.includes(NAV_PROP) && target)
+          out[`${name}@${NAV_PROP}`] = (a.targets?.length ?? 0) > 1 ? `${a.logicalName}_${target}` : a.schemaName;
         if (ann.includes(LOOKUP_NAME) && target) out[`${name}@${LOOKUP_NAME}`] = target;
       } else if (ann.includes(FORMATTED)) {
         const f = formattedValue(a, value);

@@ -21,7 +21,13 @@ export interface WebApiContext {
   apiBase: string;
   identities: SeedIdentities;
   /** Writes (create/update/upsert/delete, bulk messages); injected to keep this file small. */
-  write: (entity: EntityDef, key: string | undefined, rest: string[], request: ApiRequest, principal: Principal) => ApiResponse;
+  write: (
+    entity: EntityDef,
+    key: string | undefined,
+    rest: string[],
+    request: ApiRequest,
+    principal: Principal,
+  ) => ApiResponse;
   batch: (request: ApiRequest, principal: Principal) => ApiResponse;
 }
 
@@ -33,7 +39,8 @@ export function routeKind(method: string, pathname: string): RouteKind {
   if (!API_PREFIX.test(pathname)) return 'other';
   const rest = pathname.replace(API_PREFIX, '');
   if (rest.startsWith('$batch')) return 'batch';
-  if (/^(EntityDefinitions|GlobalOptionSetDefinitions|RelationshipDefinitions|\$metadata)/.test(rest)) return 'metadata';
+  if (/^(EntityDefinitions|GlobalOptionSetDefinitions|RelationshipDefinitions|\$metadata)/.test(rest))
+    return 'metadata';
   if (/^WhoAmI/.test(rest)) return 'other';
   return method === 'GET' ? 'query' : 'write';
 }
@@ -79,7 +86,10 @@ export function parseKey(entity: EntityDef, keyText: string): { id: string } | {
     const raw = m[2]!.trim();
     const column = name.startsWith('_') && name.endsWith('_value') ? name.slice(1, -6) : name;
     const a = entity.attributes.find((x) => x.logicalName === column);
-    if (!a) throw odataError(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`);
+    if (!a)
+      throw odataError(
+        `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`,
+      );
     if (raw.startsWith("'")) values[column] = raw.slice(1, -1).replace(/''/g, "'");
     else if (GUID_PATTERN.test(raw)) values[column] = raw.toLowerCase();
     else if (a.type === 'DateTime') values[column] = parseDateValue(a, raw) ?? raw;
@@ -88,16 +98,23 @@ export function parseKey(entity: EntityDef, keyText: string): { id: string } | {
     else throw odataError(`Bad Request - Error in query syntax.`);
     if (m[3] === '') break;
   }
-  if (consumed !== keyText.length || Object.keys(values).length === 0) throw odataError('Bad Request - Error in query syntax.');
+  if (consumed !== keyText.length || Object.keys(values).length === 0)
+    throw odataError('Bad Request - Error in query syntax.');
   const columns = Object.keys(values).sort();
   const matchesKey = entity.keys.some((k) => [...k.attributes].sort().join(',') === columns.join(','));
   if (!matchesKey) {
-    throw odataError(`The key attributes specified (${columns.join(', ')}) are not defined as an alternate key for the entity ${entity.logicalName}.`);
+    throw odataError(
+      `The key attributes specified (${columns.join(', ')}) are not defined as an alternate key for the entity ${entity.logicalName}.`,
+    );
   }
   return { alternate: values };
 }
 
-export function findRow(ctx: { store: DynamicsStore }, entity: EntityDef, key: { id: string } | { alternate: Record<string, SqlValue> }): Row | undefined {
+export function findRow(
+  ctx: { store: DynamicsStore },
+  entity: EntityDef,
+  key: { id: string } | { alternate: Record<string, SqlValue> },
+): Row | undefined {
   return 'id' in key ? ctx.store.getById(entity, key.id) : ctx.store.findByKey(entity, key.alternate);
 }
 
@@ -109,7 +126,11 @@ export function notFound(entity: EntityDef, keyText: string): DataverseError {
  * The systemuser a request acts as: the caller's own user, or the one named by the impersonation headers
  * (`MSCRMCallerID: <systemuserid>` or `CallerObjectId: <Entra object id>`).
  */
-export function actingUser(ctx: { store: DynamicsStore; identities: SeedIdentities }, request: ApiRequest, principal: Principal): string {
+export function actingUser(
+  ctx: { store: DynamicsStore; identities: SeedIdentities },
+  request: ApiRequest,
+  principal: Principal,
+): string {
   const users = ctx.store.entity('systemuser')!;
   const callerId = request.headers.mscrmcallerid;
   if (callerId) {
@@ -119,7 +140,9 @@ export function actingUser(ctx: { store: DynamicsStore; identities: SeedIdentiti
   }
   const objectId = request.headers.callerobjectid;
   if (objectId) {
-    const row = GUID_PATTERN.test(objectId) ? ctx.store.findByKey(users, { azureactivedirectoryobjectid: objectId.toLowerCase() }) : undefined;
+    const row = GUID_PATTERN.test(objectId)
+      ? ctx.store.findByKey(users, { azureactivedirectoryobjectid: objectId.toLowerCase() })
+      : undefined;
     if (!row) throw new DataverseError(404, '0x80040217', `No systemuser has the Azure AD object id ${objectId}.`);
     return String(row.systemuserid);
   }
@@ -130,9 +153,13 @@ export function actingUser(ctx: { store: DynamicsStore; identities: SeedIdentiti
 export function routeWebApi(ctx: WebApiContext, request: ApiRequest, principal: Principal): ApiResponse {
   const segments = apiSegments(request.url.pathname);
   const first = segments[0] ?? '';
-  if (first === '$metadata') return csdlDocument(ctx.store.schema, request.url.searchParams.get('annotations') === 'true');
+  if (first === '$metadata')
+    return csdlDocument(ctx.store.schema, request.url.searchParams.get('annotations') === 'true');
   if (first === '') {
-    return jsonResponse(200, { '@odata.context': `${ctx.apiBase}$metadata`, value: ctx.store.schema.map((e) => ({ name: e.entitySetName, kind: 'EntitySet', url: e.entitySetName })) });
+    return jsonResponse(200, {
+      '@odata.context': `${ctx.apiBase}$metadata`,
+      value: ctx.store.schema.map((e) => ({ name: e.entitySetName, kind: 'EntitySet', url: e.entitySetName })),
+    });
   }
   if (first === 'WhoAmI' || first === 'WhoAmI()') {
     const user = actingUser(ctx, request, principal);
@@ -146,7 +173,8 @@ export function routeWebApi(ctx: WebApiContext, request: ApiRequest, principal: 
   if (first.startsWith('EntityDefinitions')) return handleEntityDefinitions(ctx.store, ctx.apiBase, segments, request);
   if (first.startsWith('GlobalOptionSetDefinitions')) return handleGlobalOptionSets(ctx.store, ctx.apiBase, first);
   if (first === '$batch') {
-    if (request.method !== 'POST') throw new DataverseError(405, '0x80060888', 'The $batch endpoint accepts only POST.');
+    if (request.method !== 'POST')
+      throw new DataverseError(405, '0x80060888', 'The $batch endpoint accepts only POST.');
     return ctx.batch(request, principal);
   }
   const m = /^([A-Za-z_][\w]*)(?:\((.*)\))?$/.exec(first);

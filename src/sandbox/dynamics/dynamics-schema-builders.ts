@@ -1,11 +1,21 @@
 import { stableGuid } from './dynamics-ids.js';
-import type { AttributeDef, AttributeType, EntityDef, OptionDef, OptionSetDef, RequiredLevel } from './dynamics-schema-types.js';
+import type {
+  AttributeDef,
+  AttributeType,
+  EntityDef,
+  OptionDef,
+  OptionSetDef,
+  RequiredLevel,
+} from './dynamics-schema-types.js';
 
 /** Compact builders so the table definitions read like a data dictionary rather than JSON. */
 type Extra = Partial<Omit<AttributeDef, 'logicalName' | 'type'>>;
 
 function titleCase(name: string): string {
-  return name.replace(/^lia_/, '').replace(/(^|_)([a-z])/g, (_m, _s: string, c: string) => ' ' + c.toUpperCase()).trim();
+  return name
+    .replace(/^lia_/, '')
+    .replace(/(^|_)([a-z])/g, (_m, _s: string, c: string) => ' ' + c.toUpperCase())
+    .trim();
 }
 
 export function attr(entity: string, logicalName: string, type: AttributeType, extra: Extra = {}): AttributeDef {
@@ -38,17 +48,29 @@ export function options(name: string, isGlobal: boolean, values: Array<[number, 
 }
 
 /** statecode/statuscode pair; `states` are [value, label, defaultStatus], `statuses` [value, label, state]. */
-export function stateStatus(entity: string, states: Array<[number, string, number]>, statuses: Array<[number, string, number]>): AttributeDef[] {
+export function stateStatus(
+  entity: string,
+  states: Array<[number, string, number]>,
+  statuses: Array<[number, string, number]>,
+): AttributeDef[] {
   return [
     attr(entity, 'statecode', 'State', {
       displayName: 'Status',
       required: 'SystemRequired',
       validForCreate: false,
-      optionSet: options(`${entity}_statecode`, false, states.map(([value, label, defaultStatus]) => ({ value, label, defaultStatus, invariantName: label }))),
+      optionSet: options(
+        `${entity}_statecode`,
+        false,
+        states.map(([value, label, defaultStatus]) => ({ value, label, defaultStatus, invariantName: label })),
+      ),
     }),
     attr(entity, 'statuscode', 'Status', {
       displayName: 'Status Reason',
-      optionSet: options(`${entity}_statuscode`, false, statuses.map(([value, label, state]) => ({ value, label, state }))),
+      optionSet: options(
+        `${entity}_statuscode`,
+        false,
+        statuses.map(([value, label, state]) => ({ value, label, state })),
+      ),
     }),
   ];
 }
@@ -65,33 +87,90 @@ export const ACTIVE_INACTIVE: [Array<[number, string, number]>, Array<[number, s
 ];
 
 /** Columns every table has: its key, audit stamps and row version. */
-export function systemColumns(entity: string, primaryId: string, ownership: EntityDef['ownershipType'], hasMoney: boolean): AttributeDef[] {
+export function systemColumns(
+  entity: string,
+  primaryId: string,
+  ownership: EntityDef['ownershipType'],
+  hasMoney: boolean,
+): AttributeDef[] {
   const ro = { validForCreate: false, validForUpdate: false };
   const cols: AttributeDef[] = [
-    attr(entity, primaryId, 'Uniqueidentifier', { isPrimaryId: true, required: 'SystemRequired', validForUpdate: false, displayName: titleCase(entity) }),
-    attr(entity, 'createdon', 'DateTime', { ...ro, dateBehavior: 'UserLocal', format: 'DateAndTime', displayName: 'Created On' }),
-    attr(entity, 'modifiedon', 'DateTime', { ...ro, dateBehavior: 'UserLocal', format: 'DateAndTime', displayName: 'Modified On' }),
-    attr(entity, 'overriddencreatedon', 'DateTime', { validForUpdate: false, dateBehavior: 'DateOnly', format: 'DateOnly', displayName: 'Record Created On' }),
+    attr(entity, primaryId, 'Uniqueidentifier', {
+      isPrimaryId: true,
+      required: 'SystemRequired',
+      validForUpdate: false,
+      displayName: titleCase(entity),
+    }),
+    attr(entity, 'createdon', 'DateTime', {
+      ...ro,
+      dateBehavior: 'UserLocal',
+      format: 'DateAndTime',
+      displayName: 'Created On',
+    }),
+    attr(entity, 'modifiedon', 'DateTime', {
+      ...ro,
+      dateBehavior: 'UserLocal',
+      format: 'DateAndTime',
+      displayName: 'Modified On',
+    }),
+    attr(entity, 'overriddencreatedon', 'DateTime', {
+      validForUpdate: false,
+      dateBehavior: 'DateOnly',
+      format: 'DateOnly',
+      displayName: 'Record Created On',
+    }),
     attr(entity, 'versionnumber', 'BigInt', { ...ro, displayName: 'Version Number' }),
     attr(entity, 'createdby', 'Lookup', { ...ro, targets: ['systemuser'], displayName: 'Created By' }),
     attr(entity, 'modifiedby', 'Lookup', { ...ro, targets: ['systemuser'], displayName: 'Modified By' }),
   ];
   if (ownership === 'UserOwned') {
-    cols.push(attr(entity, 'ownerid', 'Owner', { required: 'SystemRequired', targets: ['systemuser', 'team'], displayName: 'Owner' }));
-    cols.push(attr(entity, 'owneridtype', 'EntityName', { required: 'SystemRequired', validForCreate: false, validForUpdate: false, notOnWire: true }));
+    cols.push(
+      attr(entity, 'ownerid', 'Owner', {
+        required: 'SystemRequired',
+        targets: ['systemuser', 'team'],
+        displayName: 'Owner',
+      }),
+    );
+    cols.push(
+      attr(entity, 'owneridtype', 'EntityName', {
+        required: 'SystemRequired',
+        validForCreate: false,
+        validForUpdate: false,
+        notOnWire: true,
+      }),
+    );
   }
   if (hasMoney) {
-    cols.push(attr(entity, 'transactioncurrencyid', 'Lookup', { targets: ['transactioncurrency'], displayName: 'Currency' }));
-    cols.push(attr(entity, 'exchangerate', 'Decimal', { precision: 10, minValue: 0.0000000001, maxValue: 100000000000, validForCreate: false, validForUpdate: false }));
+    cols.push(
+      attr(entity, 'transactioncurrencyid', 'Lookup', { targets: ['transactioncurrency'], displayName: 'Currency' }),
+    );
+    cols.push(
+      attr(entity, 'exchangerate', 'Decimal', {
+        precision: 10,
+        minValue: 0.0000000001,
+        maxValue: 100000000000,
+        validForCreate: false,
+        validForUpdate: false,
+      }),
+    );
   }
   return cols;
 }
 
-export function entity(def: Omit<EntityDef, 'metadataId' | 'schemaName' | 'keys'> & { keys?: Array<[string, string[]]> }): EntityDef {
+export function entity(
+  def: Omit<EntityDef, 'metadataId' | 'schemaName' | 'keys'> & { keys?: Array<[string, string[]]> },
+): EntityDef {
   return {
     ...def,
-    schemaName: def.isCustomEntity ? def.logicalName : def.logicalName.charAt(0).toUpperCase() + def.logicalName.slice(1),
+    schemaName: def.isCustomEntity
+      ? def.logicalName
+      : def.logicalName.charAt(0).toUpperCase() + def.logicalName.slice(1),
     metadataId: stableGuid('entity', def.logicalName),
-    keys: (def.keys ?? []).map(([name, attributes]) => ({ logicalName: name, schemaName: name, attributes, metadataId: stableGuid('key', def.logicalName, name) })),
+    keys: (def.keys ?? []).map(([name, attributes]) => ({
+      logicalName: name,
+      schemaName: name,
+      attributes,
+      metadataId: stableGuid('key', def.logicalName, name),
+    })),
   };
 }

@@ -1,4 +1,12 @@
-import { ACTIVE_INACTIVE, attr, entity, options, required, stateStatus, systemColumns } from './dynamics-schema-builders.js';
+import {
+  ACTIVE_INACTIVE,
+  attr,
+  entity,
+  options,
+  required,
+  stateStatus,
+  systemColumns,
+} from './dynamics-schema-builders.js';
 import type { EntityDef, OptionSetDef } from './dynamics-schema-types.js';
 
 /**
@@ -67,22 +75,65 @@ function contact(): EntityDef {
       attr(e, 'address1_city', 'String', { maxLength: 80, displayName: 'Address 1: City' }),
       attr(e, 'address1_country', 'String', { maxLength: 80, displayName: 'Address 1: Country/Region' }),
       attr(e, 'address1_postalcode', 'String', { maxLength: 20, displayName: 'Address 1: ZIP/Postal Code' }),
-      attr(e, 'address1_latitude', 'Double', { precision: 5, minValue: -90, maxValue: 90, displayName: 'Address 1: Latitude' }),
+      attr(e, 'address1_latitude', 'Double', {
+        precision: 5,
+        minValue: -90,
+        maxValue: 90,
+        displayName: 'Address 1: Latitude',
+      }),
       attr(e, 'description', 'Memo', { maxLength: 2000, displayName: 'Description' }),
       attr(e, 'birthdate', 'DateTime', { dateBehavior: 'DateOnly', format: 'DateOnly', displayName: 'Birthday' }),
-      attr(e, 'gendercode', 'Picklist', { optionSet: options('contact_gendercode', false, [[1, 'Male'], [2, 'Female']]), displayName: 'Gender' }),
-      attr(e, 'donotemail', 'Boolean', { trueLabel: 'Do Not Allow', falseLabel: 'Allow', displayName: 'Do not allow Emails' }),
+      attr(e, 'gendercode', 'Picklist', {
+        optionSet: options('contact_gendercode', false, [
+          [1, 'Male'],
+          [2, 'Female'],
+        ]),
+        displayName: 'Gender',
+      }),
+      attr(e, 'donotemail', 'Boolean', {
+        trueLabel: 'Do Not Allow',
+        falseLabel: 'Allow',
+        displayName: 'Do not allow Emails',
+      }),
       attr(e, 'numberofchildren', 'Integer', { minValue: 0, maxValue: 1000000000, displayName: 'No. of Children' }),
-      attr(e, 'creditlimit', 'Money', { precision: 2, minValue: 0, maxValue: 100000000000000, displayName: 'Credit Limit' }),
+      attr(e, 'creditlimit', 'Money', {
+        precision: 2,
+        minValue: 0,
+        maxValue: 100000000000000,
+        displayName: 'Credit Limit',
+      }),
       attr(e, 'parentcustomerid', 'Customer', { targets: ['account', 'contact'], displayName: 'Company Name' }),
       attr(e, 'parentcustomeridtype', 'EntityName', { validForCreate: false, validForUpdate: false, notOnWire: true }),
       ...stateStatus(e, ...ACTIVE_INACTIVE),
-      attr(e, 'lia_loyaltytier', 'Picklist', { schemaName: 'lia_LoyaltyTier', optionSet: LOYALTY_TIER_OPTIONS, displayName: 'Loyalty Tier' }),
-      attr(e, 'lia_interests', 'MultiSelectPicklist', { schemaName: 'lia_Interests', optionSet: INTERESTS, displayName: 'Interests' }),
-      attr(e, 'lia_customernumber', 'String', { schemaName: 'lia_CustomerNumber', maxLength: 20, displayName: 'Customer Number' }),
-      attr(e, 'lia_score', 'Decimal', { schemaName: 'lia_Score', precision: 2, minValue: -100000, maxValue: 100000, displayName: 'Score' }),
+      attr(e, 'lia_loyaltytier', 'Picklist', {
+        schemaName: 'lia_LoyaltyTier',
+        optionSet: LOYALTY_TIER_OPTIONS,
+        displayName: 'Loyalty Tier',
+      }),
+      attr(e, 'lia_interests', 'MultiSelectPicklist', {
+        schemaName: 'lia_Interests',
+        optionSet: INTERESTS,
+        displayName: 'Interests',
+      }),
+      attr(e, 'lia_customernumber', 'String', {
+        schemaName: 'lia_CustomerNumber',
+        maxLength: 20,
+        displayName: 'Customer Number',
+      }),
+      attr(e, 'lia_score', 'Decimal', {
+        schemaName: 'lia_Score',
+        precision: 2,
+        minValue: -100000,
+        maxValue: 100000,
+        displayName: 'Score',
+      }),
       attr(e, 'lia_points', 'BigInt', { schemaName: 'lia_Points', displayName: 'Lifetime Points' }),
-      attr(e, 'lia_lastpurchaseon', 'DateTime', { schemaName: 'lia_LastPurchaseOn', dateBehavior: 'TimeZoneIndependent', format: 'DateAndTime', displayName: 'Last Purchase On' }),
+      attr(e, 'lia_lastpurchaseon', 'DateTime', {
+        schemaName: 'lia_LastPurchaseOn',
+        dateBehavior: 'TimeZoneIndependent',
+        format: 'DateAndTime',
+        displayName: 'Last Purchase On',
+      }),
     ],
   });
 }
@@ -112,8 +163,17 @@ function account(): EntityDef {
       attr(e, 'address1_country', 'String', { maxLength: 80, displayName: 'Address 1: Country/Region' }),
       attr(e, 'description', 'Memo', { maxLength: 2000, displayName: 'Description' }),
       attr(e, 'industrycode', 'Picklist', { optionSet: INDUSTRY, displayName: 'Industry' }),
-      attr(e, 'revenue', 'Money', { precision: 2, minValue: 0, maxValue: 100000000000000, displayName: 'Annual Revenue' }),
-      attr(e, 'numberofemployees', 'Integer', { minValue: 0, maxValue: 1000000000, displayName: 'Number of Employees' }),
+      attr(e, 'revenue', 'Money', {
+        precision: 2,
+        minValue: 0,
+        maxValue: 100000000000000,
+        displayName: 'Annual Revenue',
+      }),
+      attr(e, 'numberofemployees', 'Integer', {
+        minValue: 0,
+        maxValue: 1000000000,
+        displayName: 'Number of Employees',
+      }),
       attr(e, 'creditonhold', 'Boolean', { trueLabel: 'Yes', falseLabel: 'No', displayName: 'Credit Hold' }),
       attr(e, 'primarycontactid', 'Lookup', { targets: ['contact'], displayName: 'Primary Contact' }),
       attr(e, 'parentaccountid', 'Lookup', { targets: ['account'], displayName: 'Parent Account' }),
@@ -144,7 +204,12 @@ function lead(): EntityDef {
       attr(e, 'companyname', 'String', { maxLength: 100, displayName: 'Company Name' }),
       attr(e, 'emailaddress1', 'String', { maxLength: 100, format: 'Email', displayName: 'Email' }),
       attr(e, 'leadsourcecode', 'Picklist', { optionSet: LEAD_SOURCE, displayName: 'Lead Source' }),
-      attr(e, 'estimatedvalue', 'Money', { precision: 2, minValue: 0, maxValue: 100000000000000, displayName: 'Est. Value' }),
+      attr(e, 'estimatedvalue', 'Money', {
+        precision: 2,
+        minValue: 0,
+        maxValue: 100000000000000,
+        displayName: 'Est. Value',
+      }),
       attr(e, 'parentcontactid', 'Lookup', { targets: ['contact'], displayName: 'Existing Contact' }),
       attr(e, 'parentaccountid', 'Lookup', { targets: ['account'], displayName: 'Existing Account' }),
       ...stateStatus(
@@ -184,8 +249,17 @@ function opportunity(): EntityDef {
       attr(e, 'name', 'String', { maxLength: 300, isPrimaryName: true, ...required(), displayName: 'Topic' }),
       attr(e, 'customerid', 'Customer', { targets: ['account', 'contact'], displayName: 'Potential Customer' }),
       attr(e, 'customeridtype', 'EntityName', { validForCreate: false, validForUpdate: false, notOnWire: true }),
-      attr(e, 'estimatedvalue', 'Money', { precision: 2, minValue: 0, maxValue: 100000000000000, displayName: 'Est. Revenue' }),
-      attr(e, 'estimatedclosedate', 'DateTime', { dateBehavior: 'DateOnly', format: 'DateOnly', displayName: 'Est. Close Date' }),
+      attr(e, 'estimatedvalue', 'Money', {
+        precision: 2,
+        minValue: 0,
+        maxValue: 100000000000000,
+        displayName: 'Est. Revenue',
+      }),
+      attr(e, 'estimatedclosedate', 'DateTime', {
+        dateBehavior: 'DateOnly',
+        format: 'DateOnly',
+        displayName: 'Est. Close Date',
+      }),
       attr(e, 'closeprobability', 'Integer', { minValue: 0, maxValue: 100, displayName: 'Probability' }),
       attr(e, 'parentcontactid', 'Lookup', { targets: ['contact'], displayName: 'Contact' }),
       attr(e, 'parentaccountid', 'Lookup', { targets: ['account'], displayName: 'Account' }),
@@ -228,8 +302,17 @@ function salesorder(): EntityDef {
       attr(e, 'customerid', 'Customer', { targets: ['account', 'contact'], displayName: 'Customer' }),
       attr(e, 'customeridtype', 'EntityName', { validForCreate: false, validForUpdate: false, notOnWire: true }),
       attr(e, 'opportunityid', 'Lookup', { targets: ['opportunity'], displayName: 'Opportunity' }),
-      attr(e, 'totalamount', 'Money', { precision: 2, minValue: 0, maxValue: 100000000000000, displayName: 'Total Amount' }),
-      attr(e, 'submitdate', 'DateTime', { dateBehavior: 'DateOnly', format: 'DateOnly', displayName: 'Date Submitted' }),
+      attr(e, 'totalamount', 'Money', {
+        precision: 2,
+        minValue: 0,
+        maxValue: 100000000000000,
+        displayName: 'Total Amount',
+      }),
+      attr(e, 'submitdate', 'DateTime', {
+        dateBehavior: 'DateOnly',
+        format: 'DateOnly',
+        displayName: 'Date Submitted',
+      }),
       ...stateStatus(
         e,
         [
@@ -268,10 +351,25 @@ function salesorderdetail(): EntityDef {
       attr(e, 'productdescription', 'String', { maxLength: 500, isPrimaryName: true, displayName: 'Write-In Product' }),
       attr(e, 'salesorderid', 'Lookup', { targets: ['salesorder'], required: 'SystemRequired', displayName: 'Order' }),
       attr(e, 'productid', 'Lookup', { targets: ['product'], displayName: 'Existing Product' }),
-      attr(e, 'quantity', 'Decimal', { precision: 5, minValue: 0, maxValue: 1000000000, ...required(), displayName: 'Quantity' }),
-      attr(e, 'priceperunit', 'Money', { precision: 2, minValue: 0, maxValue: 1000000000, displayName: 'Price Per Unit' }),
+      attr(e, 'quantity', 'Decimal', {
+        precision: 5,
+        minValue: 0,
+        maxValue: 1000000000,
+        ...required(),
+        displayName: 'Quantity',
+      }),
+      attr(e, 'priceperunit', 'Money', {
+        precision: 2,
+        minValue: 0,
+        maxValue: 1000000000,
+        displayName: 'Price Per Unit',
+      }),
       attr(e, 'extendedamount', 'Money', { precision: 2, computed: true, displayName: 'Extended Amount' }),
-      attr(e, 'ispriceoverridden', 'Boolean', { trueLabel: 'Override Price', falseLabel: 'Use Default', displayName: 'Pricing' }),
+      attr(e, 'ispriceoverridden', 'Boolean', {
+        trueLabel: 'Override Price',
+        falseLabel: 'Use Default',
+        displayName: 'Pricing',
+      }),
     ],
   });
 }
@@ -306,49 +404,202 @@ function simpleEntity(
 
 /** Builds a fresh copy of the schema (the admin API mutates it: addField, changeField…). */
 export function buildSchema(): EntityDef[] {
-  const product = simpleEntity('product', 'products', 1024, ['Product', 'Products'], 'name', 'OrganizationOwned', true, [
-    attr('product', 'name', 'String', { maxLength: 100, isPrimaryName: true, ...required() }),
-    attr('product', 'productnumber', 'String', { maxLength: 100, ...required(), displayName: 'Product ID' }),
-    attr('product', 'price', 'Money', { precision: 2, minValue: 0, maxValue: 1000000000, displayName: 'List Price' }),
-    attr('product', 'description', 'Memo', { maxLength: 2000 }),
-    ...stateStatus('product', ...ACTIVE_INACTIVE),
-  ], [['productnumberkey', ['productnumber']]], true);
-  const campaign = simpleEntity('campaign', 'campaigns', 4400, ['Campaign', 'Campaigns'], 'name', 'UserOwned', false, [
-    attr('campaign', 'name', 'String', { maxLength: 128, isPrimaryName: true, ...required() }),
-    attr('campaign', 'codename', 'String', { maxLength: 32, displayName: 'Campaign Code' }),
-    attr('campaign', 'budgetedcost', 'Money', { precision: 2, minValue: 0, maxValue: 100000000000000, displayName: 'Budget Allocated' }),
-    attr('campaign', 'actualstart', 'DateTime', { dateBehavior: 'DateOnly', format: 'DateOnly', displayName: 'Actual Start' }),
-    attr('campaign', 'typecode', 'Picklist', { optionSet: options('campaign_typecode', false, [[1, 'Advertisement'], [2, 'Direct Marketing'], [3, 'Event'], [4, 'Co-branding'], [5, 'Other']]), displayName: 'Campaign Type' }),
-    ...stateStatus('campaign', ...ACTIVE_INACTIVE),
-  ], [], true);
-  const systemuser = simpleEntity('systemuser', 'systemusers', 8, ['User', 'Users'], 'fullname', 'BusinessOwned', true, [
-    attr('systemuser', 'fullname', 'String', { maxLength: 200, isPrimaryName: true, computed: true, displayName: 'Full Name' }),
-    attr('systemuser', 'firstname', 'String', { maxLength: 64 }),
-    attr('systemuser', 'lastname', 'String', { maxLength: 64, ...required() }),
-    attr('systemuser', 'domainname', 'String', { maxLength: 1024, ...required('SystemRequired'), displayName: 'User Name' }),
-    attr('systemuser', 'internalemailaddress', 'String', { maxLength: 100, format: 'Email', displayName: 'Primary Email' }),
-    attr('systemuser', 'azureactivedirectoryobjectid', 'Uniqueidentifier', { validForUpdate: false, displayName: 'Azure AD Object ID' }),
-    attr('systemuser', 'isdisabled', 'Boolean', { trueLabel: 'Disabled', falseLabel: 'Enabled', validForCreate: false, validForUpdate: false, displayName: 'Status' }),
-  ]);
+  const product = simpleEntity(
+    'product',
+    'products',
+    1024,
+    ['Product', 'Products'],
+    'name',
+    'OrganizationOwned',
+    true,
+    [
+      attr('product', 'name', 'String', { maxLength: 100, isPrimaryName: true, ...required() }),
+      attr('product', 'productnumber', 'String', { maxLength: 100, ...required(), displayName: 'Product ID' }),
+      attr('product', 'price', 'Money', { precision: 2, minValue: 0, maxValue: 1000000000, displayName: 'List Price' }),
+      attr('product', 'description', 'Memo', { maxLength: 2000 }),
+      ...stateStatus('product', ...ACTIVE_INACTIVE),
+    ],
+    [['productnumberkey', ['productnumber']]],
+    true,
+  );
+  const campaign = simpleEntity(
+    'campaign',
+    'campaigns',
+    4400,
+    ['Campaign', 'Campaigns'],
+    'name',
+    'UserOwned',
+    false,
+    [
+      attr('campaign', 'name', 'String', { maxLength: 128, isPrimaryName: true, ...required() }),
+      attr('campaign', 'codename', 'String', { maxLength: 32, displayName: 'Campaign Code' }),
+      attr('campaign', 'budgetedcost', 'Money', {
+        precision: 2,
+        minValue: 0,
+        maxValue: 100000000000000,
+        displayName: 'Budget Allocated',
+      }),
+      attr('campaign', 'actualstart', 'DateTime', {
+        dateBehavior: 'DateOnly',
+        format: 'DateOnly',
+        displayName: 'Actual Start',
+      }),
+      attr('campaign', 'typecode', 'Picklist', {
+        optionSet: options('campaign_typecode', false, [
+          [1, 'Advertisement'],
+          [2, 'Direct Marketing'],
+          [3, 'Event'],
+          [4, 'Co-branding'],
+          [5, 'Other'],
+        ]),
+        displayName: 'Campaign Type',
+      }),
+      ...stateStatus('campaign', ...ACTIVE_INACTIVE),
+    ],
+    [],
+    true,
+  );
+  const systemuser = simpleEntity(
+    'systemuser',
+    'systemusers',
+    8,
+    ['User', 'Users'],
+    'fullname',
+    'BusinessOwned',
+    true,
+    [
+      attr('systemuser', 'fullname', 'String', {
+        maxLength: 200,
+        isPrimaryName: true,
+        computed: true,
+        displayName: 'Full Name',
+      }),
+      attr('systemuser', 'firstname', 'String', { maxLength: 64 }),
+      attr('systemuser', 'lastname', 'String', { maxLength: 64, ...required() }),
+      attr('systemuser', 'domainname', 'String', {
+        maxLength: 1024,
+        ...required('SystemRequired'),
+        displayName: 'User Name',
+      }),
+      attr('systemuser', 'internalemailaddress', 'String', {
+        maxLength: 100,
+        format: 'Email',
+        displayName: 'Primary Email',
+      }),
+      attr('systemuser', 'azureactivedirectoryobjectid', 'Uniqueidentifier', {
+        validForUpdate: false,
+        displayName: 'Azure AD Object ID',
+      }),
+      attr('systemuser', 'isdisabled', 'Boolean', {
+        trueLabel: 'Disabled',
+        falseLabel: 'Enabled',
+        validForCreate: false,
+        validForUpdate: false,
+        displayName: 'Status',
+      }),
+    ],
+  );
   const team = simpleEntity('team', 'teams', 9, ['Team', 'Teams'], 'name', 'BusinessOwned', false, [
-    attr('team', 'name', 'String', { maxLength: 160, isPrimaryName: true, ...required('SystemRequired'), displayName: 'Team Name' }),
+    attr('team', 'name', 'String', {
+      maxLength: 160,
+      isPrimaryName: true,
+      ...required('SystemRequired'),
+      displayName: 'Team Name',
+    }),
   ]);
-  const currency = simpleEntity('transactioncurrency', 'transactioncurrencies', 9105, ['Currency', 'Currencies'], 'currencyname', 'OrganizationOwned', false, [
-    attr('transactioncurrency', 'currencyname', 'String', { maxLength: 100, isPrimaryName: true, ...required('SystemRequired') }),
-    attr('transactioncurrency', 'isocurrencycode', 'String', { maxLength: 5, ...required('SystemRequired') }),
-    attr('transactioncurrency', 'currencysymbol', 'String', { maxLength: 10, ...required('SystemRequired') }),
-  ]);
-  const loyaltyCard = simpleEntity('lia_loyaltycard', 'lia_loyaltycards', 10001, ['Loyalty Card', 'Loyalty Cards'], 'lia_name', 'UserOwned', true, [
-    attr('lia_loyaltycard', 'lia_name', 'String', { schemaName: 'lia_Name', maxLength: 100, isPrimaryName: true, ...required(), displayName: 'Name' }),
-    attr('lia_loyaltycard', 'lia_cardnumber', 'String', { schemaName: 'lia_CardNumber', maxLength: 30, ...required(), displayName: 'Card Number' }),
-    attr('lia_loyaltycard', 'lia_contactid', 'Lookup', { schemaName: 'lia_ContactId', targets: ['contact'], displayName: 'Card Holder' }),
-    attr('lia_loyaltycard', 'lia_points', 'Integer', { schemaName: 'lia_Points', minValue: 0, maxValue: 2147483647, displayName: 'Points' }),
-    attr('lia_loyaltycard', 'lia_balance', 'Money', { schemaName: 'lia_Balance', precision: 2, minValue: 0, maxValue: 1000000000, displayName: 'Balance' }),
-    attr('lia_loyaltycard', 'lia_issuedon', 'DateTime', { schemaName: 'lia_IssuedOn', dateBehavior: 'DateOnly', format: 'DateOnly', displayName: 'Issued On' }),
-    attr('lia_loyaltycard', 'lia_active', 'Boolean', { schemaName: 'lia_Active', trueLabel: 'Yes', falseLabel: 'No', displayName: 'Active' }),
-    attr('lia_loyaltycard', 'lia_tier', 'Picklist', { schemaName: 'lia_Tier', optionSet: LOYALTY_TIER_OPTIONS, displayName: 'Tier' }),
-    ...stateStatus('lia_loyaltycard', ...ACTIVE_INACTIVE),
-  ], [['lia_cardnumberkey', ['lia_cardnumber']]], true);
+  const currency = simpleEntity(
+    'transactioncurrency',
+    'transactioncurrencies',
+    9105,
+    ['Currency', 'Currencies'],
+    'currencyname',
+    'OrganizationOwned',
+    false,
+    [
+      attr('transactioncurrency', 'currencyname', 'String', {
+        maxLength: 100,
+        isPrimaryName: true,
+        ...required('SystemRequired'),
+      }),
+      attr('transactioncurrency', 'isocurrencycode', 'String', { maxLength: 5, ...required('SystemRequired') }),
+      attr('transactioncurrency', 'currencysymbol', 'String', { maxLength: 10, ...required('SystemRequired') }),
+    ],
+  );
+  const loyaltyCard = simpleEntity(
+    'lia_loyaltycard',
+    'lia_loyaltycards',
+    10001,
+    ['Loyalty Card', 'Loyalty Cards'],
+    'lia_name',
+    'UserOwned',
+    true,
+    [
+      attr('lia_loyaltycard', 'lia_name', 'String', {
+        schemaName: 'lia_Name',
+        maxLength: 100,
+        isPrimaryName: true,
+        ...required(),
+        displayName: 'Name',
+      }),
+      attr('lia_loyaltycard', 'lia_cardnumber', 'String', {
+        schemaName: 'lia_CardNumber',
+        maxLength: 30,
+        ...required(),
+        displayName: 'Card Number',
+      }),
+      attr('lia_loyaltycard', 'lia_contactid', 'Lookup', {
+        schemaName: 'lia_ContactId',
+        targets: ['contact'],
+        displayName: 'Card Holder',
+      }),
+      attr('lia_loyaltycard', 'lia_points', 'Integer', {
+        schemaName: 'lia_Points',
+        minValue: 0,
+        maxValue: 2147483647,
+        displayName: 'Points',
+      }),
+      attr('lia_loyaltycard', 'lia_balance', 'Money', {
+        schemaName: 'lia_Balance',
+        precision: 2,
+        minValue: 0,
+        maxValue: 1000000000,
+        displayName: 'Balance',
+      }),
+      attr('lia_loyaltycard', 'lia_issuedon', 'DateTime', {
+        schemaName: 'lia_IssuedOn',
+        dateBehavior: 'DateOnly',
+        format: 'DateOnly',
+        displayName: 'Issued On',
+      }),
+      attr('lia_loyaltycard', 'lia_active', 'Boolean', {
+        schemaName: 'lia_Active',
+        trueLabel: 'Yes',
+        falseLabel: 'No',
+        displayName: 'Active',
+      }),
+      attr('lia_loyaltycard', 'lia_tier', 'Picklist', {
+        schemaName: 'lia_Tier',
+        optionSet: LOYALTY_TIER_OPTIONS,
+        displayName: 'Tier',
+      }),
+      ...stateStatus('lia_loyaltycard', ...ACTIVE_INACTIVE),
+    ],
+    [['lia_cardnumberkey', ['lia_cardnumber']]],
+    true,
+  );
   // structuredClone: shared option sets (the global loyalty tier) must not leak admin edits between sandboxes.
-  return structuredClone([account(), contact(), lead(), opportunity(), salesorder(), salesorderdetail(), product, campaign, systemuser, team, currency, loyaltyCard]);
+  return structuredClone([
+    account(),
+    contact(),
+    lead(),
+    opportunity(),
+    salesorder(),
+    salesorderdetail(),
+    product,
+    campaign,
+    systemuser,
+    team,
+    currency,
+    loyaltyCard,
+  ]);
 }

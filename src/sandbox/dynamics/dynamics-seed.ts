@@ -32,17 +32,89 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const FIRST = ['Ada', 'Bram', 'Chloé', 'Dmitri', 'Elif', 'Fatima', 'Grace', 'Hiro', 'Ines', 'Jamal', 'Katarzyna', 'Liam', 'Mei', 'Nikolai', 'Olúwa', 'Priya', 'Quentin', "D'Arcy", 'Søren', 'Zoë', 'Иван', 'Ελένη', '美咲', 'محمد', 'राज'];
-const LAST = ['Obi', "O'Brien", 'Müller', 'García', 'Nguyen', 'Smith', "D'Angelo", 'Kowalski', 'Ñúñez', 'Johansson', 'Tanaka', 'Okafor', 'Schmidt', 'Rossi', 'Dubois', 'Петров', 'Παπαδόπουλος', '山田', 'العلي', 'Łukasiewicz'];
+const FIRST = [
+  'Ada',
+  'Bram',
+  'Chloé',
+  'Dmitri',
+  'Elif',
+  'Fatima',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'Jamal',
+  'Katarzyna',
+  'Liam',
+  'Mei',
+  'Nikolai',
+  'Olúwa',
+  'Priya',
+  'Quentin',
+  "D'Arcy",
+  'Søren',
+  'Zoë',
+  'Иван',
+  'Ελένη',
+  '美咲',
+  'محمد',
+  'राज',
+];
+const LAST = [
+  'Obi',
+  "O'Brien",
+  'Müller',
+  'García',
+  'Nguyen',
+  'Smith',
+  "D'Angelo",
+  'Kowalski',
+  'Ñúñez',
+  'Johansson',
+  'Tanaka',
+  'Okafor',
+  'Schmidt',
+  'Rossi',
+  'Dubois',
+  'Петров',
+  'Παπαδόπουλος',
+  '山田',
+  'العلي',
+  'Łukasiewicz',
+];
 const CITIES = ['Paris', 'Berlin', 'São Paulo', 'Kraków', 'Zürich', 'London', "L'Aquila", 'Москва', '東京', 'Austin'];
-const COUNTRIES = ['France', 'Germany', 'Brazil', 'Poland', 'Switzerland', 'United Kingdom', 'Italy', 'Russia', 'Japan', 'United States'];
-const COMPANY = ['Contoso', 'Fabrikam', 'Northwind', 'Tailspin', 'Wingtip', 'Adventure Works', "Litware's", 'Proseware', 'Lamna', 'Ålesund Fisk'];
+const COUNTRIES = [
+  'France',
+  'Germany',
+  'Brazil',
+  'Poland',
+  'Switzerland',
+  'United Kingdom',
+  'Italy',
+  'Russia',
+  'Japan',
+  'United States',
+];
+const COMPANY = [
+  'Contoso',
+  'Fabrikam',
+  'Northwind',
+  'Tailspin',
+  'Wingtip',
+  'Adventure Works',
+  "Litware's",
+  'Proseware',
+  'Lamna',
+  'Ålesund Fisk',
+];
 const BASE_TIME = Date.UTC(2024, 0, 15, 8, 0, 0);
 
 class Ids {
   constructor(private readonly rng: () => number) {}
   next(): string {
-    const h = () => Math.floor(this.rng() * 0x100000000).toString(16).padStart(8, '0');
+    const h = () =>
+      Math.floor(this.rng() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0');
     const a = h() + h() + h() + h();
     return `${a.slice(0, 8)}-${a.slice(8, 12)}-4${a.slice(13, 16)}-${((parseInt(a.charAt(16), 16) & 3) | 8).toString(16)}${a.slice(17, 20)}-${a.slice(20, 32)}`;
   }
@@ -59,7 +131,8 @@ function inserter(store: DynamicsStore, entity: EntityDef, ids: SeedIdentities) 
   const all = new Set(entity.attributes.map((a) => a.logicalName));
   const fixed: Values = { createdby: ids.adminUserId, modifiedby: ids.adminUserId, statecode: 0, statuscode: 1 };
   if (all.has('ownerid')) Object.assign(fixed, { ownerid: ids.adminUserId, owneridtype: 'systemuser' });
-  if (all.has('transactioncurrencyid')) Object.assign(fixed, { transactioncurrencyid: ids.currencyId, exchangerate: 1 });
+  if (all.has('transactioncurrencyid'))
+    Object.assign(fixed, { transactioncurrencyid: ids.currencyId, exchangerate: 1 });
   // Consecutive rows share stamps; formatting each distinct instant once saves a second per million rows.
   let lastMs = NaN;
   let lastText = '';
@@ -72,10 +145,14 @@ function inserter(store: DynamicsStore, entity: EntityDef, ids: SeedIdentities) 
   };
   let prepared: { stmt: Statement; position: Map<string, number>; defaults: SqlValue[] } | undefined;
   const prepare = (first: Values) => {
-    const columns = ['createdon', 'modifiedon', 'versionnumber', ...Object.keys(fixed), ...Object.keys(first)].filter((c, i, list) => all.has(c) && list.indexOf(c) === i);
+    const columns = ['createdon', 'modifiedon', 'versionnumber', ...Object.keys(fixed), ...Object.keys(first)].filter(
+      (c, i, list) => all.has(c) && list.indexOf(c) === i,
+    );
     const position = new Map(columns.map((n, i) => [n, i] as const));
     const defaults: SqlValue[] = columns.map((c) => fixed[c] ?? null);
-    const stmt = store.db.prepare(`INSERT INTO ${tableName(entity)} (${columns.map(quoteIdent).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    const stmt = store.db.prepare(
+      `INSERT INTO ${tableName(entity)} (${columns.map(quoteIdent).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    );
     return { stmt, position, defaults };
   };
   return (values: Values, at: Date, created: Date = at): void => {
@@ -99,7 +176,12 @@ function pick<T>(rng: () => number, list: readonly T[]): T {
 }
 
 /** Fills the store; returns the ids of the fixed identities (users, currency) the server needs. */
-export function seedStore(store: DynamicsStore, records: number, seed: number, identity: { appObjectId: string; userObjectId: string; username: string }): SeedIdentities {
+export function seedStore(
+  store: DynamicsStore,
+  records: number,
+  seed: number,
+  identity: { appObjectId: string; userObjectId: string; username: string },
+): SeedIdentities {
   const rng = mulberry32(seed);
   const idGen = new Ids(mulberry32(seed ^ 0x5eed));
   const ids: SeedIdentities = {
@@ -113,20 +195,77 @@ export function seedStore(store: DynamicsStore, records: number, seed: number, i
   const e = (name: string): EntityDef => store.entity(name)!;
   const base = new Date(BASE_TIME);
   store.atomic(() => {
-    inserter(store, e('systemuser'), ids)({ systemuserid: ids.adminUserId, firstname: 'Sandbox', lastname: 'Admin', fullname: 'Sandbox Admin', domainname: identity.username, internalemailaddress: identity.username, azureactivedirectoryobjectid: identity.userObjectId, isdisabled: 0 }, base);
-    inserter(store, e('systemuser'), ids)({ systemuserid: ids.appUserId, firstname: '#', lastname: 'Liaison Integration', fullname: '# Liaison Integration', domainname: 'liaison-integration@sandbox', azureactivedirectoryobjectid: identity.appObjectId, isdisabled: 0 }, base);
+    inserter(
+      store,
+      e('systemuser'),
+      ids,
+    )(
+      {
+        systemuserid: ids.adminUserId,
+        firstname: 'Sandbox',
+        lastname: 'Admin',
+        fullname: 'Sandbox Admin',
+        domainname: identity.username,
+        internalemailaddress: identity.username,
+        azureactivedirectoryobjectid: identity.userObjectId,
+        isdisabled: 0,
+      },
+      base,
+    );
+    inserter(
+      store,
+      e('systemuser'),
+      ids,
+    )(
+      {
+        systemuserid: ids.appUserId,
+        firstname: '#',
+        lastname: 'Liaison Integration',
+        fullname: '# Liaison Integration',
+        domainname: 'liaison-integration@sandbox',
+        azureactivedirectoryobjectid: identity.appObjectId,
+        isdisabled: 0,
+      },
+      base,
+    );
     inserter(store, e('team'), ids)({ teamid: idGen.next(), name: 'Sandbox Org Team' }, base);
-    inserter(store, e('transactioncurrency'), ids)({ transactioncurrencyid: ids.currencyId, currencyname: 'US Dollar', isocurrencycode: 'USD', currencysymbol: '$' }, base);
+    inserter(
+      store,
+      e('transactioncurrency'),
+      ids,
+    )(
+      { transactioncurrencyid: ids.currencyId, currencyname: 'US Dollar', isocurrencycode: 'USD', currencysymbol: '$' },
+      base,
+    );
 
     const products: string[] = [];
     const addProduct = inserter(store, e('product'), ids);
     for (let i = 0; i < Math.max(5, Math.min(200, Math.ceil(records / 100))); i++) {
       const id = idGen.next();
       products.push(id);
-      addProduct({ productid: id, name: `${pick(rng, ['Widget', 'Gadget', 'Sprocket', 'Gizmo', 'Thingamajig'])} ${i + 1}`, productnumber: `P-${String(i + 1).padStart(5, '0')}`, price: Math.round(rng() * 100000) / 100 }, base);
+      addProduct(
+        {
+          productid: id,
+          name: `${pick(rng, ['Widget', 'Gadget', 'Sprocket', 'Gizmo', 'Thingamajig'])} ${i + 1}`,
+          productnumber: `P-${String(i + 1).padStart(5, '0')}`,
+          price: Math.round(rng() * 100000) / 100,
+        },
+        base,
+      );
     }
     const addCampaign = inserter(store, e('campaign'), ids);
-    for (let i = 0; i < 5; i++) addCampaign({ campaignid: idGen.next(), name: `Campaign ${i + 1}`, codename: `CMP-${i + 1}`, typecode: 1 + (i % 5), budgetedcost: 1000 * (i + 1), actualstart: `2024-0${1 + i}-01` }, base);
+    for (let i = 0; i < 5; i++)
+      addCampaign(
+        {
+          campaignid: idGen.next(),
+          name: `Campaign ${i + 1}`,
+          codename: `CMP-${i + 1}`,
+          typecode: 1 + (i % 5),
+          budgetedcost: 1000 * (i + 1),
+          actualstart: `2024-0${1 + i}-01`,
+        },
+        base,
+      );
 
     const accounts: string[] = [];
     const addAccount = inserter(store, e('account'), ids);
@@ -135,7 +274,21 @@ export function seedStore(store: DynamicsStore, records: number, seed: number, i
       const id = idGen.next();
       accounts.push(id);
       const at = new Date(BASE_TIME + i * 90_000);
-      addAccount({ accountid: id, name: `${pick(rng, COMPANY)} ${i + 1}`, accountnumber: `A${String(i + 1).padStart(7, '0')}`, telephone1: `+1 555 ${String(i % 10000).padStart(4, '0')}`, address1_city: pick(rng, CITIES), address1_country: pick(rng, COUNTRIES), industrycode: 1 + Math.floor(rng() * 8), revenue: Math.round(rng() * 1e9) / 100, numberofemployees: Math.floor(rng() * 5000), creditonhold: rng() < 0.1 ? 1 : 0 }, at);
+      addAccount(
+        {
+          accountid: id,
+          name: `${pick(rng, COMPANY)} ${i + 1}`,
+          accountnumber: `A${String(i + 1).padStart(7, '0')}`,
+          telephone1: `+1 555 ${String(i % 10000).padStart(4, '0')}`,
+          address1_city: pick(rng, CITIES),
+          address1_country: pick(rng, COUNTRIES),
+          industrycode: 1 + Math.floor(rng() * 8),
+          revenue: Math.round(rng() * 1e9) / 100,
+          numberofemployees: Math.floor(rng() * 5000),
+          creditonhold: rng() < 0.1 ? 1 : 0,
+        },
+        at,
+      );
     }
 
     const contacts: string[] = [];
@@ -162,7 +315,10 @@ export function seedStore(store: DynamicsStore, records: number, seed: number, i
           address1_country: pick(rng, COUNTRIES),
           address1_postalcode: String(10000 + Math.floor(rng() * 89999)),
           address1_latitude: Math.round((rng() * 180 - 90) * 100000) / 100000,
-          birthdate: rng() < 0.8 ? `19${50 + Math.floor(rng() * 50)}-${String(1 + Math.floor(rng() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rng() * 28)).padStart(2, '0')}` : null,
+          birthdate:
+            rng() < 0.8
+              ? `19${50 + Math.floor(rng() * 50)}-${String(1 + Math.floor(rng() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rng() * 28)).padStart(2, '0')}`
+              : null,
           gendercode: rng() < 0.5 ? 1 : 2,
           donotemail: rng() < 0.1 ? 1 : 0,
           numberofchildren: Math.floor(rng() * 4),
@@ -184,14 +340,38 @@ export function seedStore(store: DynamicsStore, records: number, seed: number, i
     for (let i = 0; i < Math.ceil(records / 10); i++) {
       const first = pick(rng, FIRST);
       const last = pick(rng, LAST);
-      addLead({ leadid: idGen.next(), subject: `Interested in ${pick(rng, ['widgets', 'gadgets', 'support'])}`, firstname: first, lastname: last, fullname: `${first} ${last}`, companyname: pick(rng, COMPANY), emailaddress1: `lead${i + 1}@example.org`, leadsourcecode: pick(rng, [1, 2, 3, 4, 8, 10]), estimatedvalue: Math.round(rng() * 1e7) / 100 }, new Date(BASE_TIME + i * 120_000));
+      addLead(
+        {
+          leadid: idGen.next(),
+          subject: `Interested in ${pick(rng, ['widgets', 'gadgets', 'support'])}`,
+          firstname: first,
+          lastname: last,
+          fullname: `${first} ${last}`,
+          companyname: pick(rng, COMPANY),
+          emailaddress1: `lead${i + 1}@example.org`,
+          leadsourcecode: pick(rng, [1, 2, 3, 4, 8, 10]),
+          estimatedvalue: Math.round(rng() * 1e7) / 100,
+        },
+        new Date(BASE_TIME + i * 120_000),
+      );
     }
     const addOpp = inserter(store, e('opportunity'), ids);
     const opportunities: string[] = [];
     for (let i = 0; i < Math.ceil(records / 20); i++) {
       const id = idGen.next();
       opportunities.push(id);
-      addOpp({ opportunityid: id, name: `Deal ${i + 1}`, customerid: pick(rng, accounts), customeridtype: 'account', estimatedvalue: Math.round(rng() * 1e8) / 100, estimatedclosedate: `2024-${String(1 + (i % 12)).padStart(2, '0')}-15`, closeprobability: Math.floor(rng() * 101) }, new Date(BASE_TIME + i * 150_000));
+      addOpp(
+        {
+          opportunityid: id,
+          name: `Deal ${i + 1}`,
+          customerid: pick(rng, accounts),
+          customeridtype: 'account',
+          estimatedvalue: Math.round(rng() * 1e8) / 100,
+          estimatedclosedate: `2024-${String(1 + (i % 12)).padStart(2, '0')}-15`,
+          closeprobability: Math.floor(rng() * 101),
+        },
+        new Date(BASE_TIME + i * 150_000),
+      );
     }
     const addOrder = inserter(store, e('salesorder'), ids);
     const addDetail = inserter(store, e('salesorderdetail'), ids);
@@ -204,10 +384,30 @@ export function seedStore(store: DynamicsStore, records: number, seed: number, i
         const quantity = 1 + Math.floor(rng() * 5);
         const price = Math.round(rng() * 50000) / 100;
         total += quantity * price;
-        lines.push({ salesorderdetailid: idGen.next(), salesorderid: orderId, productid: pick(rng, products), quantity, priceperunit: price, extendedamount: Math.round(quantity * price * 100) / 100, ispriceoverridden: 0 });
+        lines.push({
+          salesorderdetailid: idGen.next(),
+          salesorderid: orderId,
+          productid: pick(rng, products),
+          quantity,
+          priceperunit: price,
+          extendedamount: Math.round(quantity * price * 100) / 100,
+          ispriceoverridden: 0,
+        });
       }
       const useContact = rng() < 0.5 && contacts.length > 0;
-      addOrder({ salesorderid: orderId, name: `Order ${i + 1}`, ordernumber: `ORD-${String(i + 1).padStart(6, '0')}`, customerid: useContact ? pick(rng, contacts) : pick(rng, accounts), customeridtype: useContact ? 'contact' : 'account', opportunityid: opportunities.length ? pick(rng, opportunities) : null, totalamount: Math.round(total * 100) / 100, submitdate: isoSeconds(at).slice(0, 10) }, at);
+      addOrder(
+        {
+          salesorderid: orderId,
+          name: `Order ${i + 1}`,
+          ordernumber: `ORD-${String(i + 1).padStart(6, '0')}`,
+          customerid: useContact ? pick(rng, contacts) : pick(rng, accounts),
+          customeridtype: useContact ? 'contact' : 'account',
+          opportunityid: opportunities.length ? pick(rng, opportunities) : null,
+          totalamount: Math.round(total * 100) / 100,
+          submitdate: isoSeconds(at).slice(0, 10),
+        },
+        at,
+      );
       for (const line of lines) addDetail({ ...line, productdescription: null }, at);
     }
   });

@@ -1,8 +1,20 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DynamicsAuth } from './dynamics-auth.js';
-import { type ApiRequest, type ApiResponse, DataverseError, ErrorCodes, jsonResponse, toErrorResponse } from './dynamics-http.js';
-import { DEFAULT_CONCURRENT_REQUESTS, DEFAULT_SERVICE_PROTECTION, FaultInjector, SlidingWindow } from './dynamics-limits.js';
+import {
+  type ApiRequest,
+  type ApiResponse,
+  DataverseError,
+  ErrorCodes,
+  jsonResponse,
+  toErrorResponse,
+} from './dynamics-http.js';
+import {
+  DEFAULT_CONCURRENT_REQUESTS,
+  DEFAULT_SERVICE_PROTECTION,
+  FaultInjector,
+  SlidingWindow,
+} from './dynamics-limits.js';
 import { isWebApiPath, routeKind, routeWebApi, type RouteKind, type WebApiContext } from './dynamics-router.js';
 
 /**
@@ -77,12 +89,15 @@ export class DynamicsServer {
     let reset = false;
     try {
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
       const body = method === 'GET' || method === 'HEAD' ? '' : await this.readBody(req);
       const request: ApiRequest = { method, url, headers, body };
       if (isAdmin) {
         const remote = req.socket.remoteAddress ?? '';
-        response = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote) ? this.parts.admin(request) : jsonResponse(403, { error: { code: '', message: 'The sandbox admin API answers only loopback clients.' } });
+        response = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote)
+          ? this.parts.admin(request)
+          : jsonResponse(403, { error: { code: '', message: 'The sandbox admin API answers only loopback clients.' } });
       } else if (!isWebApiPath(pathname)) {
         // Latency models the distance to the service: the token endpoint is as far away as the Web API.
         if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
@@ -95,7 +110,16 @@ export class DynamicsServer {
         try {
           const limit = this.window.limits.concurrentRequests ?? DEFAULT_CONCURRENT_REQUESTS;
           if (this.inFlight > limit) {
-            response = jsonResponse(429, { error: { code: ErrorCodes.concurrency429, message: `Number of concurrent requests exceeded the limit of ${limit}.` } }, { 'Retry-After': '1' });
+            response = jsonResponse(
+              429,
+              {
+                error: {
+                  code: ErrorCodes.concurrency429,
+                  message: `Number of concurrent requests exceeded the limit of ${limit}.`,
+                },
+              },
+              { 'Retry-After': '1' },
+            );
           } else {
             if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
             reset = decision === 'reset';
@@ -115,34 +139,56 @@ export class DynamicsServer {
     const auth = this.parts.auth();
     const p = request.url.pathname;
     let m: RegExpExecArray | null;
-    if ((m = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(p)) && request.method === 'POST') return auth.token(request, decodeURIComponent(m[1]!));
-    if ((m = /^\/([^/]+)\/(?:v2\.0\/)?\.well-known\/openid-configuration$/.exec(p))) return auth.openIdConfiguration(decodeURIComponent(m[1]!));
+    if ((m = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(p)) && request.method === 'POST')
+      return auth.token(request, decodeURIComponent(m[1]!));
+    if ((m = /^\/([^/]+)\/(?:v2\.0\/)?\.well-known\/openid-configuration$/.exec(p)))
+      return auth.openIdConfiguration(decodeURIComponent(m[1]!));
     if (/^\/common\/discovery\/instance$/.test(p)) return auth.instanceDiscovery();
     if (/^\/[^/]+\/discovery\/v2\.0\/keys$/.test(p)) return auth.keys();
     return jsonResponse(404, { error: { code: '0x80060888', message: `Resource not found for the segment '${p}'.` } });
   }
 
   private dataRoute(request: ApiRequest, decision: string): ApiResponse {
-    if (decision === 'unavailable') return jsonResponse(503, { error: { code: ErrorCodes.unavailable, message: 'The service is temporarily unavailable. Try again later.' } }, { 'Retry-After': '1' });
-    if (decision === 'rate-limited') return rateLimited(1, this.window.limits.requests, this.window.limits.windowSeconds);
+    if (decision === 'unavailable')
+      return jsonResponse(
+        503,
+        {
+          error: { code: ErrorCodes.unavailable, message: 'The service is temporarily unavailable. Try again later.' },
+        },
+        { 'Retry-After': '1' },
+      );
+    if (decision === 'rate-limited')
+      return rateLimited(1, this.window.limits.requests, this.window.limits.windowSeconds);
     const auth = this.parts.auth();
     const principal = auth.authenticate(request);
     if (!principal) {
       const expired = /^Bearer\s+\S+/i.test(request.headers.authorization ?? '');
       return jsonResponse(
         401,
-        { error: { code: ErrorCodes.unauthorized, message: expired ? 'The access token is expired or not valid for this organization (ExpiredAuthTicket).' : 'No bearer token was sent (InvalidAuthTicket).' } },
+        {
+          error: {
+            code: ErrorCodes.unauthorized,
+            message: expired
+              ? 'The access token is expired or not valid for this organization (ExpiredAuthTicket).'
+              : 'No bearer token was sent (InvalidAuthTicket).',
+          },
+        },
         { 'WWW-Authenticate': auth.challenge() },
       );
     }
     const retryAfter = this.window.admit();
-    if (retryAfter !== undefined) return rateLimited(retryAfter, this.window.limits.requests, this.window.limits.windowSeconds);
+    if (retryAfter !== undefined)
+      return rateLimited(retryAfter, this.window.limits.requests, this.window.limits.windowSeconds);
     return routeWebApi(this.parts.webApi(), request, principal);
   }
 
   private write(res: ServerResponse, response: ApiResponse, reset: boolean): void {
     const body = Buffer.from(response.body, 'utf8');
-    const headers: Record<string, string | number> = { ...response.headers, 'Content-Length': body.length, REQ_ID: nextRequestId() };
+    const headers: Record<string, string | number> = {
+      ...response.headers,
+      'Content-Length': body.length,
+      REQ_ID: nextRequestId(),
+    };
     if (reset) {
       // A connection reset mid-body: promise the full length, send part of it, then drop the socket.
       res.writeHead(response.status, headers);
@@ -182,8 +228,12 @@ function nextRequestId(): string {
 export function rateLimited(retryAfter: number, limit: number, windowSeconds: number): ApiResponse {
   return jsonResponse(
     429,
-    { error: { code: ErrorCodes.rateLimit, message: `Number of requests exceeded the limit of ${limit} over time window of ${windowSeconds} seconds.` } },
+    {
+      error: {
+        code: ErrorCodes.rateLimit,
+        message: `Number of requests exceeded the limit of ${limit} over time window of ${windowSeconds} seconds.`,
+      },
+    },
     { 'Retry-After': String(retryAfter) },
   );
 }
-

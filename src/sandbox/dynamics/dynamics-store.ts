@@ -39,14 +39,19 @@ export class DynamicsStore {
   private readonly bySet = new Map<string, EntityDef>();
   private statements = new Map<string, Database.Statement>();
 
-  constructor(readonly schema: EntityDef[], startVersion = 1_000_000) {
+  constructor(
+    readonly schema: EntityDef[],
+    startVersion = 1_000_000,
+  ) {
     this.db = new Database(':memory:');
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
     this.db.pragma('temp_store = MEMORY');
     this.db.pragma('cache_size = -262144');
     this.version = startVersion;
-    this.db.exec('CREATE TABLE _deleted (entity TEXT NOT NULL, id TEXT NOT NULL, versionnumber INTEGER NOT NULL, deletedon TEXT NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE _deleted (entity TEXT NOT NULL, id TEXT NOT NULL, versionnumber INTEGER NOT NULL, deletedon TEXT NOT NULL)',
+    );
     this.db.exec('CREATE INDEX _deleted_v ON _deleted (entity, versionnumber)');
     for (const entity of schema) this.createTable(entity);
   }
@@ -65,12 +70,16 @@ export class DynamicsStore {
   createIndexes(): void {
     for (const entity of this.schema) {
       const t = tableName(entity);
-      this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`u_${entity.logicalName}_pk`)} ON ${t} (${quoteIdent(entity.primaryIdAttribute)})`);
+      this.db.exec(
+        `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`u_${entity.logicalName}_pk`)} ON ${t} (${quoteIdent(entity.primaryIdAttribute)})`,
+      );
       this.db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`i_${entity.logicalName}_v`)} ON ${t} (versionnumber)`);
       this.db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`i_${entity.logicalName}_m`)} ON ${t} (modifiedon, _rid)`);
       for (const key of entity.keys) {
         const cols = key.attributes.map(quoteIdent).join(', ');
-        this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`k_${entity.logicalName}_${key.logicalName}`)} ON ${t} (${cols})`);
+        this.db.exec(
+          `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`k_${entity.logicalName}_${key.logicalName}`)} ON ${t} (${cols})`,
+        );
       }
     }
     this.statements = new Map();
@@ -128,21 +137,32 @@ export class DynamicsStore {
   }
 
   remove(entity: EntityDef, id: string, deletedOn: string): boolean {
-    const result = this.prepare(`DELETE FROM ${tableName(entity)} WHERE ${quoteIdent(entity.primaryIdAttribute)} = ?`).run(id);
+    const result = this.prepare(
+      `DELETE FROM ${tableName(entity)} WHERE ${quoteIdent(entity.primaryIdAttribute)} = ?`,
+    ).run(id);
     if (result.changes === 0) return false;
-    this.prepare('INSERT INTO _deleted (entity, id, versionnumber, deletedon) VALUES (?, ?, ?, ?)').run(entity.logicalName, id, this.nextVersion(), deletedOn);
+    this.prepare('INSERT INTO _deleted (entity, id, versionnumber, deletedon) VALUES (?, ?, ?, ?)').run(
+      entity.logicalName,
+      id,
+      this.nextVersion(),
+      deletedOn,
+    );
     return true;
   }
 
   getById(entity: EntityDef, id: string): Row | undefined {
-    return this.prepare(`SELECT * FROM ${tableName(entity)} WHERE ${quoteIdent(entity.primaryIdAttribute)} = ?`).get(id.toLowerCase()) as Row | undefined;
+    return this.prepare(`SELECT * FROM ${tableName(entity)} WHERE ${quoteIdent(entity.primaryIdAttribute)} = ?`).get(
+      id.toLowerCase(),
+    ) as Row | undefined;
   }
 
   /** Finds a row by alternate-key values (column → value). */
   findByKey(entity: EntityDef, values: Record<string, SqlValue>): Row | undefined {
     const names = Object.keys(values);
     const where = names.map((n) => `${quoteIdent(n)} = ?`).join(' AND ');
-    return this.prepare(`SELECT * FROM ${tableName(entity)} WHERE ${where} LIMIT 1`).get(...names.map((n) => values[n] ?? null)) as Row | undefined;
+    return this.prepare(`SELECT * FROM ${tableName(entity)} WHERE ${where} LIMIT 1`).get(
+      ...names.map((n) => values[n] ?? null),
+    ) as Row | undefined;
   }
 
   count(entity: EntityDef): number {
@@ -151,17 +171,23 @@ export class DynamicsStore {
   }
 
   countDeleted(entity: EntityDef): number {
-    const row = this.prepare('SELECT count(*) AS n FROM _deleted WHERE entity = ?').get(entity.logicalName) as { n: number };
+    const row = this.prepare('SELECT count(*) AS n FROM _deleted WHERE entity = ?').get(entity.logicalName) as {
+      n: number;
+    };
     return row.n;
   }
 
   listIds(entity: EntityDef, limit: number): string[] {
-    const rows = this.prepare(`SELECT ${quoteIdent(entity.primaryIdAttribute)} AS id FROM ${tableName(entity)} ORDER BY _rid LIMIT ?`).all(limit) as Array<{ id: string }>;
+    const rows = this.prepare(
+      `SELECT ${quoteIdent(entity.primaryIdAttribute)} AS id FROM ${tableName(entity)} ORDER BY _rid LIMIT ?`,
+    ).all(limit) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }
 
   addColumn(entity: EntityDef, attribute: AttributeDef): void {
-    this.db.exec(`ALTER TABLE ${tableName(entity)} ADD COLUMN ${quoteIdent(attribute.logicalName)} ${sqlColumnType(attribute.type)}`);
+    this.db.exec(
+      `ALTER TABLE ${tableName(entity)} ADD COLUMN ${quoteIdent(attribute.logicalName)} ${sqlColumnType(attribute.type)}`,
+    );
     this.statements = new Map();
   }
 

@@ -48,7 +48,10 @@ const EDM_TYPES: Record<string, string> = {
 };
 
 function cannotConvert(value: unknown, attribute: AttributeDef): DataverseError {
-  const edm = attribute.type === 'DateTime' && attribute.dateBehavior === 'DateOnly' ? 'Edm.Date' : (EDM_TYPES[attribute.type] ?? 'Edm.String');
+  const edm =
+    attribute.type === 'DateTime' && attribute.dateBehavior === 'DateOnly'
+      ? 'Edm.Date'
+      : (EDM_TYPES[attribute.type] ?? 'Edm.String');
   return odataError(`Cannot convert the literal '${String(value)}' to the expected type '${edm}'.`);
 }
 
@@ -60,7 +63,9 @@ function checkRange(attribute: AttributeDef, entity: EntityDef, n: number): void
   const min = attribute.minValue;
   const max = attribute.maxValue;
   if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
-    throw validationError(`The value ${n} of '${attribute.logicalName}' on record of type '${entity.logicalName}' is outside the valid range. Accepted Values: ${min ?? ''} to ${max ?? ''}`);
+    throw validationError(
+      `The value ${n} of '${attribute.logicalName}' on record of type '${entity.logicalName}' is outside the valid range. Accepted Values: ${min ?? ''} to ${max ?? ''}`,
+    );
   }
 }
 
@@ -136,7 +141,8 @@ export function fromWire(attribute: AttributeDef, entity: EntityDef, value: unkn
       if (value.trim() === '') return null;
       const parts = value.split(',').map((p) => p.trim());
       const numbers = parts.map(Number);
-      if (numbers.some((n, i) => !/^-?\d+$/.test(parts[i] ?? '') || !Number.isInteger(n))) throw cannotConvert(value, attribute);
+      if (numbers.some((n, i) => !/^-?\d+$/.test(parts[i] ?? '') || !Number.isInteger(n)))
+        throw cannotConvert(value, attribute);
       for (const n of numbers) checkOption(attribute, entity, n);
       return [...new Set(numbers)].join(',');
     }
@@ -144,7 +150,9 @@ export function fromWire(attribute: AttributeDef, entity: EntityDef, value: unkn
       if (typeof value !== 'string' || !GUID_PATTERN.test(value)) throw cannotConvert(value, attribute);
       return value.toLowerCase();
     default:
-      throw odataError(`Invalid property '${attribute.logicalName}' was found in entity 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`);
+      throw odataError(
+        `Invalid property '${attribute.logicalName}' was found in entity 'Microsoft.Dynamics.CRM.${entity.logicalName}'.`,
+      );
   }
 }
 
@@ -186,7 +194,10 @@ export function formattedValue(attribute: AttributeDef, value: SqlValue): string
       return INTEGER.format(Number(value));
     case 'Decimal':
     case 'Double':
-      return Number(value).toLocaleString('en-US', { minimumFractionDigits: attribute.precision ?? 2, maximumFractionDigits: attribute.precision ?? 5 });
+      return Number(value).toLocaleString('en-US', {
+        minimumFractionDigits: attribute.precision ?? 2,
+        maximumFractionDigits: attribute.precision ?? 5,
+      });
     case 'DateTime':
       return formatDateTime(String(value), attribute.dateBehavior === 'DateOnly');
     default:

@@ -33,7 +33,9 @@ function findNavigation(entity: EntityDef, nav: string): { attribute: AttributeD
 export function resolveBind(store: DynamicsStore, entity: EntityDef, nav: string, value: unknown): BoundLookup {
   const found = findNavigation(entity, nav);
   if (!found) {
-    throw odataError(`An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`);
+    throw odataError(
+      `An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+    );
   }
   if (value === null) return { attribute: found.attribute, id: null, target: null };
   if (typeof value !== 'string') throw odataError(`The value of '${nav}@odata.bind' must be a string URL.`);
@@ -42,12 +44,18 @@ export function resolveBind(store: DynamicsStore, entity: EntityDef, nav: string
   const targetEntity = store.entityBySet(m[1]!);
   if (!targetEntity) throw odataError(`Resource not found for the segment '${m[1]}'.`, 404);
   if (found.target && targetEntity.logicalName !== found.target) {
-    throw odataError(`The entity set '${m[1]}' does not match navigation property '${nav}', which expects '${found.target}'.`);
+    throw odataError(
+      `The entity set '${m[1]}' does not match navigation property '${nav}', which expects '${found.target}'.`,
+    );
   }
   if (!(found.attribute.targets ?? []).includes(targetEntity.logicalName)) {
     throw odataError(`'${targetEntity.logicalName}' is not a valid target for '${found.attribute.logicalName}'.`);
   }
   const row = findRow({ store }, targetEntity, parseKey(targetEntity, m[2]!));
   if (!row) throw new DataverseError(404, '0x80040217', `${targetEntity.logicalName} With Id = ${m[2]} Does Not Exist`);
-  return { attribute: found.attribute, id: String(row[targetEntity.primaryIdAttribute]), target: targetEntity.logicalName };
+  return {
+    attribute: found.attribute,
+    id: String(row[targetEntity.primaryIdAttribute]),
+    target: targetEntity.logicalName,
+  };
 }

@@ -96,7 +96,8 @@ export async function startDynamicsSandbox(options: SandboxStartOptions = {}): P
     store,
     apiBase,
     identities,
-    write: (entity, key, rest, request, principal) => writes.handle({ store, apiBase }, entity, key, rest, request, principal),
+    write: (entity, key, rest, request, principal) =>
+      writes.handle({ store, apiBase }, entity, key, rest, request, principal),
     batch: (request, principal) => batch(request, principal),
   };
   const batch = createBatchHandler(context);

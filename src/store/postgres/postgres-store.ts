@@ -35,13 +35,18 @@ export async function openPostgresStore(url: string): Promise<Store> {
     const client = await pool.connect();
     try {
       if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-      currentSchema = (await client.query<{ name: string }>('select current_schema() as name')).rows[0]?.name ?? 'public';
+      currentSchema =
+        (await client.query<{ name: string }>('select current_schema() as name')).rows[0]?.name ?? 'public';
     } finally {
       client.release();
     }
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new LiaisonError('store_unreachable', `cannot reach the PostgreSQL store ${location}: ${errorMessage(error)}; check the server is running and the URL`, { cause: error });
+    throw new LiaisonError(
+      'store_unreachable',
+      `cannot reach the PostgreSQL store ${location}: ${errorMessage(error)}; check the server is running and the URL`,
+      { cause: error },
+    );
   }
   const db = new Kysely<LiaisonDatabase>({ dialect: new PostgresDialect({ pool }) });
   return { dialect: 'postgres', location, db, schema: currentSchema, close: () => db.destroy() };
@@ -53,4 +58,3 @@ function redactUrl(parsed: URL, schema: string | null): string {
   if (schema) copy.searchParams.set('schema', schema);
   return copy.toString();
 }
-

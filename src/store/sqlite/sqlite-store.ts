@@ -22,7 +22,9 @@ export function openSqliteStore(file: string): Store {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
   } catch (error) {
-    throw new LiaisonError('store_unreachable', `cannot open the SQLite store ${absolute}: ${errorMessage(error)}`, { cause: error });
+    throw new LiaisonError('store_unreachable', `cannot open the SQLite store ${absolute}: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
   const db = new Kysely<LiaisonDatabase>({ dialect: new SqliteDialect({ database }) });
   const statements = new Map<string, Database.Statement>();
@@ -42,7 +44,10 @@ export function openSqliteStore(file: string): Store {
           const names = [table, ...columns].map((name) => assertIdentifier(name, 'column'));
           const tuple = `(${columns.map(() => '?').join(', ')})`;
           statement = database.prepare(
-            `insert into "${names[0]}" (${names.slice(1).map((c) => `"${c}"`).join(', ')}) values ${Array(count).fill(tuple).join(', ')}`,
+            `insert into "${names[0]}" (${names
+              .slice(1)
+              .map((c) => `"${c}"`)
+              .join(', ')}) values ${Array(count).fill(tuple).join(', ')}`,
           );
           statements.set(key, statement);
         }
@@ -71,7 +76,10 @@ function refuseForeignFile(file: string): void {
   if (!existsSync(file)) return;
   const stats = statSync(file);
   if (stats.isDirectory()) {
-    throw new LiaisonError('not_a_store', `${file} is a directory, not a Liaison store; name a file with --db sqlite:PATH`);
+    throw new LiaisonError(
+      'not_a_store',
+      `${file} is a directory, not a Liaison store; name a file with --db sqlite:PATH`,
+    );
   }
   if (stats.size === 0) return;
   const header = Buffer.alloc(16);
@@ -82,6 +90,9 @@ function refuseForeignFile(file: string): void {
     closeSync(fd);
   }
   if (header.toString('latin1') !== SQLITE_HEADER) {
-    throw new LiaisonError('not_a_store', `${file} is not a Liaison store (not an SQLite database); name another file with --db sqlite:PATH`);
+    throw new LiaisonError(
+      'not_a_store',
+      `${file} is not a Liaison store (not an SQLite database); name another file with --db sqlite:PATH`,
+    );
   }
 }
