@@ -1,8 +1,15 @@
+import { AccountsService } from '../../src/accounts/accounts-service.js';
 import type { AccountInput } from '../../src/accounts/account-model.js';
 import type { SecretKey } from '../../src/accounts/secret-box.js';
 import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
 import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
 import { startSalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
+import { openStore } from '../../src/store/store-open.js';
+import type { Store } from '../../src/store/store-types.js';
+import { createCrmConnectorActivity } from '../../src/sync/connector-activity.js';
+import { runWizard } from '../../src/wizard/wizard-service.js';
+import { builtinActivities } from '../../src/workflow/activity-registry.js';
+import type { ActivityRegistry } from '../../src/workflow/activity.js';
 
 /** A fixed key so tests never touch a key file. */
 export const testSecretKey = (): SecretKey => ({ key: Buffer.alloc(32, 5), source: 'test key' });
@@ -78,3 +85,37 @@ export const CRM_CASES: CrmCase[] = [
     },
   },
 ];
+
+/** A sandbox, a fresh store with the case's account and contact schema, and the registry with the connector. */
+export interface ConnectorFixture {
+  sandbox: SandboxHandle;
+  store: Store;
+  registry: ActivityRegistry;
+  close(): Promise<void>;
+}
+
+export async function connectorFixture(
+  c: CrmCase,
+  storeUrl: string,
+  records: number,
+  seed?: number,
+): Promise<ConnectorFixture> {
+  const sandbox = await c.start(records, seed);
+  const store = await openStore(storeUrl);
+  const accounts = new AccountsService(store, testSecretKey);
+  await accounts.add(c.account(sandbox));
+  await runWizard({ store, accounts }, { account: c.kind, objects: [c.object] });
+  const registry: ActivityRegistry = {
+    ...builtinActivities,
+    'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, testSecretKey) }),
+  };
+  return {
+    sandbox,
+    store,
+    registry,
+    close: async () => {
+      await store.close();
+      await sandbox.stop();
+    },
+  };
+}

@@ -1,20 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccountsService } from '../../src/accounts/accounts-service.js';
 import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
-import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
-import { createCrmConnectorActivity } from '../../src/sync/connector-activity.js';
-import { runWizard } from '../../src/wizard/wizard-service.js';
-import { builtinActivities } from '../../src/workflow/activity-registry.js';
 import type { ActivityRegistry } from '../../src/workflow/activity.js';
 import { runWorkflow } from '../../src/workflow/workflow-engine.js';
 import { parseWorkflow } from '../../src/workflow/workflow-load.js';
-import { CRM_CASES, testSecretKey, type CrmCase } from '../support/crm-cases.js';
+import { CRM_CASES, connectorFixture, type ConnectorFixture, type CrmCase } from '../support/crm-cases.js';
 import { storeTargets } from '../support/store-targets.js';
 
 /** The connector's writing half end to end on both CRMs and both stores, and the echo-free round trip. */
-const fixedKey = testSecretKey;
 const CASES = CRM_CASES;
 
 const exportWorkflow = (c: CrmCase, options: { mode?: string; extra?: string; mapping?: string } = {}) => `
@@ -71,20 +65,13 @@ for (const c of CASES) {
       let sandbox: SandboxHandle;
       let store: Store;
       let registry: ActivityRegistry;
+      let fixture: ConnectorFixture;
       beforeAll(async () => {
-        sandbox = await c.start(30, 5);
-        store = await openStore(target.freshUrl());
-        const accounts = new AccountsService(store, fixedKey);
-        await accounts.add(c.account(sandbox));
-        await runWizard({ store, accounts }, { account: c.kind, objects: [c.object] });
-        registry = {
-          ...builtinActivities,
-          'crm-connector': createCrmConnectorActivity({ accounts: (s) => new AccountsService(s, fixedKey) }),
-        };
+        fixture = await connectorFixture(c, target.freshUrl(), 30, 5);
+        ({ sandbox, store, registry } = fixture);
       });
       afterAll(async () => {
-        await store?.close();
-        await sandbox?.stop();
+        await fixture?.close();
         await target.cleanup();
       });
 
