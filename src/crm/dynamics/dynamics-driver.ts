@@ -69,6 +69,7 @@ class DynamicsDriver implements CrmDriver {
   private readonly transport: HttpTransport;
   private readonly client: DataverseClient;
   private readonly metadata = new Map<string, ObjectMetadata>();
+  private readonly readMetadata = new Map<string, ObjectMetadata>();
   private readonly entitySets = new Map<string, string>();
 
   constructor(
@@ -153,7 +154,7 @@ class DynamicsDriver implements CrmDriver {
     if (defResponse.status === 404) {
       throw new LiaisonError(
         'object_not_found',
-        `Dataverse has no table "${name}"; see 'liaison crm objects' for the names`,
+        `Dataverse has no table "${name}"; check the name (the wizard lists the tables: liaison wizard ACCOUNT)`,
         { details: { object: name } },
       );
     }
@@ -191,8 +192,36 @@ class DynamicsDriver implements CrmDriver {
     return this.metadata.get(logicalName(name)) ?? this.describeObject(name);
   }
 
+  /**
+   * What reading needs: the table and its column types, in 2 calls instead of describe's 7 (option sets and keys
+   * play no part in compiling or mapping a query). A full describe, when one was made, serves as well.
+   */
+  private async readMeta(name: string): Promise<ObjectMetadata> {
+    const known = this.metadata.get(logicalName(name)) ?? this.readMetadata.get(logicalName(name));
+    if (known) return known;
+    const base = this.entityPath(name);
+    const what = `describing ${name}`;
+    const defResponse = await this.client.send({
+      method: 'GET',
+      path: `${base}?${encodeQuery([['$select', ENTITY_SELECT]])}`,
+      idempotent: true,
+      what,
+    });
+    if (defResponse.status === 404) {
+      throw new LiaisonError('object_not_found', `Dataverse has no table "${name}"; check the object of the schema`, {
+        details: { object: name },
+      });
+    }
+    if (defResponse.status !== 200) throw httpFailure(defResponse.status, defResponse.body, what);
+    const attributes = await this.client.json({ method: 'GET', path: `${base}/Attributes`, idempotent: true, what });
+    const meta = toObjectMetadata(JSON.parse(defResponse.body) as Json, rows(attributes.body), [], []);
+    this.readMetadata.set(meta.name, meta);
+    if (meta.collectionName) this.entitySets.set(meta.name, meta.collectionName);
+    return meta;
+  }
+
   async *query(request: QueryRequest): AsyncIterable<RecordPage> {
-    const meta = await this.meta(request.object);
+    const meta = await this.readMeta(request.object);
     if (request.includeDeleted) {
       throw new LiaisonError(
         'not_supported',
@@ -203,7 +232,7 @@ class DynamicsDriver implements CrmDriver {
   }
 
   async readDeleted(request: DeletedRequest): Promise<DeletedResult> {
-    const meta = await this.meta(request.object);
+    const meta = await this.readMeta(request.object);
     const pageSize = pageSizeOf(undefined);
     if (request.cursor) {
       const round = trackChanges(this.client, meta, this.client.url(request.cursor), pageSize, request.signal);
