@@ -217,7 +217,8 @@ activities:
 
         if (c.kind === 'salesforce') {
           // allRecords: queryAll returns records in the recycle bin too.
-          sandbox.admin.deleteRecord(c.object, sandbox.admin.listIds(c.object, 1)[0]!);
+          // Backdated out of the window the deletion test below reads, so that test counts only its own deletions.
+          sandbox.admin.deleteRecord(c.object, sandbox.admin.listIds(c.object, 1)[0]!, { at: new Date(Date.now() - 30 * 60_000) });
           const live = sandbox.admin.countRecords(c.object);
           const withDeleted = sandbox.admin.countRecords(c.object, { includeDeleted: true });
           expect(withDeleted).toBeGreaterThan(live);
@@ -249,10 +250,10 @@ activities:
       });
 
       it('imports deleted records and removes them locally', async () => {
-        const before = (await recipients()).length;
         const since = new Date(Date.now() - 10 * 60_000).toISOString();
         // The first run sets the baseline (Dataverse change tracking knows deletions only from its first read on).
         expect((await run(deletedWorkflow(c, since))).status).toBe('succeeded');
+        const before = (await recipients()).length;
         const doomed = sandbox.admin.listIds(c.object, 2);
         // Backdated by two minutes: Salesforce's replication window ends at the last whole minute.
         for (const id of doomed) sandbox.admin.deleteRecord(c.object, id, { at: new Date(Date.now() - 120_000) });
