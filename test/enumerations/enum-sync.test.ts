@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccountsService } from '../../src/accounts/accounts-service.js';
-import type { SecretKey } from '../../src/accounts/secret-box.js';
 import { findEnumeration, getEnumeration, listEnumerations } from '../../src/enumerations/enum-store.js';
 import { listPicklists, syncEnumerations } from '../../src/enumerations/enum-sync.js';
 import {
@@ -12,10 +10,8 @@ import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
 import { getSchema, listSchemas } from '../../src/wizard/schema-registry.js';
 import { runWizard, type WizardContext } from '../../src/wizard/wizard-service.js';
-import { FakeCrm, field, object, picklist, salesforceFixture } from '../support/fake-crm-driver.js';
+import { FakeCrm, field, object, picklist, fakeWizardContext } from '../support/fake-crm-driver.js';
 import { storeTargets } from '../support/store-targets.js';
-
-const fixedKey = (): SecretKey => ({ key: Buffer.alloc(32, 5), source: 'test key' });
 
 for (const target of storeTargets()) {
   describe(`enumeration sync with a fake CRM on ${target.name}`, () => {
@@ -24,17 +20,7 @@ for (const target of storeTargets()) {
     let ctx: WizardContext;
     beforeEach(async () => {
       store = await openStore(target.freshUrl());
-      const accounts = new AccountsService(store, fixedKey);
-      await accounts.add({
-        name: 'sf',
-        crm: 'salesforce',
-        url: 'https://fake.example.test',
-        auth: 'client-credentials',
-        clientId: 'c',
-        secrets: { clientSecret: 's' },
-      });
-      crm = salesforceFixture();
-      ctx = { store, accounts, createDriver: () => crm.driver() };
+      ({ ctx, crm } = await fakeWizardContext(store));
       await runWizard(ctx, { account: 'sf', objects: ['Contact'] });
     });
     afterEach(() => store.close());

@@ -119,3 +119,33 @@ export async function connectorFixture(
     },
   };
 }
+
+/** Full-then-incremental import of the case's contacts into `recipient` (the shape of examples/import-contacts-*.yaml). */
+export function importContactsWorkflow(c: CrmCase, extra = ''): string {
+  return `
+name: import-${c.kind}
+activities:
+  - name: import
+    type: crm-connector
+    account: ${c.kind}
+    object: "${c.schema}"
+    operation: import
+    incremental: true
+    fields:
+      - { crm: ${c.fields.email}, conversion: lower }
+      - { crm: ${c.fields.first} }
+      - { crm: ${c.fields.last} }
+${extra}
+    transitions: { ok: save }
+  - name: save
+    type: update-data
+    table: recipient
+    operation: insert-or-update
+    keys: [${c.idColumn}]
+    origin: crm
+    mapping: { ${c.idColumn}: crm_id, email: ${c.fields.email.toLowerCase()}, first_name: ${c.fields.first.toLowerCase()}, last_name: ${c.fields.last.toLowerCase()} }
+    transitions: { ok: done }
+  - name: done
+    type: end
+`;
+}

@@ -1,6 +1,9 @@
+import { AccountsService } from '../../src/accounts/accounts-service.js';
 import { LiaisonError } from '../../src/core/errors.js';
 import type { CrmDriver, CrmKind, DriverCapabilities, RecordPage } from '../../src/crm/driver.js';
 import type { FieldMetadata, ObjectMetadata, ObjectSummary } from '../../src/crm/metadata.js';
+import type { Store } from '../../src/store/store-types.js';
+import type { WizardContext } from '../../src/wizard/wizard-service.js';
 
 /**
  * A small in-memory CrmDriver for wizard and enumeration unit tests: metadata only, mutable between calls so a test
@@ -183,4 +186,24 @@ export function salesforceFixture(): FakeCrm {
         field('Secret__c', 'unsupported', { crmType: 'encryptedblob' }),
       ]),
     );
+}
+
+/**
+ * A wizard context on `store` with a Salesforce account "sf" whose driver is the fake CRM `crm` (default: the
+ * Salesforce fixture). The account's URL is never called.
+ */
+export async function fakeWizardContext(
+  store: Store,
+  crm: FakeCrm = salesforceFixture(),
+): Promise<{ ctx: WizardContext; crm: FakeCrm }> {
+  const accounts = new AccountsService(store, () => ({ key: Buffer.alloc(32, 9), source: 'test key' }));
+  await accounts.add({
+    name: 'sf',
+    crm: 'salesforce',
+    url: 'https://fake.example.test',
+    auth: 'client-credentials',
+    clientId: 'c',
+    secrets: { clientSecret: 's' },
+  });
+  return { ctx: { store, accounts, createDriver: () => crm.driver() }, crm };
 }

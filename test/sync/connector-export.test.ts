@@ -5,7 +5,13 @@ import type { Store } from '../../src/store/store-types.js';
 import type { ActivityRegistry } from '../../src/workflow/activity.js';
 import { runWorkflow } from '../../src/workflow/workflow-engine.js';
 import { parseWorkflow } from '../../src/workflow/workflow-load.js';
-import { CRM_CASES, connectorFixture, type ConnectorFixture, type CrmCase } from '../support/crm-cases.js';
+import {
+  CRM_CASES,
+  connectorFixture,
+  type ConnectorFixture,
+  type CrmCase,
+  importContactsWorkflow,
+} from '../support/crm-cases.js';
 import { storeTargets } from '../support/store-targets.js';
 
 /** The connector's writing half end to end on both CRMs and both stores, and the echo-free round trip. */
@@ -36,28 +42,7 @@ ${options.extra ?? ''}
     type: end
 `;
 
-const importWorkflow = (c: CrmCase) => `
-name: import-${c.kind}
-activities:
-  - name: import
-    type: crm-connector
-    account: ${c.kind}
-    object: "${c.schema}"
-    operation: import
-    incremental: true
-    fields: [{ crm: ${c.fields.email} }, { crm: ${c.fields.first} }, { crm: ${c.fields.last} }]
-    transitions: { ok: save }
-  - name: save
-    type: update-data
-    table: recipient
-    operation: insert-or-update
-    keys: [${c.idColumn}]
-    origin: crm
-    mapping: { ${c.idColumn}: crm_id, email: ${c.fields.email.toLowerCase()}, first_name: ${c.fields.first.toLowerCase()}, last_name: ${c.fields.last.toLowerCase()} }
-    transitions: { ok: done }
-  - name: done
-    type: end
-`;
+const importWorkflow = (c: CrmCase) => importContactsWorkflow(c);
 
 for (const c of CASES) {
   for (const target of storeTargets()) {

@@ -5,7 +5,13 @@ import type { Store } from '../../src/store/store-types.js';
 import type { ActivityRegistry } from '../../src/workflow/activity.js';
 import { runWorkflow, type RunEvent } from '../../src/workflow/workflow-engine.js';
 import { parseWorkflow } from '../../src/workflow/workflow-load.js';
-import { CRM_CASES, connectorFixture, type ConnectorFixture, type CrmCase } from '../support/crm-cases.js';
+import {
+  CRM_CASES,
+  connectorFixture,
+  importContactsWorkflow,
+  type ConnectorFixture,
+  type CrmCase,
+} from '../support/crm-cases.js';
 import { storeTargets } from '../support/store-targets.js';
 
 /**
@@ -14,34 +20,7 @@ import { storeTargets } from '../support/store-targets.js';
  */
 const CASES = CRM_CASES;
 
-function importWorkflow(c: CrmCase, extra = ''): string {
-  return `
-name: import-${c.kind}
-activities:
-  - name: import
-    type: crm-connector
-    account: ${c.kind}
-    object: "${c.schema}"
-    operation: import
-    incremental: true
-    fields:
-      - { crm: ${c.fields.email}, conversion: lower }
-      - { crm: ${c.fields.first} }
-      - { crm: ${c.fields.last} }
-${extra}
-    transitions: { ok: save }
-  - name: save
-    type: update-data
-    table: recipient
-    operation: insert-or-update
-    keys: [${c.idColumn}]
-    origin: crm
-    mapping: { ${c.idColumn}: crm_id, email: ${c.fields.email.toLowerCase()}, first_name: ${c.fields.first.toLowerCase()}, last_name: ${c.fields.last.toLowerCase()} }
-    transitions: { ok: done }
-  - name: done
-    type: end
-`;
-}
+const importWorkflow = importContactsWorkflow;
 
 function deletedWorkflow(c: CrmCase, since: string): string {
   return `
@@ -218,7 +197,9 @@ activities:
         if (c.kind === 'salesforce') {
           // allRecords: queryAll returns records in the recycle bin too.
           // Backdated out of the window the deletion test below reads, so that test counts only its own deletions.
-          sandbox.admin.deleteRecord(c.object, sandbox.admin.listIds(c.object, 1)[0]!, { at: new Date(Date.now() - 30 * 60_000) });
+          sandbox.admin.deleteRecord(c.object, sandbox.admin.listIds(c.object, 1)[0]!, {
+            at: new Date(Date.now() - 30 * 60_000),
+          });
           const live = sandbox.admin.countRecords(c.object);
           const withDeleted = sandbox.admin.countRecords(c.object, { includeDeleted: true });
           expect(withDeleted).toBeGreaterThan(live);

@@ -1,32 +1,19 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccountsService } from '../../src/accounts/accounts-service.js';
-import type { SecretKey } from '../../src/accounts/secret-box.js';
 import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
 import { getSchema } from '../../src/wizard/schema-registry.js';
 import { recordToRow, rowToValues } from '../../src/wizard/schema-rows.js';
 import { runWizard } from '../../src/wizard/wizard-service.js';
-import { salesforceFixture } from '../support/fake-crm-driver.js';
+import { fakeWizardContext } from '../support/fake-crm-driver.js';
 import { storeTargets } from '../support/store-targets.js';
-
-const fixedKey = (): SecretKey => ({ key: Buffer.alloc(32, 4), source: 'test key' });
 
 for (const target of storeTargets()) {
   describe(`record ⇄ row mappers on ${target.name}`, () => {
     let store: Store;
     beforeEach(async () => {
       store = await openStore(target.freshUrl());
-      const accounts = new AccountsService(store, fixedKey);
-      await accounts.add({
-        name: 'sf',
-        crm: 'salesforce',
-        url: 'https://fake.example.test',
-        auth: 'client-credentials',
-        clientId: 'c',
-        secrets: { clientSecret: 's' },
-      });
-      const crm = salesforceFixture();
-      await runWizard({ store, accounts, createDriver: () => crm.driver() }, { account: 'sf', objects: ['Contact'] });
+      const { ctx } = await fakeWizardContext(store);
+      await runWizard(ctx, { account: 'sf', objects: ['Contact'] });
     });
     afterEach(() => store.close());
     afterAll(() => target.cleanup());

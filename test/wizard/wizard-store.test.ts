@@ -1,7 +1,5 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccountsService } from '../../src/accounts/accounts-service.js';
-import type { SecretKey } from '../../src/accounts/secret-box.js';
 import { tableNames } from '../../src/store/store-open.js';
 import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
@@ -15,10 +13,8 @@ import {
   type WizardContext,
   type WizardProgress,
 } from '../../src/wizard/wizard-service.js';
-import { FakeCrm, field, salesforceFixture } from '../support/fake-crm-driver.js';
+import { FakeCrm, field, fakeWizardContext } from '../support/fake-crm-driver.js';
 import { storeTargets } from '../support/store-targets.js';
-
-const fixedKey = (): SecretKey => ({ key: Buffer.alloc(32, 9), source: 'test key' });
 
 async function columnsOf(store: Store, table: string): Promise<Map<string, string>> {
   const tables = await store.db.introspection.getTables();
@@ -34,17 +30,7 @@ for (const target of storeTargets()) {
     let ctx: WizardContext;
     beforeEach(async () => {
       store = await openStore(target.freshUrl());
-      const accounts = new AccountsService(store, fixedKey);
-      await accounts.add({
-        name: 'sf',
-        crm: 'salesforce',
-        url: 'https://fake.example.test',
-        auth: 'client-credentials',
-        clientId: 'c',
-        secrets: { clientSecret: 's' },
-      });
-      crm = salesforceFixture();
-      ctx = { store, accounts, createDriver: () => crm.driver() };
+      ({ ctx, crm } = await fakeWizardContext(store));
     });
     afterEach(() => store.close());
     afterAll(() => target.cleanup());
