@@ -5,7 +5,8 @@ import { LiaisonError } from '../core/errors.js';
 import type { AuthSettings, ConnectionSettings, ConnectionTestResult, CrmKind } from '../crm/driver.js';
 import { readCaFile, requireHttpsUrl } from '../crm/http/tls.js';
 import { driverModule } from '../crm/registry.js';
-import type { Store } from '../store/store-types.js';
+import type { Selectable } from 'kysely';
+import type { ExternalAccountTable, Store } from '../store/store-types.js';
 import {
   accountInputSchema,
   SECRET_NAMES,
@@ -183,18 +184,7 @@ function accountContext(name: string): string {
   return `external account "${name}"`;
 }
 
-function toView(row: {
-  name: string;
-  crm: string;
-  url: string;
-  api_version: string;
-  auth_mode: string;
-  settings_json: string;
-  secrets_enc: string;
-  ca_file: string | null;
-  created_at: string;
-  updated_at: string;
-}): AccountView {
+function toView(row: Selectable<ExternalAccountTable>): AccountView {
   const settings = JSON.parse(row.settings_json) as AccountSettings & { secretsSet?: string[] };
   const secretsSet = new Set(settings.secretsSet ?? []);
   return {

@@ -34,5 +34,3 @@ export async function openConnectorSession(
   const driver = driverModule(settings.kind).createDriver(settings);
   return { driver, schema, close: () => driver.close() };
 }
-
-export { columnKindOf, resolveColumn } from './connector-columns.js';

@@ -20,6 +20,7 @@ import { refusals } from '../../src/wizard/schema-drift.js';
 import { dropOrphans } from '../../src/wizard/schema-maintenance.js';
 import { getSchema, listSchemas } from '../../src/wizard/schema-registry.js';
 import { applyWizard, hasDrift, planWizard, runWizard, type WizardContext } from '../../src/wizard/wizard-service.js';
+import { CRM_CASES } from '../support/crm-cases.js';
 import { storeTargets } from '../support/store-targets.js';
 
 /**
@@ -51,18 +52,7 @@ const CASES: CrmCase[] = [
   {
     kind: 'salesforce',
     start: () => startSalesforceSandbox({ port: 0, host: '127.0.0.1', records: 20, seed: 3 }),
-    account: (sb) => {
-      const c = sb.credentials['client-credentials']!;
-      return {
-        name: 'sf',
-        crm: 'salesforce',
-        url: sb.url,
-        auth: 'client-credentials',
-        clientId: c.clientId,
-        caFile: sb.caFile,
-        secrets: { clientSecret: c.clientSecret },
-      };
-    },
+    account: (sb) => CRM_CASES[0]!.account(sb, 'sf'),
     objects: ['Contact', 'Account', 'Lead', 'Opportunity', 'Loyalty_Card__c'],
     contact: 'Contact',
     prefix: 'sfdc',
@@ -89,20 +79,7 @@ const CASES: CrmCase[] = [
   {
     kind: 'dynamics',
     start: () => startDynamicsSandbox({ port: 0, host: '127.0.0.1', records: 20, seed: 3 }),
-    account: (sb) => {
-      const c = sb.credentials['client-secret']!;
-      return {
-        name: 'dyn',
-        crm: 'dynamics',
-        url: sb.url,
-        auth: 'client-secret',
-        clientId: c.clientId,
-        tenant: c.tenant,
-        authorityUrl: c.authorityUrl,
-        caFile: sb.caFile,
-        secrets: { clientSecret: c.clientSecret },
-      };
-    },
+    account: (sb) => CRM_CASES[1]!.account(sb, 'dyn'),
     objects: ['contact', 'account', 'lead', 'opportunity', 'lia_loyaltycard'],
     contact: 'contact',
     prefix: 'dyn',
