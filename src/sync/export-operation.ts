@@ -350,11 +350,17 @@ async function writeBack(
   const key = assertIdentifier(target.key, 'writeBack key');
   if (target.crmId) {
     const column = assertIdentifier(target.crmId, 'writeBack crmId');
-    for (const o of outcomes) {
-      if (operations.get(o.ref) === 'delete') continue;
-      await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${o.id} where ${sql.ref(key)} = ${keyValue(o.ref)} and (${sql.ref(column)} is null or ${sql.ref(column)} <> ${o.id})`.execute(
-        db,
+    const written = outcomes.filter((o) => operations.get(o.ref) !== 'delete');
+    // One statement per 200 records (a CASE on the key), not one per record: this runs once per batch.
+    for (let i = 0; i < written.length; i += 200) {
+      const chunk = written.slice(i, i + 200);
+      const cases = sql.join(
+        chunk.map((o) => sql`when ${keyValue(o.ref)} then ${o.id}`),
+        sql` `,
       );
+      const keys = sql.join(chunk.map((o) => keyValue(o.ref)));
+      await sql`update ${sql.table(table)} set ${sql.ref(column)} = case ${sql.ref(key)} ${cases} end
+        where ${sql.ref(key)} in (${keys})`.execute(db);
     }
   }
   if (target.clear) {
