@@ -60,8 +60,8 @@ for (const c of CASES) {
         await target.cleanup();
       });
 
-      const run = async (text: string) =>
-        runWorkflow(store, await parseWorkflow(text, `${c.kind}.yaml`, store), { registry });
+      const run = async (text: string, keepWorkingSets = false) =>
+        runWorkflow(store, await parseWorkflow(text, `${c.kind}.yaml`, store), { registry, keepWorkingSets });
       const now = () => new Date().toISOString();
       const addRecipient = async (values: { email: string; first_name: string; last_name: string }) =>
         sql`insert into recipient (email, first_name, last_name, created_at, modified_at, modified_locally_at) values (${values.email}, ${values.first_name}, ${values.last_name}, ${now()}, ${now()}, ${now()})`.execute(
@@ -85,7 +85,7 @@ for (const c of CASES) {
         await addRecipient({ email: 'grace@example.com', first_name: 'Grace', last_name: 'Hopper' });
         // Longer than the CRM's FirstName / firstname column: refused by the CRM, not by Liaison.
         await addRecipient({ email: 'nameless@example.com', first_name: 'N'.repeat(150), last_name: 'Toolong' });
-        const result = await run(exportWorkflow(c));
+        const result = await run(exportWorkflow(c), true);
         expect(result.status).toBe('succeeded');
         const step = result.activities.find((a) => a.activity === 'export')!;
         expect(step.recordsOut).toBe(2);
@@ -98,14 +98,12 @@ for (const c of CASES) {
         const nameless = await recipient('nameless@example.com');
         expect(nameless?.crm).toBeNull();
         expect(nameless?.modified_locally_at).not.toBeNull();
-        const rejects = await sql<{
-          error_code: string;
-          error_message: string;
-        }>`select error_code, error_message from ${sql.table(result.activities.find((a) => a.activity === 'export')!.outputs.rejects!.table)}`
-          .execute(store.db)
-          .catch(() => undefined);
-        // Working sets of a successful run are dropped; the rejects are in the run history counters instead.
-        expect(rejects === undefined || rejects.rows.length === 1).toBe(true);
+        // The rejects working set (kept for inspection here) holds the CRM's own code and message.
+        const rejects = await sql<{ error_code: string; error_message: string }>`select error_code, error_message
+          from ${sql.table(step.outputs.rejects!.table)}`.execute(store.db);
+        expect(rejects.rows).toHaveLength(1);
+        expect(rejects.rows[0]!.error_code).toMatch(c.kind === 'salesforce' ? /^STRING_TOO_LONG$/ : /^0x[0-9a-f]+$/i);
+        expect(rejects.rows[0]!.error_message.length).toBeGreaterThan(0);
         await sql`delete from recipient where email = 'nameless@example.com'`.execute(store.db);
       });
 
