@@ -117,6 +117,40 @@ export function describeDriverConformance(name: string, setup: () => Promise<Con
       }
     });
 
+    it('stops asking the CRM when the reader stops: pages in flight are cancelled, not followed', async () => {
+      const tag = `Cut${randomUUID().slice(0, 8)}`;
+      const base = Date.parse('2024-04-01T00:00:00Z');
+      // Spread over ten hours, so the read is split into concurrent windows of several pages (Salesforce's smallest
+      // page is 200 records).
+      for (let i = 0; i < 3000; i++)
+        s.admin.createRecord(
+          s.objects.contact,
+          { [s.fields.lastName]: tag, [s.fields.email]: `cut${i}@${tag.toLowerCase()}.example` },
+          { at: new Date(base + i * 12_000) },
+        );
+      // Slow answers keep the windows' next pages in flight when the consumer fails (as a failed write would).
+      s.admin.setFaults({ latencyMs: 300 });
+      try {
+        let pages = 0;
+        const read = (async () => {
+          for await (const _ of driver.query({
+            object: s.objects.contact,
+            fields: [s.fields.lastName],
+            filter: { kind: 'compare', field: s.fields.lastName, op: '=', value: tag },
+            pageSize: 200,
+          }))
+            if (++pages === 2) throw new Error('the consumer failed');
+        })();
+        await expect(read).rejects.toThrow('the consumer failed');
+        await new Promise((resolve) => setTimeout(resolve, 50)); // requests already on the wire arrive
+        const settled = s.admin.requestCount();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect(s.admin.requestCount()).toBe(settled);
+      } finally {
+        s.admin.setFaults({});
+      }
+    });
+
     it('keeps hostile values inside literals', async () => {
       for (const value of [`${marker}' OR 1=1 OR '`, `${marker}\\' OR ''='`, `${marker}" or ""="`]) {
         const records = await collect(

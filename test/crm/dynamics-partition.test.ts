@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canPartition, mergeStreams } from '../../src/crm/dynamics/dynamics-partition.js';
+import { canPartition } from '../../src/crm/dynamics/dynamics-partition.js';
+import { mergeStreams } from '../../src/crm/page-streams.js';
 import { contactMeta } from './dynamics-fixtures.js';
 
 async function* source(

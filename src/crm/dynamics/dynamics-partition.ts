@@ -103,35 +103,3 @@ export async function partitionUrls(
     compileQuery(meta, { ...request, filter: withFilter(request, window) }, client.apiRoot.length),
   );
 }
-
-/**
- * Interleaves several page streams, yielding pages as they arrive. Each source is asked for its next page only
- * after its previous one was handed on, so memory stays bounded by a few pages per source.
- */
-export async function* mergeStreams<T>(sources: AsyncIterator<T>[]): AsyncGenerator<T> {
-  const pending = new Map<number, Promise<{ index: number; result: IteratorResult<T> }>>();
-  const pull = (index: number): void => {
-    pending.set(
-      index,
-      sources[index]!.next().then((result) => ({ index, result })),
-    );
-  };
-  sources.forEach((_, index) => pull(index));
-  try {
-    while (pending.size) {
-      const { index, result } = await Promise.race(pending.values());
-      if (result.done) {
-        pending.delete(index);
-        continue;
-      }
-      pull(index);
-      yield result.value;
-    }
-  } finally {
-    // Stopped early or one window failed: the others are closed and their in-flight pages dropped quietly.
-    for (const [index, promise] of pending) {
-      promise.catch(() => undefined);
-      sources[index]!.return?.(undefined)?.catch(() => undefined);
-    }
-  }
-}

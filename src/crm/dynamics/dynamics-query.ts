@@ -8,7 +8,8 @@ import type { DeletedRecord, QueryRequest, RecordPage } from '../driver.js';
 import type { ObjectMetadata } from '../metadata.js';
 import type { DataverseClient } from './dynamics-client.js';
 import { compileQuery, MAX_PAGE_SIZE } from './dynamics-odata.js';
-import { canPartition, mergeStreams, partitionUrls } from './dynamics-partition.js';
+import { abortScope, mergeStreams } from '../page-streams.js';
+import { canPartition, partitionUrls } from './dynamics-partition.js';
 import { fromDataverseRecord, wireIndex } from './dynamics-values.js';
 
 const LOOKUP_ANNOTATIONS = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"';
@@ -60,19 +61,21 @@ async function* followPages(
   signal?: AbortSignal,
 ): AsyncGenerator<RawPage> {
   const queue = [...starts];
+  const scope = abortScope(signal);
   let pending: Promise<RawPage> | undefined = queue.length
-    ? fetchPage(client, queue.shift()!, prefer, what, signal)
+    ? fetchPage(client, queue.shift()!, prefer, what, scope.signal)
     : undefined;
   try {
     while (pending) {
       const page: RawPage = await pending;
       const next = page.nextLink ?? queue.shift();
-      pending = next ? fetchPage(client, next, prefer, what, signal) : undefined;
+      pending = next ? fetchPage(client, next, prefer, what, scope.signal) : undefined;
       yield page;
     }
   } finally {
-    // The consumer stopped early: the prefetched page is dropped, its failure must not surface as unhandled.
+    // The consumer stopped early: the prefetched page is cancelled and its failure must not surface as unhandled.
     pending?.catch(() => undefined);
+    scope.stop();
   }
 }
 
@@ -98,18 +101,24 @@ export async function* streamQuery(
   let remaining = request.limit ?? Number.POSITIVE_INFINITY;
   let first = true;
   const what = `reading ${meta.name}`;
+  // Stops every window's requests when the read ends early or one window fails.
+  const scope = abortScope(request.signal);
   const pages = windows
-    ? mergeStreams(windows.map((url) => followPages(client, [url], prefer, what, request.signal)))
-    : followPages(client, urls, prefer, what, request.signal);
-  for await (const raw of pages) {
-    let rows = raw.rows;
-    if (rows.length > remaining) rows = rows.slice(0, remaining);
-    remaining -= rows.length;
-    const page: RecordPage = { records: rows.map((row) => fromDataverseRecord(meta, row, index)) };
-    if (first && raw.count !== undefined) page.totalSize = raw.count;
-    first = false;
-    yield page;
-    if (remaining <= 0) return;
+    ? mergeStreams(windows.map((url) => followPages(client, [url], prefer, what, scope.signal)))
+    : followPages(client, urls, prefer, what, scope.signal);
+  try {
+    for await (const raw of pages) {
+      let rows = raw.rows;
+      if (rows.length > remaining) rows = rows.slice(0, remaining);
+      remaining -= rows.length;
+      const page: RecordPage = { records: rows.map((row) => fromDataverseRecord(meta, row, index)) };
+      if (first && raw.count !== undefined) page.totalSize = raw.count;
+      first = false;
+      yield page;
+      if (remaining <= 0) return;
+    }
+  } finally {
+    scope.stop();
   }
 }
 

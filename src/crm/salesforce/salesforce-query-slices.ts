@@ -1,4 +1,5 @@
 import type { QueryRequest, RecordPage } from '../driver.js';
+import { abortScope, mergeStreams } from '../page-streams.js';
 import { parseJson } from './salesforce-http.js';
 import {
   clampPageSize,
@@ -59,14 +60,31 @@ async function* sliced(
   request: QueryRequest,
   opts: SliceOptions,
 ): AsyncGenerator<RecordPage> {
+  // Stops every slice's requests when the read ends early or one slice fails.
+  const scope = abortScope(request.signal);
+  try {
+    yield* slicedPages(ctx, compiled, keyset, request, opts, scope.signal);
+  } finally {
+    scope.stop();
+  }
+}
+
+async function* slicedPages(
+  ctx: QueryContext,
+  compiled: CompiledQuery,
+  keyset: Keyset,
+  request: QueryRequest,
+  opts: SliceOptions,
+  signal: AbortSignal,
+): AsyncGenerator<RecordPage> {
   const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
   const stamp = compiled.modstamp.path;
   const what = `query ${compiled.meta.name}`;
   const common = {
     endpoint: compiled.endpoint,
     what,
+    signal,
     ...(request.pageSize ? { pageSize: request.pageSize } : {}),
-    ...(request.signal ? { signal: request.signal } : {}),
   };
   // Every stream is keyset-ordered, so each can resume after its last record if its locator is lost.
   const stream = (extra: string[], limit?: number) =>
@@ -83,7 +101,7 @@ async function* sliced(
           headers: { Accept: 'application/json' },
           idempotent: true,
           what,
-          ...(request.signal ? { signal: request.signal } : {}),
+          signal,
         })
       ).body,
       what,
@@ -137,35 +155,7 @@ async function* sliced(
       const from = lo === undefined ? keysetAfter(stamp, after) : `${stamp} >= ${iso(lo)}`;
       return stream([from, `${stamp} < ${iso(hi)}`]);
     });
-    yield* merge(streams, (p) => ({ records: (p as RawPage).records.map(map) }));
+    for await (const page of mergeStreams(streams)) yield { records: (page as RawPage).records.map(map) };
     return;
-  }
-}
-
-/** Yields pages from several streams as they arrive; each stream has at most one page waiting. */
-async function* merge<T>(streams: AsyncGenerator<unknown>[], convert: (page: unknown) => T): AsyncGenerator<T> {
-  type Step = { index: number; result: IteratorResult<unknown> };
-  const inFlight = new Map<number, Promise<Step>>();
-  const pull = (index: number): void => {
-    const stream = streams[index];
-    if (stream)
-      inFlight.set(
-        index,
-        stream.next().then((result) => ({ index, result })),
-      );
-  };
-  streams.forEach((_, i) => pull(i));
-  try {
-    while (inFlight.size > 0) {
-      const { index, result } = await Promise.race(inFlight.values());
-      inFlight.delete(index);
-      if (result.done) continue;
-      pull(index);
-      yield convert(result.value);
-    }
-  } finally {
-    for (const pending of inFlight.values()) pending.catch(() => undefined);
-    // Not awaited: a stream busy with a request finishes it (bounded by the request timeout) and then stops.
-    for (const s of streams) s.return(undefined).catch(() => undefined);
   }
 }

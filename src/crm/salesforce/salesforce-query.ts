@@ -2,6 +2,7 @@ import { isLiaisonError, LiaisonError } from '../../core/errors.js';
 import type { CrmRecord, QueryRequest, RecordPage } from '../driver.js';
 import { filterFields } from '../filter.js';
 import type { ObjectMetadata } from '../metadata.js';
+import { abortScope } from '../page-streams.js';
 import type { SalesforceSession } from './salesforce-auth.js';
 import { findField } from './salesforce-describe.js';
 import {
@@ -213,6 +214,7 @@ export async function* streamSoql(
     Accept: 'application/json',
     ...(batch ? { 'Sforce-Query-Options': `batchSize=${batch}` } : {}),
   };
+  const scope = abortScope(options.signal);
   const fetchPage = async (path: string): Promise<RawPage> =>
     asPage(
       await ctx.session.json({
@@ -221,7 +223,7 @@ export async function* streamSoql(
         headers,
         idempotent: true,
         what: options.what,
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal: scope.signal,
       }),
       options.what,
     );
@@ -247,8 +249,9 @@ export async function* streamSoql(
       yield page;
     }
   } finally {
-    // The caller stopped early: the prefetched page is not wanted, but its failure must not go unhandled.
+    // The caller stopped early: the prefetched page is cancelled, and its failure must not go unhandled.
     pending?.catch(() => undefined);
+    scope.stop();
   }
 }
 

@@ -1,4 +1,4 @@
-import https from 'node:https';
+import { HttpsListener } from '../common/https-listener.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DynamicsAuth } from './dynamics-auth.js';
 import {
@@ -32,7 +32,7 @@ export interface ServerParts {
 }
 
 export class DynamicsServer {
-  readonly server: https.Server;
+  private readonly listener: HttpsListener;
   readonly faults = new FaultInjector();
   readonly window = new SlidingWindow({ ...DEFAULT_SERVICE_PROTECTION });
   private counts = new Map<RouteKind, number>();
@@ -43,11 +43,8 @@ export class DynamicsServer {
     tls: { cert: string; key: string },
     private readonly parts: ServerParts,
   ) {
-    this.server = https.createServer({ cert: tls.cert, key: tls.key, keepAlive: true }, (req, res) => {
-      // A failure while writing (e.g. a header value a client smuggled in) must end that exchange, not the server.
-      this.handle(req, res).catch(() => res.destroy());
-    });
-    this.server.keepAliveTimeout = 30_000;
+    // A failure while writing (e.g. a header value a client smuggled in) must end that exchange, not the server.
+    this.listener = new HttpsListener(tls, (req, res) => void this.handle(req, res).catch(() => res.destroy()), 30_000);
   }
 
   requestCount(): number {
@@ -201,20 +198,11 @@ export class DynamicsServer {
   }
 
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        const address = this.server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
-      });
-    });
+    return this.listener.listen(port, host);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return this.listener.close();
   }
 }
 

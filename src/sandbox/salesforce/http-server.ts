@@ -1,6 +1,5 @@
-import https from 'node:https';
+import { HttpsListener } from '../common/https-listener.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { SandboxFaults } from '../common/sandbox-types.js';
 import { SfApiError } from './schema-types.js';
 
@@ -93,34 +92,31 @@ function safeDecode(segment: string): string {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SfHttpServer {
-  readonly server: https.Server;
+  private readonly listener: HttpsListener;
 
   constructor(
     tls: { key: string; cert: string },
     private readonly hooks: ServerHooks,
   ) {
-    this.server = https.createServer({ key: tls.key, cert: tls.cert, keepAlive: true }, (req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent)
-          this.write(res, errorReply(500, 'UNKNOWN_EXCEPTION', `sandbox error: ${String(error)}`), false);
-        else res.destroy();
-      });
-    });
-    this.server.keepAliveTimeout = 65_000;
+    this.listener = new HttpsListener(
+      tls,
+      (req, res) => {
+        this.handle(req, res).catch((error: unknown) => {
+          if (!res.headersSent)
+            this.write(res, errorReply(500, 'UNKNOWN_EXCEPTION', `sandbox error: ${String(error)}`), false);
+          else res.destroy();
+        });
+      },
+      65_000,
+    );
   }
 
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve((this.server.address() as AddressInfo).port));
-    });
+    return this.listener.listen(port, host);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return this.listener.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
