@@ -1,7 +1,7 @@
 import type { ActivityContext, ActivityResult } from '../workflow/activity.js';
 import type { CrmConnectorConfig } from '../workflow/workflow-schema.js';
+import { appendRows } from '../store/row-writes.js';
 import type { ConnectorSession } from './connector-session.js';
-import { insertRows } from './import-operation.js';
 import { committedWatermark, savePendingWatermark } from './import-watermark.js';
 
 /** When nothing says where to start, look back this far: Salesforce keeps deleted records 15 days by default. */
@@ -56,7 +56,7 @@ export async function runImportDeleted(
   ]);
   let done = 0;
   for await (const page of result.records) {
-    await insertRows(
+    await appendRows(
       ctx.store,
       ctx.store.db,
       table,

@@ -7,6 +7,7 @@ import { toStoredMultiSelect } from '../enumerations/multi-select.js';
 import type { Store } from '../store/store-types.js';
 import type { LocalSchema } from '../wizard/schema-types.js';
 import type { ActivityContext, ActivityResult } from '../workflow/activity.js';
+import { appendRows } from '../store/row-writes.js';
 import type { CrmConnectorConfig } from '../workflow/workflow-schema.js';
 import { convertValue } from './conversions.js';
 import { importColumns, importOutputColumns, resolveColumn, type ImportColumn } from './connector-columns.js';
@@ -61,11 +62,14 @@ export async function runImport(
     }
   }
 
-  const table = await ctx.createOutputTable('ok', outputColumns);
+  // Straight into the activity the records feed when the engine streams them (one write per record), else staged.
+  const sink = await ctx.openSink('ok', outputColumns);
+  const table = sink ? undefined : await ctx.createOutputTable('ok', outputColumns);
   const rejects = new RejectsOutput(ctx, config.rejectsFile, [schema.crmIdColumn]);
   const cursorName = cursorField?.column;
   let maxCursor: string | null = null;
   let done = 0;
+  let produced = 0;
   const writePage = async (records: { id: string; values: Record<string, unknown> }[], total?: number) => {
     const rows: Record<string, unknown>[] = [];
     for (const record of records) {
@@ -82,7 +86,8 @@ export async function runImport(
       }
     }
     await ctx.store.db.transaction().execute(async (trx) => {
-      await insertRows(ctx.store, trx, table, rows);
+      if (sink) await sink.write(trx, rows);
+      else await appendRows(ctx.store, trx, table!, rows);
       if (incremental && cursorField) {
         await savePendingWatermark(
           trx,
@@ -96,6 +101,7 @@ export async function runImport(
         );
       }
     });
+    produced += rows.length;
     done += records.length;
     ctx.progress(done, total);
   };
@@ -115,10 +121,10 @@ export async function runImport(
   const prefix = ctx.activity.replace(/[^A-Za-z0-9_]/g, '_');
   ctx.vars.set(`${prefix}_window_start`, windowStart === null ? null : { datetime: windowStart });
   ctx.vars.set(`${prefix}_window_end`, maxCursor === null ? null : { datetime: maxCursor });
-  const ok = await ctx.finishOutput('ok');
-  ctx.counters.recordsOut = ok.count;
+  const ok = sink ? undefined : await ctx.finishOutput('ok');
+  ctx.counters.recordsOut = ok ? ok.count : produced;
   ctx.counters.rejects = rejects.count;
-  return { outputs: { ok, ...(await rejects.finish()) } };
+  return { outputs: { ...(ok ? { ok } : {}), ...(await rejects.finish()) } };
 }
 
 function toRow(
@@ -191,23 +197,4 @@ async function importPopulation(
     if (result.rows.length < 2000) return;
     after = String(result.rows[result.rows.length - 1]!.id);
   }
-}
-
-/** Stages rows: the store's fast path when it has one (SQLite), else multi-row inserts under the parameter limits. */
-export async function insertRows(
-  store: Store,
-  db: Store['db'],
-  table: string,
-  rows: Record<string, unknown>[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  if (store.insertRows) return store.insertRows(table, rows);
-  const width = Object.keys(rows[0]!).length || 1;
-  const batch = Math.max(1, Math.floor(30_000 / width));
-  const dynamic = db.withTables<Record<string, Record<string, unknown>>>();
-  for (let i = 0; i < rows.length; i += batch)
-    await dynamic
-      .insertInto(table)
-      .values(rows.slice(i, i + batch))
-      .execute();
 }

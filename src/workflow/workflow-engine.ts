@@ -1,13 +1,23 @@
+import { sql } from 'kysely';
 import { LiaisonError, errorMessage } from '../core/errors.js';
 import { logger as defaultLogger, type Logger } from '../core/logger.js';
+import { appendRows } from '../store/row-writes.js';
 import type { Store } from '../store/store-types.js';
-import type { ActivityContext, ActivityCounters, ActivityHandler, ActivityRegistry, RunVarValue } from './activity.js';
+import type {
+  ActivityContext,
+  ActivityCounters,
+  ActivityHandler,
+  ActivityRegistry,
+  PageConsumer,
+  RowSink,
+  RunVarValue,
+} from './activity.js';
 import { builtinActivities } from './activity-registry.js';
 import { pruneWorkingSets, showRun, type RunView } from './run-history.js';
 import { reopenRun, startRun } from './run-lifecycle.js';
 import { executionOrder, type LoadedWorkflow } from './workflow-load.js';
 import { targetsOf, type ActivityConfig } from './workflow-schema.js';
-import { workflowDb } from './workflow-tables.js';
+import { workflowDb, type ColumnInfo } from './workflow-tables.js';
 import {
   createWorkingSet,
   createWorkingSetTable,
@@ -45,6 +55,11 @@ export interface RunOptions {
   keepWorkingSets?: boolean;
   /** Resume a run still marked running (its process died), or start one although another is marked running. */
   force?: boolean;
+  /**
+   * Rows a streamed output stages before its consumer applies them (default 25,000; see STREAM_BATCH_ROWS). Set
+   * 0 to stage every output whole, as before streaming.
+   */
+  streamBatchRows?: number;
   /** Failed runs older than this many days lose their working sets when a new run starts (default 7). */
   retentionDays?: number;
   log?: Logger;
@@ -75,9 +90,12 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
   const recorded = new Map((await showRun(store, runId)).activities.map((a) => [a.activity, a]));
   const outputs = new Map<string, Record<string, WorkingSet>>();
   const vars = new Map<string, RunVarValue>();
+  // Activities whose input was streamed into them while their producer ran: already recorded, not run again.
+  const streamed = new Set<string>();
   let failure: string | undefined;
 
   for (const config of order) {
+    if (streamed.has(config.name)) continue;
     const previous = recorded.get(config.name);
     if (previous?.status === 'succeeded') {
       const reopened: Record<string, WorkingSet> = {};
@@ -117,6 +135,9 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
         );
       }
       const pending = new Map<string, string>();
+      const batchRows = options.streamBatchRows ?? STREAM_BATCH_ROWS;
+      const fusion = batchRows > 0 ? planFusion(config, order, registry, recorded) : undefined;
+      let stream: OpenStream | undefined;
       const ctx: ActivityContext = {
         store,
         workflow: workflow.definition.name,
@@ -128,6 +149,13 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
           const table = workingSetName(runId, config.name, transition);
           created.add(table);
           return createWorkingSet(store, table, columns);
+        },
+        async openSink(transition, columns) {
+          if (!fusion || transition !== fusion.transition || stream) return undefined;
+          const table = workingSetName(runId, config.name, transition);
+          stream = await openStream(store, fusion, table, columns, batchRows);
+          if (stream) created.add(table);
+          return stream?.sink;
         },
         async createOutputTable(transition, columns) {
           const table = workingSetName(runId, config.name, transition);
@@ -165,6 +193,8 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
         signal: options.signal ?? new AbortController().signal,
       };
       const result = await handler.run(config, ctx);
+      const open = stream;
+      if (open) await store.db.transaction().execute((trx) => open.flush(trx));
       if (counters.recordsIn === 0) counters.recordsIn = total;
       if (counters.recordsOut === 0) counters.recordsOut = result.outputs.ok?.count ?? 0;
       outputs.set(config.name, result.outputs);
@@ -190,6 +220,10 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
         .where('activity', '=', config.name)
         .execute();
       emit({ type: 'activity-end', activity: config.name, status: 'succeeded', counters, durationMs });
+      if (stream && fusion) {
+        await recordStreamed(store, runId, fusion.consumer, stream, emit);
+        streamed.add(fusion.consumer.name);
+      }
     } catch (error) {
       failure = `activity "${config.name}" failed: ${errorMessage(error)}`;
       // Info, not warn: the failure is recorded in the run and reported by the caller; logs are for diagnosis.
@@ -244,6 +278,146 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
   if (status === 'succeeded' && !options.keepWorkingSets) await dropRunWorkingSets(store, runId);
   emit({ type: 'run-end', runId, status, ...(failure ? { error: failure } : {}) });
   return showRun(store, runId);
+}
+
+/** A producer's output streamed into the one activity it feeds, when that activity can take pages. */
+interface Fusion {
+  transition: string;
+  consumer: ActivityConfig;
+  handler: ActivityHandler;
+}
+
+/**
+ * The output of `config` that can go page by page into its consumer: the output feeds exactly one activity, that
+ * activity has no other input, can consume pages, has not run yet, and its own outputs lead only to end
+ * activities (so nothing needs them staged).
+ */
+function planFusion(
+  config: ActivityConfig,
+  order: readonly ActivityConfig[],
+  registry: ActivityRegistry,
+  recorded: Map<string, { status: string }>,
+): Fusion | undefined {
+  const byName = new Map(order.map((a) => [a.name, a]));
+  const feeds = (name: string) =>
+    order
+      .flatMap((a) => Object.values(a.transitions ?? {}).flatMap((value) => targetsOf(value)))
+      .filter((target) => target === name).length;
+  for (const [transition, value] of Object.entries(config.transitions ?? {})) {
+    const targets = targetsOf(value);
+    const consumer = targets.length === 1 ? byName.get(targets[0]!) : undefined;
+    if (!consumer || recorded.get(consumer.name)?.status === 'succeeded' || feeds(consumer.name) !== 1) continue;
+    const handler = registry[consumer.type] as ActivityHandler | undefined;
+    if (!handler?.openSink) continue;
+    const onward = Object.values(consumer.transitions ?? {}).flatMap((v) => targetsOf(v));
+    if (!onward.every((name) => byName.get(name)?.type === 'end')) continue;
+    return { transition, consumer, handler };
+  }
+  return undefined;
+}
+
+interface OpenStream {
+  sink: RowSink;
+  consumer: PageConsumer;
+  /** Applies what is still staged (after the producer's last page). */
+  flush(db: Store['db']): Promise<void>;
+  rows: number;
+  busyMs: number;
+}
+
+/**
+ * Rows staged before the consumer applies them as one batch: large enough that a set-based statement amortises its
+ * cost (one statement over 25,000 rows touches each index page about once; a statement per page would touch them
+ * all again and again), small enough to apply while the producer waits for its next pages.
+ */
+const STREAM_BATCH_ROWS = 25_000;
+
+/**
+ * Asks the consumer for its batch side. Pages are appended to `table` (a working set of the producer's output that
+ * only ever holds one batch) and, once a batch is full, applied by the consumer and cleared, all in the producer's
+ * transaction for that page.
+ */
+async function openStream(
+  store: Store,
+  fusion: Fusion,
+  table: string,
+  columns: readonly ColumnInfo[],
+  batchRows: number,
+): Promise<OpenStream | undefined> {
+  const consumer = await fusion.handler.openSink!(fusion.consumer, {
+    store,
+    activity: fusion.consumer.name,
+    columns,
+  });
+  if (!consumer) return undefined;
+  await createWorkingSetTable(store, table, columns);
+  let staged = 0;
+  const flush = async (db: Store['db']) => {
+    if (staged === 0) return;
+    const started = performance.now();
+    await consumer.apply(db, table);
+    // TRUNCATE on PostgreSQL: deleted rows would stay in the table as dead tuples that every later batch scans.
+    await (store.dialect === 'postgres'
+      ? sql`truncate ${sql.table(table)}`.execute(db)
+      : sql`delete from ${sql.table(table)}`.execute(db));
+    staged = 0;
+    stream.busyMs += performance.now() - started;
+  };
+  const stream: OpenStream = {
+    consumer,
+    rows: 0,
+    busyMs: 0,
+    flush,
+    sink: {
+      async write(db, rows) {
+        if (rows.length === 0) return;
+        await appendRows(store, db, table, rows);
+        staged += rows.length;
+        stream.rows += rows.length;
+        if (staged >= batchRows) await flush(db);
+      },
+    },
+  };
+  return stream;
+}
+
+/** Records the streamed consumer as run: its counters, no working sets (nothing reads them). */
+async function recordStreamed(
+  store: Store,
+  runId: number,
+  consumer: ActivityConfig,
+  stream: OpenStream,
+  emit: (event: RunEvent) => void,
+): Promise<void> {
+  const result = stream.consumer.finish();
+  const counters: ActivityCounters = {
+    recordsIn: stream.rows,
+    recordsOut: result.recordsOut,
+    rejects: result.rejects,
+    apiCalls: 0,
+  };
+  const durationMs = Math.round(stream.busyMs);
+  const now = new Date().toISOString();
+  emit({ type: 'activity-start', activity: consumer.name, activityType: consumer.type, total: stream.rows });
+  await workflowDb(store)
+    .updateTable('workflow_run_activity')
+    .set({
+      status: 'succeeded',
+      started_at: now,
+      ended_at: now,
+      error: null,
+      duration_ms: durationMs,
+      records_in: counters.recordsIn,
+      records_out: counters.recordsOut,
+      rejects: counters.rejects,
+      api_calls: 0,
+      outputs_json: '{}',
+      vars_json: '{}',
+    })
+    .where('run_id', '=', runId)
+    .where('activity', '=', consumer.name)
+    .execute();
+  emit({ type: 'activity-end', activity: consumer.name, status: 'succeeded', counters, durationMs });
 }
 
 /** Working sets sent to `config` by earlier activities (definition order); an undeclared output reads as empty. */

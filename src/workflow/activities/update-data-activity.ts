@@ -1,11 +1,11 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { LiaisonError } from '../../core/errors.js';
 import { bindValue } from '../../store/filter-sql.js';
-import type { LiaisonDatabase } from '../../store/store-types.js';
+import type { LiaisonDatabase, Store } from '../../store/store-types.js';
 import type { ActivityHandler } from '../activity.js';
 import { ROW_KEY } from '../working-set.js';
 import type { UpdateDataConfig } from '../workflow-schema.js';
-import { requireTableColumns, safeSqlType } from '../workflow-tables.js';
+import { requireTableColumns, safeSqlType, type ColumnInfo } from '../workflow-tables.js';
 import { affected, col, columnList, fillOutput, requireColumn, singleInput } from './activity-sql.js';
 
 /** Columns Liaison stamps itself when a table has them (unless the workflow maps them explicitly). */
@@ -22,146 +22,20 @@ const STAMPS = ['created_at', 'modified_at', 'modified_locally_at'] as const;
 export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
   async run(config, ctx) {
     const input = singleInput(ctx);
-    const target = await requireTableColumns(
-      ctx.store,
-      config.table,
-      'create it (e.g. with the wizard) and resume the run',
-    );
-    const has = (name: string) => target.some((c) => c.name === name);
-    const where = `the input of "${ctx.activity}"`;
-    const mapping: [string, string][] = config.mapping
-      ? Object.entries(config.mapping)
-      : input.columns
-          .filter((c) => has(c.name) && !(STAMPS as readonly string[]).includes(c.name))
-          .map((c) => [c.name, c.name]);
-    for (const [targetColumn, source] of mapping) {
-      requireColumn(target, targetColumn, `table "${config.table}"`);
-      requireColumn(input.columns, source, where);
-    }
-    const keys = (config.keys ?? []).map((key): [string, string] => {
-      requireColumn(target, key, `table "${config.table}"`);
-      const source = config.mapping ? config.mapping[key] : key;
-      if (!source)
-        throw new LiaisonError(
-          'workflow_invalid',
-          `activity "${ctx.activity}": key "${key}" has no source column in "mapping"`,
-        );
-      return [key, requireColumn(input.columns, source, where).name];
-    });
-    if (config.operation !== 'insert' && keys.length === 0)
-      throw new LiaisonError(
-        'workflow_invalid',
-        `activity "${ctx.activity}": operation "${config.operation}" needs keys`,
-      );
-    const now = new Date().toISOString();
-    // PostgreSQL does not convert text to timestamptz/numeric/boolean on assignment: cast working-set values whose
-    // type differs from the target column's (SQLite stores any value in any column).
-    const source = (targetColumn: string, sourceColumn: string): RawBuilder<unknown> => {
-      const to = target.find((c) => c.name === targetColumn);
-      const from = input.columns.find((c) => c.name === sourceColumn);
-      const type = safeSqlType(to?.sqlType);
-      if (ctx.store.dialect !== 'postgres' || !type || !from || from.sqlType === type) return col('w', sourceColumn);
-      return sql`cast(${col('w', sourceColumn)} as ${sql.raw(type)})`;
-    };
-    const mapped = new Set(mapping.map(([t]) => t));
-    const stamp = (names: readonly string[]): [string, RawBuilder<unknown>][] =>
-      names
-        .filter((n) => has(n) && !mapped.has(n) && (n !== 'modified_locally_at' || config.origin !== 'crm'))
-        .map((n) => [n, sql.val(now)]);
-    const keyed =
-      keys.length > 0
-        ? sql.join(
-            keys.map(([, s]) => sql`${col('w', s)} is not null`),
-            sql` and `,
-          )
-        : sql`1 = 1`;
-    const match = sql.join(
-      keys.map(([t, s]) => sql`${col(config.table, t)} = ${source(t, s)}`),
-      sql` and `,
-    );
-    const ws = sql`${sql.table(input.table)} w`;
-    const exists = sql`exists (select 1 from ${ws} where ${match} and ${keyed})`;
-
-    const insert = (db: Kysely<LiaisonDatabase>, onlyNew: boolean) => {
-      const extra = stamp(STAMPS);
-      const targets = [...mapping.map(([t]) => t), ...extra.map(([t]) => t)];
-      const values = [...mapping.map(([t, s]) => source(t, s)), ...extra.map(([, v]) => v)];
-      const newOnly = onlyNew
-        ? sql`where ${keyed} and not exists (select 1 from ${sql.table(config.table)} where ${match})`
-        : keys.length > 0
-          ? sql`where ${keyed}`
-          : sql``;
-      return sql`insert into ${sql.table(config.table)} (${columnList(targets)}) select ${sql.join(values)} from ${ws}
-        ${newOnly} order by ${col('w', ROW_KEY)}`.execute(db);
-    };
-    const update = (db: Kysely<LiaisonDatabase>) => {
-      const sets = [
-        ...mapping.filter(([t]) => !keys.some(([k]) => k === t)).map(([t, s]) => sql`${sql.ref(t)} = ${source(t, s)}`),
-        ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
-      ];
-      if (sets.length === 0) return Promise.resolve({ numAffectedRows: 0n });
-      // An import never overwrites a row whose local change has not reached the CRM yet: local wins until exported
-      // (an opt-out must not be undone by an older CRM value), and nothing is sent back that was not changed here.
-      const pending =
-        config.origin === 'crm' && has('modified_locally_at') && !mapped.has('modified_locally_at')
-          ? sql` and ${col(config.table, 'modified_locally_at')} is null`
-          : sql``;
-      return sql`update ${sql.table(config.table)} set ${sql.join(sets)} from ${ws} where ${match} and ${keyed}${pending}`.execute(
-        db,
-      );
-    };
-
+    const plan = await planUpdateData(config, ctx.store, ctx.activity, input.columns);
     ctx.progress(0, input.count);
     let written = 0;
     await ctx.store.db.transaction().execute(async (trx) => {
-      switch (config.operation) {
-        case 'insert':
-          written = affected(await insert(trx, false));
-          break;
-        case 'update':
-          written = affected(await update(trx));
-          break;
-        case 'insert-or-update':
-          written = affected(await update(trx));
-          written += affected(await insert(trx, true));
-          break;
-        case 'delete':
-          written = affected(await sql`delete from ${sql.table(config.table)} where ${exists}`.execute(trx));
-          break;
-        case 'mark-deleted': {
-          const mark = config.markDeleted;
-          if (!mark)
-            throw new LiaisonError(
-              'workflow_invalid',
-              `activity "${ctx.activity}": mark-deleted needs markDeleted.column`,
-            );
-          requireColumn(target, mark.column, `table "${config.table}"`);
-          const value = mark.value === undefined ? now : bindValue(mark.value, ctx.store.dialect);
-          const sets = [
-            sql`${sql.ref(mark.column)} = ${value}`,
-            ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
-          ];
-          written = affected(
-            await sql`update ${sql.table(config.table)} set ${sql.join(sets)} where ${exists}`.execute(trx),
-          );
-          break;
-        }
-      }
+      written = await plan.apply(trx, input.table);
     });
-    const rejects =
-      keys.length > 0
-        ? await countNullKeys(
-            ctx.store.db,
-            input.table,
-            keys.map(([, s]) => s),
-          )
-        : 0;
+    const rejects = await plan.countRejects(ctx.store.db, input.table);
     ctx.counters.recordsOut += written;
     ctx.counters.rejects += rejects;
     const list = columnList(input.columns.map((c) => c.name));
+    const ws = sql`${sql.table(input.table)} w`;
     const copy = (accepted: boolean) => (table: string) =>
       sql`insert into ${sql.table(table)} (${list}) select ${list} from ${ws}
-        where ${accepted ? keyed : sql`not (${keyed})`} order by ${col('w', ROW_KEY)}`.execute(ctx.store.db);
+        where ${accepted ? plan.keyed : sql`not (${plan.keyed})`} order by ${col('w', ROW_KEY)}`.execute(ctx.store.db);
     const outputs = {
       ...(await fillOutput(ctx, 'ok', input.columns, copy(true))),
       // Without keys nothing is rejected: the declared output is still produced, empty, for what follows.
@@ -170,7 +44,168 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
     ctx.progress(input.count, input.count);
     return { outputs };
   },
+
+  /**
+   * While the activity feeding this one (an import) runs: its pages are staged in batches and each batch is
+   * applied as a whole, in the producer's transaction, so the writing overlaps the producer's waiting on a CRM.
+   * Only update and insert-or-update, which a batch can go through twice without harm (a producer that fails
+   * half-way is run again); anything else is staged and run whole.
+   */
+  async openSink(config, request) {
+    if (config.operation !== 'update' && config.operation !== 'insert-or-update') return undefined;
+    const plan = await planUpdateData(config, request.store, request.activity, request.columns);
+    let written = 0;
+    let rejects = 0;
+    return {
+      async apply(db, table) {
+        written += await plan.apply(db, table);
+        rejects += await plan.countRejects(db, table);
+      },
+      finish: () => ({ recordsOut: written, rejects }),
+    };
+  },
 };
+
+/** What update-data will do, checked against the target table and the input's columns before anything is written. */
+interface UpdateDataPlan {
+  /** The working-set condition "every key is set" (rows without one are rejects). */
+  keyed: RawBuilder<unknown>;
+  /** The input columns the keys come from. */
+  keySources: string[];
+  /** Applies the operation to the target from the working-set table `table`; returns the rows written. */
+  apply(db: Kysely<LiaisonDatabase>, table: string): Promise<number>;
+  countRejects(db: Kysely<LiaisonDatabase>, table: string): Promise<number>;
+}
+
+async function planUpdateData(
+  config: UpdateDataConfig,
+  store: Store,
+  activity: string,
+  inputColumns: readonly ColumnInfo[],
+): Promise<UpdateDataPlan> {
+  const target = await requireTableColumns(store, config.table, 'create it (e.g. with the wizard) and resume the run');
+  const has = (name: string) => target.some((c) => c.name === name);
+  const where = `the input of "${activity}"`;
+  const mapping: [string, string][] = config.mapping
+    ? Object.entries(config.mapping)
+    : inputColumns
+        .filter((c) => has(c.name) && !(STAMPS as readonly string[]).includes(c.name))
+        .map((c) => [c.name, c.name]);
+  for (const [targetColumn, source] of mapping) {
+    requireColumn(target, targetColumn, `table "${config.table}"`);
+    requireColumn(inputColumns, source, where);
+  }
+  const keys = (config.keys ?? []).map((key): [string, string] => {
+    requireColumn(target, key, `table "${config.table}"`);
+    const source = config.mapping ? config.mapping[key] : key;
+    if (!source)
+      throw new LiaisonError(
+        'workflow_invalid',
+        `activity "${activity}": key "${key}" has no source column in "mapping"`,
+      );
+    return [key, requireColumn(inputColumns, source, where).name];
+  });
+  if (config.operation !== 'insert' && keys.length === 0)
+    throw new LiaisonError('workflow_invalid', `activity "${activity}": operation "${config.operation}" needs keys`);
+  if (config.operation === 'mark-deleted') {
+    if (!config.markDeleted)
+      throw new LiaisonError('workflow_invalid', `activity "${activity}": mark-deleted needs markDeleted.column`);
+    requireColumn(target, config.markDeleted.column, `table "${config.table}"`);
+  }
+  const now = new Date().toISOString();
+  // PostgreSQL does not convert text to timestamptz/numeric/boolean on assignment: cast working-set values whose
+  // type differs from the target column's (SQLite stores any value in any column).
+  const source = (targetColumn: string, sourceColumn: string): RawBuilder<unknown> => {
+    const to = target.find((c) => c.name === targetColumn);
+    const from = inputColumns.find((c) => c.name === sourceColumn);
+    const type = safeSqlType(to?.sqlType);
+    if (store.dialect !== 'postgres' || !type || !from || from.sqlType === type) return col('w', sourceColumn);
+    return sql`cast(${col('w', sourceColumn)} as ${sql.raw(type)})`;
+  };
+  const mapped = new Set(mapping.map(([t]) => t));
+  const stamp = (names: readonly string[]): [string, RawBuilder<unknown>][] =>
+    names
+      .filter((n) => has(n) && !mapped.has(n) && (n !== 'modified_locally_at' || config.origin !== 'crm'))
+      .map((n) => [n, sql.val(now)]);
+  const skipsPendingLocalChanges =
+    config.origin === 'crm' && has('modified_locally_at') && !mapped.has('modified_locally_at');
+  const keyed =
+    keys.length > 0
+      ? sql.join(
+          keys.map(([, s]) => sql`${col('w', s)} is not null`),
+          sql` and `,
+        )
+      : sql`1 = 1`;
+  const match = sql.join(
+    keys.map(([t, s]) => sql`${col(config.table, t)} = ${source(t, s)}`),
+    sql` and `,
+  );
+
+  const insert = (db: Kysely<LiaisonDatabase>, table: string, onlyNew: boolean) => {
+    const ws = sql`${sql.table(table)} w`;
+    const extra = stamp(STAMPS);
+    const targets = [...mapping.map(([t]) => t), ...extra.map(([t]) => t)];
+    const values = [...mapping.map(([t, s]) => source(t, s)), ...extra.map(([, v]) => v)];
+    const newOnly = onlyNew
+      ? sql`where ${keyed} and not exists (select 1 from ${sql.table(config.table)} where ${match})`
+      : keys.length > 0
+        ? sql`where ${keyed}`
+        : sql``;
+    return sql`insert into ${sql.table(config.table)} (${columnList(targets)}) select ${sql.join(values)} from ${ws}
+      ${newOnly} order by ${col('w', ROW_KEY)}`.execute(db);
+  };
+  const update = (db: Kysely<LiaisonDatabase>, table: string) => {
+    const ws = sql`${sql.table(table)} w`;
+    const sets = [
+      ...mapping.filter(([t]) => !keys.some(([k]) => k === t)).map(([t, s]) => sql`${sql.ref(t)} = ${source(t, s)}`),
+      ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
+    ];
+    if (sets.length === 0) return Promise.resolve({ numAffectedRows: 0n });
+    // An import never overwrites a row whose local change has not reached the CRM yet: local wins until exported
+    // (an opt-out must not be undone by an older CRM value), and nothing is sent back that was not changed here.
+    const pending = skipsPendingLocalChanges ? sql` and ${col(config.table, 'modified_locally_at')} is null` : sql``;
+    return sql`update ${sql.table(config.table)} set ${sql.join(sets)} from ${ws} where ${match} and ${keyed}${pending}`.execute(
+      db,
+    );
+  };
+
+  return {
+    keyed,
+    keySources: keys.map(([, s]) => s),
+    async apply(db, table) {
+      const exists = sql`exists (select 1 from ${sql.table(table)} w where ${match} and ${keyed})`;
+      switch (config.operation) {
+        case 'insert':
+          return affected(await insert(db, table, false));
+        case 'update':
+          return affected(await update(db, table));
+        case 'insert-or-update':
+          return affected(await update(db, table)) + affected(await insert(db, table, true));
+        case 'delete':
+          return affected(await sql`delete from ${sql.table(config.table)} where ${exists}`.execute(db));
+        case 'mark-deleted': {
+          const mark = config.markDeleted!;
+          const value = mark.value === undefined ? now : bindValue(mark.value, store.dialect);
+          const sets = [
+            sql`${sql.ref(mark.column)} = ${value}`,
+            ...stamp(['modified_at', 'modified_locally_at']).map(([t, v]) => sql`${sql.ref(t)} = ${v}`),
+          ];
+          return affected(
+            await sql`update ${sql.table(config.table)} set ${sql.join(sets)} where ${exists}`.execute(db),
+          );
+        }
+      }
+    },
+    countRejects: (db, table) =>
+      keys.length > 0
+        ? countNullKeys(
+            db,
+            table,
+            keys.map(([, s]) => s),
+          )
+        : Promise.resolve(0),
+  };
+}
 
 async function countNullKeys(db: Kysely<LiaisonDatabase>, table: string, columns: string[]): Promise<number> {
   const anyNull = sql.join(
