@@ -121,7 +121,7 @@ export async function runWrite(
   /** Applies outcomes: journal + write-back in one transaction, then the ok/rejects outputs. */
   const settle = async (
     outcomes: (WriteOutcome & { uncertain?: boolean })[],
-    operations: Map<string, WriteOperation>,
+    operationOf: (ref: string) => WriteOperation | undefined,
     batch: number,
   ) => {
     const rowsById = new Map<string, Row>();
@@ -145,7 +145,7 @@ export async function runWrite(
           trx,
           config.writeBack,
           outcomes.filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok),
-          operations,
+          operationOf,
           startedAt,
         );
     });
@@ -186,7 +186,7 @@ export async function runWrite(
         if (!refusal) throw error;
         outcomes = items.map((item) => ({ ref: item.ref, ok: false as const, ...refusal }));
       }
-      await settle(outcomes, operations, batch);
+      await settle(outcomes, (ref) => operations.get(ref), batch);
     }
   };
 
@@ -229,7 +229,7 @@ export async function runWrite(
         if (id) resolved.set(p.ref, { ref: p.ref, ok: true, id, created: true });
       }
     }
-    if (resolved.size > 0) await settle([...resolved.values()], new Map(inserts.map((p) => [p.ref, p.operation])), 0);
+    if (resolved.size > 0) await settle([...resolved.values()], () => 'insert', 0);
     return pending.filter((p) => !resolved.has(p.ref));
   };
 
@@ -253,8 +253,34 @@ export async function runWrite(
     return pending;
   };
 
+  /**
+   * What a later bulk job takes from a page: records neither settled nor given up on (the first pass reported the
+   * rejects and resolved the interrupted inserts), of that job's operation. No side effect: it reads pages again.
+   */
+  const unsent = async (rows: Row[]): Promise<Pending[]> => {
+    const known = await journal.lookup(rows.map((row) => String(row[keyColumn])));
+    const out: Pending[] = [];
+    for (const row of rows) {
+      const state = known.get(String(row[keyColumn]))?.state;
+      if (state === 'ok' || state === 'rejected' || state === 'uncertain') continue;
+      const next = toPending(row);
+      if (!('reject' in next)) out.push(next);
+    }
+    return out;
+  };
+
   if (useBulk) {
-    await bulkExport(driver, baseRequest, input.pages(5000), process, journal, settle, () => ++batchNo);
+    const operations: WriteOperation[] =
+      mode === 'insert-or-update' ? ['update', 'insert'] : [mode as 'insert' | 'update' | 'upsert'];
+    await bulkExport(
+      driver,
+      baseRequest,
+      operations,
+      (first) => ({ pages: input.pages(5000), select: first ? process : unsent }),
+      journal,
+      settle,
+      () => ++batchNo,
+    );
   } else {
     for await (const rows of input.pages(batchSize)) await send(await process(rows));
   }
@@ -296,45 +322,44 @@ function clampBatch(requested: number | undefined, driver: CrmDriver, ctx: Activ
   return requested;
 }
 
-/** Bulk path: one job per operation, the records streamed in; each one journaled before the upload. */
+/**
+ * Bulk path: one job per operation, in turn, each reading the input again and streaming its records into the
+ * driver (which spools them to disk), so nothing grows with the number of records. The first read does what
+ * reading a page entails (skipping settled records, rejects, resolving interrupted inserts); later ones only
+ * select. Each page's records are journaled as in flight before they are handed on.
+ */
 async function bulkExport(
   driver: CrmDriver,
   baseRequest: { object: string; externalIdField?: string; signal: AbortSignal },
-  pages: AsyncIterable<Row[]>,
-  process: (rows: Row[]) => Promise<Pending[]>,
+  operations: WriteOperation[],
+  read: (first: boolean) => { pages: AsyncIterable<Row[]>; select: (rows: Row[]) => Promise<Pending[]> },
   journal: ExportJournal,
-  settle: (outcomes: WriteOutcome[], operations: Map<string, WriteOperation>, batch: number) => Promise<void>,
+  settle: (outcomes: WriteOutcome[], operationOf: (ref: string) => WriteOperation, batch: number) => Promise<void>,
   nextBatch: () => number,
 ): Promise<void> {
-  const groups = new Map<WriteOperation, Pending[]>();
-  // Group first (refs only stay in memory as the items of each job); jobs are per operation.
-  // Appended in place: copying the group for every record made 100,000 bulk updates take minutes of CPU.
-  for await (const rows of pages) {
-    for (const p of await process(rows)) {
-      const group = groups.get(p.operation);
-      if (group) group.push(p);
-      else groups.set(p.operation, [p]);
-    }
-  }
-  for (const [operation, pending] of groups) {
+  for (const [index, operation] of operations.entries()) {
     const batch = nextBatch();
-    await journal.markInFlight(
-      pending.map((p) => p.ref),
-      batch,
-    );
-    const operations = new Map(pending.map((p) => [p.ref, operation]));
+    const { pages, select } = read(index === 0);
     async function* items(): AsyncGenerator<WriteItem> {
-      for (const p of pending) yield p.item;
+      for await (const rows of pages) {
+        const pending = (await select(rows)).filter((p) => p.operation === operation);
+        if (pending.length === 0) continue;
+        await journal.markInFlight(
+          pending.map((p) => p.ref),
+          batch,
+        );
+        for (const p of pending) yield p.item;
+      }
     }
     let chunk: WriteOutcome[] = [];
     for await (const outcome of driver.bulkWrite!({ ...baseRequest, operation }, items())) {
       chunk.push(outcome);
       if (chunk.length >= 2000) {
-        await settle(chunk, operations, batch);
+        await settle(chunk, () => operation, batch);
         chunk = [];
       }
     }
-    if (chunk.length > 0) await settle(chunk, operations, batch);
+    if (chunk.length > 0) await settle(chunk, () => operation, batch);
   }
 }
 
@@ -343,14 +368,14 @@ async function writeBack(
   db: ActivityContext['store']['db'],
   target: NonNullable<CrmConnectorConfig['writeBack']>,
   outcomes: Extract<WriteOutcome, { ok: true }>[],
-  operations: Map<string, WriteOperation>,
+  operationOf: (ref: string) => WriteOperation | undefined,
   startedAt: string,
 ): Promise<void> {
   const table = assertIdentifier(target.table, 'writeBack table');
   const key = assertIdentifier(target.key, 'writeBack key');
   if (target.crmId) {
     const column = assertIdentifier(target.crmId, 'writeBack crmId');
-    const written = outcomes.filter((o) => operations.get(o.ref) !== 'delete');
+    const written = outcomes.filter((o) => operationOf(o.ref) !== 'delete');
     // One statement per 200 records (a CASE on the key), not one per record: this runs once per batch.
     for (let i = 0; i < written.length; i += 200) {
       const chunk = written.slice(i, i + 200);

@@ -141,6 +141,40 @@ for (const c of CASES) {
         expect(sandbox.admin.getRecord(c.object, kate!.crm!)?.[c.fields.first]).toBe('Kate');
       });
 
+      // Bulk API 2.0 is Salesforce's; the Dataverse driver has no bulk path (its batches are $batch requests).
+      if (c.kind === 'salesforce')
+        it('goes through the bulk API when told: a job for the updates, one for the inserts, ids written back, a refused record in rejects', async () => {
+          await sql`update recipient set first_name = 'Countess', modified_locally_at = ${now()} where email = 'ada@example.com'`.execute(
+            store.db,
+          );
+          await addRecipient({ email: 'dorothy@example.com', first_name: 'Dorothy', last_name: 'Vaughan' });
+          await addRecipient({ email: 'toolong@example.com', first_name: 'T'.repeat(150), last_name: 'Toolong' });
+          const before = sandbox.admin.countRecords(c.object);
+          sandbox.admin.resetRequestCount();
+          const result = await run(exportWorkflow(c, { extra: '    bulk: always' }), true);
+          expect(result.error ?? result.status).toBe('succeeded');
+          const step = result.activities.find((a) => a.activity === 'export')!;
+          expect(step.recordsOut).toBe(2);
+          expect(step.rejects).toBe(1);
+          // Two jobs (update, insert): each created, uploaded, closed, polled and read back; no record-level calls.
+          const counts = sandbox.admin.requestCounts();
+          expect(counts.bulk).toBeGreaterThanOrEqual(2 * 4);
+          expect(counts.collections ?? 0).toBe(0);
+          expect(sandbox.admin.countRecords(c.object)).toBe(before + 1);
+          const ada = await recipient('ada@example.com');
+          expect(sandbox.admin.getRecord(c.object, ada!.crm!)?.[c.fields.first]).toBe('Countess');
+          expect(ada?.modified_locally_at).toBeNull();
+          const dorothy = await recipient('dorothy@example.com');
+          expect(sandbox.admin.getRecord(c.object, dorothy!.crm!)?.[c.fields.last]).toBe('Vaughan');
+          const rejects = await sql<{
+            error_code: string;
+          }>`select error_code from ${sql.table(step.outputs.rejects!.table)}`.execute(store.db);
+          expect(rejects.rows.map((r) => r.error_code)).toEqual(['STRING_TOO_LONG']);
+          await sql`delete from recipient where email = 'toolong@example.com'`.execute(store.db);
+          const idle = await run(exportWorkflow(c, { extra: '    bulk: always' }));
+          expect(idle.activities.find((a) => a.activity === 'export')!.recordsIn).toBe(0);
+        });
+
       it('rejects every record mapped to a field the CRM does not have, with its code, and clamps an oversized batch with a warning', async () => {
         await addRecipient({ email: 'mary@example.com', first_name: 'Mary', last_name: 'Jackson' });
         const writes: string[] = [];
