@@ -121,6 +121,28 @@ export async function tableColumns(store: Store, table: string): Promise<ColumnI
   });
 }
 
+/** The column sets of `table`'s unique, non-partial indexes (what `on conflict (…)` can name). */
+export async function uniqueKeys(store: Store, table: string): Promise<string[][]> {
+  assertIdentifier(table, 'table');
+  const query =
+    store.dialect === 'postgres'
+      ? sql<{ index: string; name: string }>`select i.indexrelid::text as index, a.attname as name
+          from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
+          join pg_attribute a on a.attrelid = c.oid and a.attnum = any(i.indkey)
+          where n.nspname = current_schema() and c.relname = ${table} and i.indisunique
+            and i.indpred is null and i.indexprs is null`
+      : sql<{ index: string; name: string }>`select l.name as "index", i.name as name
+          from pragma_index_list(${table}) l join pragma_index_info(l.name) i
+          where l."unique" = 1 and l.partial = 0`;
+  const byIndex = new Map<string, string[]>();
+  for (const row of (await query.execute(store.db)).rows) {
+    const columns = byIndex.get(row.index) ?? [];
+    columns.push(row.name);
+    byIndex.set(row.index, columns);
+  }
+  return [...byIndex.values()];
+}
+
 export async function requireTableColumns(store: Store, table: string, hint: string): Promise<ColumnInfo[]> {
   const columns = await tableColumns(store, table);
   if (!columns)

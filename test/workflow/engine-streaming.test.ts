@@ -22,7 +22,7 @@ const COLUMNS = [
 ];
 
 /** Stands in for the CRM import: PAGES pages of PAGE rows, through the sink when offered; fails after `failAfter`. */
-function producer(seen: { sink: boolean[] }, failAfter?: number): ActivityHandler {
+function producer(seen: { sink: boolean[] }, failAfter?: number, duplicate = false): ActivityHandler {
   return {
     async run(_config, ctx) {
       const sink = await ctx.openSink('ok', COLUMNS);
@@ -34,6 +34,8 @@ function producer(seen: { sink: boolean[] }, failAfter?: number): ActivityHandle
           crm_id: `ID${String(p * PAGE + i).padStart(6, '0')}`,
           email: `p${p}r${i}@example.com`,
         }));
+        // A record read twice (changed in the CRM while the read went on): the later copy is the newer one.
+        if (duplicate && p === PAGES - 1) rows.push({ crm_id: 'ID000001', email: 'newer@example.com' });
         await ctx.store.db.transaction().execute(async (trx) => {
           if (sink) await sink.write(trx, rows);
           else await appendRows(ctx.store, trx, out!, rows);
@@ -46,7 +48,7 @@ function producer(seen: { sink: boolean[] }, failAfter?: number): ActivityHandle
   };
 }
 
-const workflow = (operation: string, after = 'done') => `
+const workflow = (operation: string, after = 'done', table = 'people') => `
 name: streamed
 activities:
   - name: read
@@ -55,7 +57,7 @@ activities:
     transitions: { ok: save }
   - name: save
     type: update-data
-    table: people
+    table: ${table}
     operation: ${operation}
     keys: [crm_id]
     origin: crm
@@ -78,6 +80,11 @@ for (const target of storeTargets()) {
     beforeAll(async () => {
       store = await openStore(target.freshUrl());
       await store.db.schema.createTable('source_rows').addColumn('crm_id', 'varchar(18)').execute();
+      await store.db.schema
+        .createTable('people_loose')
+        .addColumn('crm_id', 'varchar(18)')
+        .addColumn('email', 'text')
+        .execute();
       await store.db.schema
         .createTable('people')
         .addColumn('id', store.dialect === 'postgres' ? 'serial' : 'integer', (c) => c.primaryKey())
@@ -111,6 +118,19 @@ for (const target of storeTargets()) {
       expect(save).toMatchObject({ status: 'succeeded', recordsIn: PAGES * PAGE, recordsOut: PAGES * PAGE });
     });
 
+    it('keeps the last of two copies of a record in one batch', async () => {
+      await sql`delete from people`.execute(store.db);
+      const seen = { sink: [] as boolean[] };
+      const run = await runWorkflow(store, await load(store, workflow('insert-or-update')), {
+        registry: { ...builtinActivities, query: producer(seen, undefined, true) as ActivityHandler<never> },
+      });
+      expect(run.error ?? run.status).toBe('succeeded');
+      expect(seen.sink).toEqual([true]);
+      const rows = await people();
+      expect(rows).toHaveLength(PAGES * PAGE);
+      expect(rows.find((r) => r.crm_id === 'ID000001')?.email).toBe('newer@example.com');
+    });
+
     it('leaves an import’s pending local change alone, as the staged path does', async () => {
       await sql`update people set email = 'local@example.com', modified_locally_at = '2030-01-01T00:00:00Z' where crm_id = 'ID000007'`.execute(
         store.db,
@@ -125,12 +145,14 @@ for (const target of storeTargets()) {
       expect(run.activities.find((a) => a.activity === 'save')?.recordsOut).toBe(PAGES * PAGE - 1);
     });
 
-    it('stages as before when the output is needed later, or the operation cannot be applied twice', async () => {
+    it('stages as before when the output is needed later, the operation is not insert-or-update, or the keys are not a unique index', async () => {
       for (const [text, table] of [
         [workflow('insert-or-update', 'again'), 'people'],
         [workflow('insert'), 'people'],
+        [workflow('update'), 'people'],
+        [workflow('insert-or-update', 'done', 'people_loose'), 'people_loose'],
       ] as const) {
-        await sql`delete from ${sql.table(table)}`.execute(store.db);
+        if (!text.includes('operation: update')) await sql`delete from ${sql.table(table)}`.execute(store.db);
         const seen = { sink: [] as boolean[] };
         const run = await runWorkflow(store, await load(store, text), {
           registry: { ...builtinActivities, query: producer(seen) as ActivityHandler<never> },

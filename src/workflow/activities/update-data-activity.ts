@@ -5,7 +5,7 @@ import type { LiaisonDatabase, Store } from '../../store/store-types.js';
 import type { ActivityHandler } from '../activity.js';
 import { ROW_KEY } from '../working-set.js';
 import type { UpdateDataConfig } from '../workflow-schema.js';
-import { requireTableColumns, safeSqlType, type ColumnInfo } from '../workflow-tables.js';
+import { requireTableColumns, safeSqlType, uniqueKeys, type ColumnInfo } from '../workflow-tables.js';
 import { affected, col, columnList, fillOutput, requireColumn, singleInput } from './activity-sql.js';
 
 /** Columns Liaison stamps itself when a table has them (unless the workflow maps them explicitly). */
@@ -46,19 +46,24 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
   },
 
   /**
-   * While the activity feeding this one (an import) runs: its pages are staged in batches and each batch is
-   * applied as a whole, in the producer's transaction, so the writing overlaps the producer's waiting on a CRM.
-   * Only update and insert-or-update, which a batch can go through twice without harm (a producer that fails
-   * half-way is run again); anything else is staged and run whole.
+   * While the activity feeding this one (an import) runs: its rows are staged in batches, and each batch is
+   * upserted on the keys (`insert … on conflict do update`) inside the producer's transaction, so the writing
+   * overlaps the producer's waits on a CRM. Only insert-or-update, on keys that are a unique index of the target:
+   * an upsert probes that index per row, so a batch costs the same however large the table has grown (an
+   * UPDATE … FROM join is planned as a scan of the whole table, every batch). Applying a batch twice is harmless,
+   * which a producer resumed after a failure does. Anything else is staged and run whole.
    */
   async openSink(config, request) {
-    if (config.operation !== 'update' && config.operation !== 'insert-or-update') return undefined;
+    if (config.operation !== 'insert-or-update' || !config.keys?.length) return undefined;
+    const keys = new Set(config.keys);
+    const unique = await uniqueKeys(request.store, config.table);
+    if (!unique.some((index) => index.length === keys.size && index.every((c) => keys.has(c)))) return undefined;
     const plan = await planUpdateData(config, request.store, request.activity, request.columns);
     let written = 0;
     let rejects = 0;
     return {
       async apply(db, table) {
-        written += await plan.apply(db, table);
+        written += await plan.upsert(db, table);
         rejects += await plan.countRejects(db, table);
       },
       finish: () => ({ recordsOut: written, rejects }),
@@ -74,6 +79,11 @@ interface UpdateDataPlan {
   keySources: string[];
   /** Applies the operation to the target from the working-set table `table`; returns the rows written. */
   apply(db: Kysely<LiaisonDatabase>, table: string): Promise<number>;
+  /**
+   * insert-or-update as one `insert … on conflict (keys) do update` (the keys must be a unique index of the target);
+   * of rows sharing keys the last one wins. Returns the rows written.
+   */
+  upsert(db: Kysely<LiaisonDatabase>, table: string): Promise<number>;
   countRejects(db: Kysely<LiaisonDatabase>, table: string): Promise<number>;
 }
 
@@ -195,6 +205,30 @@ async function planUpdateData(
           );
         }
       }
+    },
+    async upsert(db, table) {
+      const extra = stamp(STAMPS);
+      const targets = [...mapping.map(([t]) => t), ...extra.map(([t]) => t)];
+      const values = [...mapping.map(([t, s]) => source(t, s)), ...extra.map(([, v]) => v)];
+      const updates = [
+        ...mapping.filter(([t]) => !keys.some(([k]) => k === t)).map(([t]) => t),
+        ...extra.map(([t]) => t).filter((t) => t !== 'created_at'),
+      ];
+      const onConflict =
+        updates.length === 0
+          ? sql`do nothing`
+          : sql`do update set ${sql.join(updates.map((t) => sql`${sql.ref(t)} = excluded.${sql.ref(t)}`))}${
+              skipsPendingLocalChanges ? sql` where ${col(config.table, 'modified_locally_at')} is null` : sql``
+            }`;
+      // One statement may not reach a row twice (PostgreSQL refuses it): the last of rows sharing keys is kept.
+      const last = sql`${col('w', ROW_KEY)} in (select max(${sql.ref(ROW_KEY)}) from ${sql.table(table)} group by ${sql.join(
+        keys.map(([, s]) => sql.ref(s)),
+      )})`;
+      return affected(
+        await sql`insert into ${sql.table(config.table)} (${columnList(targets)})
+          select ${sql.join(values)} from ${sql`${sql.table(table)} w`} where ${keyed} and ${last}
+          order by ${col('w', ROW_KEY)} on conflict (${columnList(keys.map(([t]) => t))}) ${onConflict}`.execute(db),
+      );
     },
     countRejects: (db, table) =>
       keys.length > 0
