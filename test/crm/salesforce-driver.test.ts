@@ -124,6 +124,12 @@ describe('Salesforce driver against the sandbox', () => {
       const driver = track(driverFor(sandbox));
       const objects = await driver.listObjects();
       expect(objects.map((o) => o.name)).toEqual(expect.arrayContaining(['Account', 'Contact', 'Lead']));
+      // The describe is asked for by the name given; an unknown or malformed name is object_not_found.
+      const calls = driver.apiCalls;
+      expect((await failure(driver.describeObject('NoSuchThing__c'))).code).toBe('object_not_found');
+      expect(driver.apiCalls).toBe(calls + 1);
+      expect((await failure(driver.describeObject('Contact/../Account'))).code).toBe('object_not_found');
+      expect(driver.apiCalls).toBe(calls + 1);
       const meta = await driver.describeObject('CONTACT');
       const f = (n: string) => meta.fields.find((x) => x.name === n);
       expect(meta.modstampField).toBe('SystemModstamp');
@@ -152,7 +158,7 @@ describe('Salesforce driver against the sandbox', () => {
   describe('queries', () => {
     it('pages through every contact: right count, no duplicates, one call per page', async () => {
       const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
-      await driver.describeObject('Contact'); // token + describeGlobal + describe, outside the count below
+      await driver.describeObject('Contact'); // token + describe, outside the count below
       const before = driver.apiCalls;
       const { records, pages } = await collect(
         driver.query({
@@ -179,7 +185,7 @@ describe('Salesforce driver against the sandbox', () => {
         driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }),
       );
       expect(records).toHaveLength(contacts);
-      expect(driver.apiCalls).toBe(pages + 1 + 2); // pages + token + describeGlobal + describe
+      expect(driver.apiCalls).toBe(pages + 1 + 1); // pages + token + describe (no describeGlobal: no polymorphic column)
     });
 
     it('reads large unordered results in parallel slices without duplicates, within the call budget', async () => {

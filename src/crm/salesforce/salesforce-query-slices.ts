@@ -4,6 +4,7 @@ import { parseJson } from './salesforce-http.js';
 import {
   clampPageSize,
   keysetAfter,
+  mapperFor,
   readRaw,
   streamSoql,
   type CompiledQuery,
@@ -11,7 +12,7 @@ import {
   type QueryContext,
 } from './salesforce-query.js';
 import { compileSelect, soqlDateTime } from './salesforce-soql.js';
-import { normaliseDateTime, recordMapper } from './salesforce-values.js';
+import { normaliseDateTime } from './salesforce-values.js';
 
 /**
  * Parallel reading of a large unordered query. A query locator must be read in order, so parallelism comes from
@@ -77,7 +78,7 @@ async function* slicedPages(
   opts: SliceOptions,
   signal: AbortSignal,
 ): AsyncGenerator<RecordPage> {
-  const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
+  const map = await mapperFor(ctx, compiled.columns);
   const stamp = compiled.modstamp.path;
   const what = `query ${compiled.meta.name}`;
   const common = {

@@ -14,7 +14,7 @@ import {
   soqlString,
   type ResolvedField,
 } from './salesforce-soql.js';
-import { normaliseDateTime, recordMapper } from './salesforce-values.js';
+import { isPolymorphic, normaliseDateTime, recordMapper } from './salesforce-values.js';
 
 /**
  * Compiles a QueryRequest (resolving every identifier against the describe) and streams the pages of the result,
@@ -111,6 +111,15 @@ export function readRaw(record: Record<string, unknown>, path: string): unknown 
       (value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : null),
       record,
     );
+}
+
+/**
+ * The record mapper for `columns`. Only a polymorphic reference column needs the key prefixes (describeGlobal),
+ * so other queries neither wait for nor spend that call.
+ */
+export async function mapperFor(ctx: QueryContext, columns: ResolvedField[]): Promise<(raw: unknown) => CrmRecord> {
+  const prefixes = columns.some((c) => isPolymorphic(c.field)) ? await ctx.objectByKeyPrefix() : new Map();
+  return recordMapper(columns, prefixes);
 }
 
 export async function compileQuery(ctx: QueryContext, request: QueryRequest): Promise<CompiledQuery> {
@@ -261,7 +270,7 @@ export async function* runCompiled(
   compiled: CompiledQuery,
   request: QueryRequest,
 ): AsyncGenerator<RecordPage> {
-  const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
+  const map = await mapperFor(ctx, compiled.columns);
   let remaining = request.limit ?? Number.POSITIVE_INFINITY;
   let first = true;
   const what = `query ${compiled.meta.name}`;
