@@ -149,31 +149,27 @@ async function* slicedPages(
       yield { records: records.map(map), ...(await total(page, oldestCount)) };
       continue;
     }
-    // A full oldest chunk: more may follow. The newest chunk came in the same round.
+    // A full oldest chunk: more may follow. It is handed on while the newest chunk (same round) may still arrive.
+    yield { records: records.map(map), ...(await total()) };
     const after = oldestLast;
     const newestAll = await newestChunk;
     // A record changed since the oldest chunk was read may come again, newer: it is dropped from the newest chunk.
-    const newest = newestAll.filter((r) => !oldestIds.has(String(r.Id)));
+    const newest = { done: false, records: newestAll.filter((r) => !oldestIds.has(String(r.Id))) };
     const newestEnd = newestAll[newestAll.length - 1];
-    const heads: RawPage[] = [
-      { done: false, records },
-      { done: false, records: newest },
-    ];
     // The chunks overlap when the newest one holds the oldest chunk's last record, unchanged: they hold it all.
     const lastStamp = readRaw(after, stamp);
     if (!newestEnd || newestAll.some((r) => r.Id === after.Id && readRaw(r, stamp) === lastStamp)) {
-      for (const head of heads)
-        if (head.records.length > 0) yield { records: head.records.map(map), ...(await total()) };
+      if (newest.records.length > 0) yield { records: newest.records.map(map) };
       return;
     }
     const size = (await counted).totalSize;
-    const between = typeof size === 'number' ? size - oldestCount - newest.length : Number.POSITIVE_INFINITY;
+    const between = typeof size === 'number' ? size - oldestCount - newest.records.length : Number.POSITIVE_INFINITY;
     const count = Math.max(1, Math.min(opts.count, Math.ceil(between / pageSize)));
     const bounds = [keysetAfter(stamp, after), keysetBefore(stamp, newestEnd)];
     const slices = sliceRanges(stamp, after, newestEnd, count).map((range) => stream([...bounds, ...range]));
-    // The merge asks every source at once, so the slices' first requests go out before the chunks are handed on.
-    for await (const page of mergeStreams([pagesOf(heads.filter((h) => h.records.length > 0)), ...slices]))
-      yield { records: page.records.map(map), ...(await total()) };
+    // The merge asks every source at once, so the slices' first requests go out before the newest chunk is handed on.
+    const sources = newest.records.length > 0 ? [pagesOf([newest]), ...slices] : slices;
+    for await (const page of mergeStreams(sources)) yield { records: page.records.map(map) };
     return;
   }
 }
