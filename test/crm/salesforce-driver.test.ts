@@ -124,6 +124,12 @@ describe('Salesforce driver against the sandbox', () => {
       const driver = track(driverFor(sandbox));
       const objects = await driver.listObjects();
       expect(objects.map((o) => o.name)).toEqual(expect.arrayContaining(['Account', 'Contact', 'Lead']));
+      // The describe is asked for by the name given; an unknown or malformed name is object_not_found.
+      const calls = driver.apiCalls;
+      expect((await failure(driver.describeObject('NoSuchThing__c'))).code).toBe('object_not_found');
+      expect(driver.apiCalls).toBe(calls + 1);
+      expect((await failure(driver.describeObject('Contact/../Account'))).code).toBe('object_not_found');
+      expect(driver.apiCalls).toBe(calls + 1);
       const meta = await driver.describeObject('CONTACT');
       const f = (n: string) => meta.fields.find((x) => x.name === n);
       expect(meta.modstampField).toBe('SystemModstamp');
@@ -152,7 +158,7 @@ describe('Salesforce driver against the sandbox', () => {
   describe('queries', () => {
     it('pages through every contact: right count, no duplicates, one call per page', async () => {
       const driver = track(driverFor(sandbox, { slices: { count: 1 } }));
-      await driver.describeObject('Contact'); // token + describeGlobal + describe, outside the count below
+      await driver.describeObject('Contact'); // token + describe, outside the count below
       const before = driver.apiCalls;
       const { records, pages } = await collect(
         driver.query({
@@ -179,7 +185,7 @@ describe('Salesforce driver against the sandbox', () => {
         driver.query({ object: 'Contact', fields: ['LastName'], pageSize: 200 }),
       );
       expect(records).toHaveLength(contacts);
-      expect(driver.apiCalls).toBe(pages + 1 + 2); // pages + token + describeGlobal + describe
+      expect(driver.apiCalls).toBe(pages + 1 + 1); // pages + token + describe (no describeGlobal: no polymorphic column)
     });
 
     it('reads large unordered results in parallel slices without duplicates, within the call budget', async () => {
@@ -193,9 +199,72 @@ describe('Salesforce driver against the sandbox', () => {
       expect(records).toHaveLength(contacts);
       expect(new Set(records.map((r) => r.id)).size).toBe(contacts);
       expect(totalSize).toBe(contacts);
-      expect(driver.apiCalls - before).toBeLessThanOrEqual(Math.ceil(contacts / 200) + 10);
-      // first chunk, count, upper end, and at least two slice queries (each slice starts with its own query)
+      // The count, two full chunks, and at most one partial page per slice: within ceil(N / 200) + 4 slices.
+      expect(driver.apiCalls - before).toBeLessThanOrEqual(Math.ceil(contacts / 200) + 4);
       expect(sandbox.admin.requestCounts().query).toBeGreaterThan(Math.ceil(contacts / 200));
+    });
+
+    it('reads the records between the oldest and newest chunks in slices, once each, with chunk ends inside shared modstamps', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 3 } }));
+      await driver.describeObject('Contact');
+      const tag = `Ends${Date.now()}`;
+      const base = Date.parse('2025-07-01T08:00:00.000Z');
+      const create = (n: number, second: number) => {
+        for (let i = 0; i < n; i++)
+          sandbox.admin.createRecord('Contact', { LastName: tag }, { at: new Date(base + second * 1000) });
+      };
+      // 250 records share the first second and 250 the last, so both 200-record chunks end inside a shared stamp.
+      create(250, 0);
+      for (let second = 1; second <= 8; second++) create(100, second);
+      create(250, 9);
+      const before = driver.apiCalls;
+      const { records, totalSize, pages } = await collect(
+        driver.query({
+          object: 'Contact',
+          fields: ['LastName'],
+          pageSize: 200,
+          filter: { kind: 'compare', field: 'LastName', op: '=', value: tag },
+        }),
+      );
+      expect(records).toHaveLength(1300);
+      expect(new Set(records.map((r) => r.id)).size).toBe(1300);
+      expect(totalSize).toBe(1300);
+      // One round (count, oldest 200, newest 200), then 900 records in three slices cut at whole seconds 3 and 6:
+      // 50 + 200, 300 and 300 + 50 records, two pages each.
+      expect(driver.apiCalls - before).toBe(3 + 6);
+      expect(pages).toBe(2 + 6);
+    });
+
+    it('reads an answer within one page, or two overlapping chunks, in one round of three calls', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 4 } }));
+      await driver.describeObject('Contact');
+      const read = async (n: number) => {
+        const tag = `Small${n}x${Date.now()}`;
+        const base = Date.parse('2025-08-01T08:00:00.000Z');
+        for (let i = 0; i < n; i++)
+          sandbox.admin.createRecord('Contact', { LastName: tag }, { at: new Date(base + Math.floor(i / 7) * 1000) });
+        const before = driver.apiCalls;
+        const result = await collect(
+          driver.query({
+            object: 'Contact',
+            fields: ['LastName'],
+            pageSize: 200,
+            filter: { kind: 'compare', field: 'LastName', op: '=', value: tag },
+          }),
+        );
+        return { ...result, calls: driver.apiCalls - before, distinct: new Set(result.records.map((r) => r.id)).size };
+      };
+      // Fewer than a page: the oldest chunk is the answer (the count and the newest chunk went out with it).
+      expect(await read(150)).toMatchObject({ distinct: 150, totalSize: 150, pages: 1, calls: 3 });
+      expect((await read(150)).records).toHaveLength(150);
+      // 300: the newest 200 reach back into the oldest 200; only the 100 newer ones are added.
+      const overlap = await read(300);
+      expect(overlap).toMatchObject({ distinct: 300, totalSize: 300, calls: 3 });
+      expect(overlap.records).toHaveLength(300);
+      // Exactly two pages: nothing between the chunks, and one (empty) slice checks that, not four.
+      const two = await read(400);
+      expect(two).toMatchObject({ distinct: 400, totalSize: 400, calls: 4 });
+      expect(two.records).toHaveLength(400);
     });
 
     it('reads incrementally when many records share a modstamp', async () => {

@@ -8,6 +8,7 @@ import {
   toWireValue,
 } from '../../src/crm/salesforce/salesforce-values.js';
 import { parseBulkError } from '../../src/crm/salesforce/salesforce-bulk.js';
+import { mapperFor, type QueryContext } from '../../src/crm/salesforce/salesforce-query.js';
 import type { FieldMetadata } from '../../src/crm/metadata.js';
 
 const describeAnswer = {
@@ -226,6 +227,28 @@ describe('wire values → neutral values', () => {
       },
     });
     expect(map({ Id: '003B', Account: null }).values['Account.Name']).toBeNull();
+  });
+
+  it('asks for the key prefixes (describeGlobal) only when a polymorphic reference is selected', async () => {
+    let asked = 0;
+    const ctx = {
+      objectByKeyPrefix: async () => {
+        asked++;
+        return new Map([['00Q', 'Lead']]);
+      },
+    } as unknown as QueryContext;
+    const plain = await mapperFor(
+      ctx,
+      ['Id', 'AccountId'].map((n) => ({ path: n, field: f(n) })),
+    );
+    expect(asked).toBe(0);
+    expect(plain({ Id: '003A', AccountId: '001X' }).values).toEqual({ Id: '003A', AccountId: '001X' });
+    const poly = await mapperFor(
+      ctx,
+      ['Id', 'WhoId'].map((n) => ({ path: n, field: f(n) })),
+    );
+    expect(asked).toBe(1);
+    expect(poly({ Id: '003A', WhoId: '00QLz0000000001AAA' }).values['WhoId@target']).toBe('Lead');
   });
 
   it('converts neutral values for writes', () => {

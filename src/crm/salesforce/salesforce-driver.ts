@@ -1,4 +1,4 @@
-import { LiaisonError } from '../../core/errors.js';
+import { isLiaisonError, LiaisonError } from '../../core/errors.js';
 import type {
   ConnectionSettings,
   ConnectionTestResult,
@@ -40,6 +40,9 @@ const CAPABILITIES: DriverCapabilities = {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
+/** An sObject API name (Account, Loyalty_Card__c, ns__Thing__c): the only text put into a describe URL. */
+const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 /**
  * The Salesforce driver: REST API for discovery, queries and sObject Collections, Bulk API 2.0 for large writes.
  *
@@ -59,6 +62,7 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
   const version = settings.apiVersion;
   let global: Promise<GlobalEntry[]> | undefined;
   let prefixes: Promise<ReadonlyMap<string, string>> | undefined;
+  /** Describes by lower-case object name (Salesforce names are case-insensitive). */
   const described = new Map<string, Promise<ObjectMetadata>>();
 
   // Queries and writes reuse describes for the driver's lifetime; the public discovery calls always ask again, so
@@ -86,35 +90,46 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     return global;
   };
 
-  const canonicalName = async (name: string): Promise<string> => {
-    const lower = name.toLowerCase();
-    const find = (list: GlobalEntry[]): GlobalEntry | undefined => list.find((o) => o.name.toLowerCase() === lower);
-    // An object created since the list was read: look once more before giving up.
-    const entry = find(await describeGlobal()) ?? find(await describeGlobal(true));
-    if (!entry)
-      throw new LiaisonError(
-        'object_not_found',
-        `Salesforce has no object "${name}" visible to this user; see 'liaison crm objects'`,
-      );
-    return entry.name;
-  };
+  const noSuchObject = (name: string, cause?: unknown): LiaisonError =>
+    new LiaisonError(
+      'object_not_found',
+      `Salesforce has no object "${name}" visible to this user; see 'liaison crm objects'`,
+      cause === undefined ? {} : { cause },
+    );
 
-  const describe = async (name: string, fresh = false): Promise<ObjectMetadata> => {
-    const canonical = await canonicalName(name);
-    if (fresh) described.delete(canonical);
-    let pending = described.get(canonical);
-    if (!pending) {
-      pending = session
-        .json({
+  // The object's describe is asked for directly (its answer carries the canonical name): no describeGlobal round
+  // trip before it. Only API names reach the URL; Salesforce answers 404 NOT_FOUND for an object it does not have.
+  const fetchDescribe = async (name: string): Promise<ObjectMetadata> => {
+    if (!API_NAME.test(name)) throw noSuchObject(name);
+    try {
+      return mapDescribe(
+        await session.json({
           method: 'GET',
-          path: `/services/data/v${version}/sobjects/${canonical}/describe/`,
+          path: `/services/data/v${version}/sobjects/${name}/describe/`,
           headers: { Accept: 'application/json' },
           idempotent: true,
-          what: `describe ${canonical}`,
-        })
-        .then(mapDescribe);
-      described.set(canonical, pending);
-      pending.catch(() => described.delete(canonical));
+          what: `describe ${name}`,
+        }),
+      );
+    } catch (error) {
+      const status = isLiaisonError(error) ? error.details.status : undefined;
+      if (isLiaisonError(error) && (error.code === 'object_not_found' || status === 404))
+        throw noSuchObject(name, error);
+      throw error;
+    }
+  };
+
+  const describe = (name: string, fresh = false): Promise<ObjectMetadata> => {
+    const key = name.toLowerCase();
+    if (fresh) described.delete(key);
+    let pending = described.get(key);
+    if (!pending) {
+      const started = fetchDescribe(name);
+      pending = started;
+      described.set(key, started);
+      started.catch(() => {
+        if (described.get(key) === started) described.delete(key);
+      });
     }
     return pending;
   };

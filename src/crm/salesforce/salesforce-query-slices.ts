@@ -4,6 +4,8 @@ import { parseJson } from './salesforce-http.js';
 import {
   clampPageSize,
   keysetAfter,
+  keysetBefore,
+  mapperFor,
   readRaw,
   streamSoql,
   type CompiledQuery,
@@ -11,20 +13,22 @@ import {
   type QueryContext,
 } from './salesforce-query.js';
 import { compileSelect, soqlDateTime } from './salesforce-soql.js';
-import { normaliseDateTime, recordMapper } from './salesforce-values.js';
+import { normaliseDateTime } from './salesforce-values.js';
 
 /**
  * Parallel reading of a large unordered query. A query locator must be read in order, so parallelism comes from
- * independent queries over disjoint SystemModstamp ranges:
- * 1. the first `pageSize` records are read ordered by (modstamp, Id) with a LIMIT (the whole answer when fewer);
- * 2. when that chunk is full, a COUNT() (for totalSize) and an `ORDER BY modstamp DESC LIMIT 1` (the upper end) run
- *    concurrently;
- * 3. the range from the chunk's last record to the upper end is cut at whole seconds into `count` slices read
- *    concurrently, each with its own prefetching, resumable locator; the first slice starts right after that last
- *    record (keyset condition), so nothing comes twice.
- * Extra calls over a sequential read: the count and the upper end, plus at most one partial page per slice, so the total
- * stays within ceil(N / pageSize) + count + 3. Records changed during the read get a modstamp past the upper end,
- * so none is returned twice; they are picked up by the next incremental read, as with a single locator.
+ * independent queries over disjoint parts of the (modstamp, Id) keyset order:
+ * 1. one concurrent round: the oldest `pageSize` records (ordered by (modstamp, Id), LIMITed: the whole answer when
+ *    fewer), the newest `pageSize` records (the reverse order, LIMITed) and a COUNT() (for totalSize);
+ * 2. when the oldest chunk is full and the two chunks do not overlap, the records between them (after the oldest
+ *    chunk's last record, before the newest chunk's last one, both keyset conditions) are cut at whole seconds of
+ *    modstamp into up to `count` slices read concurrently, each with its own prefetching, resumable locator.
+ * Every part is bounded by keyset conditions, so records sharing a modstamp at a boundary come exactly once.
+ * Calls: the count, the two full chunks, and the slices' pages, of which at most one per slice is partial, so the
+ * total stays within ceil(N / pageSize) + count (an answer within one page: three calls). The slice count also
+ * follows the COUNT(), so a small remainder does not cost a call per empty slice. A record changed during the read
+ * gets a modstamp past the newest chunk, so it comes once at most (one changed between the two chunks' answers is
+ * dropped from the newest); it is picked up by the next incremental read, as with a single locator.
  */
 
 export interface SliceOptions {
@@ -32,7 +36,7 @@ export interface SliceOptions {
   count: number;
 }
 
-const DEFAULTS: SliceOptions = { count: 6 };
+const DEFAULTS: SliceOptions = { count: 8 };
 
 interface RawPage {
   totalSize?: number;
@@ -77,7 +81,6 @@ async function* slicedPages(
   opts: SliceOptions,
   signal: AbortSignal,
 ): AsyncGenerator<RecordPage> {
-  const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
   const stamp = compiled.modstamp.path;
   const what = `query ${compiled.meta.name}`;
   const common = {
@@ -87,11 +90,12 @@ async function* slicedPages(
     ...(request.pageSize ? { pageSize: request.pageSize } : {}),
   };
   // Every stream is keyset-ordered, so each can resume after its last record if its locator is lost.
-  const stream = (extra: string[], limit?: number) =>
-    streamSoql(ctx, keyset.select(extra, limit), {
+  const stream = (extra: string[], limit?: number, descending = false) =>
+    streamSoql(ctx, keyset.select(extra, limit, descending), {
       ...common,
-      resume: (last) => keyset.select([...extra, keysetAfter(stamp, last)], limit),
-    });
+      resume: (last) =>
+        keyset.select([...extra, descending ? keysetBefore(stamp, last) : keysetAfter(stamp, last)], limit, descending),
+    }) as AsyncGenerator<RawPage>;
   const single = async (soql: string): Promise<RawPage> =>
     parseJson(
       (
@@ -106,56 +110,106 @@ async function* slicedPages(
       ).body,
       what,
     ) as RawPage;
+  const handled = <T>(promise: Promise<T>): Promise<T> => {
+    // Awaited only when needed (a small answer needs neither): an unused failure must not go unhandled.
+    promise.catch(() => undefined);
+    return promise;
+  };
 
-  // The first page is a LIMITed query, so the server never materialises (or we never abandon) a big ordered cursor.
+  // One round, concurrently: the oldest chunk (its first request goes out with the loop below), the newest chunk,
+  // the count and, for polymorphic references only, the key prefixes. Each chunk is a LIMITed query, so the server
+  // never materialises (and we never abandon) a big ordered cursor.
   const pageSize = clampPageSize(request.pageSize) ?? 2000;
-  let last: Record<string, unknown> | undefined;
-  let firstCount = 0;
+  const mapping = handled(mapperFor(ctx, compiled.columns));
+  const newestChunk = handled(readAll(stream([], pageSize, true)));
+  const counted = handled(
+    single(compileSelect({ object: compiled.meta.name, fields: ['COUNT()'], where: compiled.where })),
+  );
+
+  let totalReported = false;
+  /** totalSize goes on the first page handed out: exact for an answer within one page, else the COUNT(). */
+  const total = async (page?: RawPage, whole?: number): Promise<{ totalSize?: number }> => {
+    if (totalReported) return {};
+    totalReported = true;
+    if (page?.done && whole !== undefined && whole < pageSize) return { totalSize: whole };
+    const size = (await counted).totalSize;
+    return typeof size === 'number' ? { totalSize: size } : {};
+  };
+
+  const oldestIds = new Set<string>();
+  let oldestCount = 0;
+  let oldestLast: Record<string, unknown> | undefined;
   for await (const page of stream([], pageSize)) {
-    const records = (page as RawPage).records;
-    firstCount += records.length;
-    if (records.length > 0) last = records[records.length - 1];
-    if (firstCount < pageSize || !last) {
-      yield { records: records.map(map) };
+    const map = await mapping;
+    const records = page.records;
+    oldestCount += records.length;
+    for (const r of records) oldestIds.add(String(r.Id));
+    if (records.length > 0) oldestLast = records[records.length - 1];
+    if (oldestCount < pageSize || !oldestLast) {
+      yield { records: records.map(map), ...(await total(page, oldestCount)) };
       continue;
     }
-    // A full first chunk: more may follow. Count them (for progress) and find the newest modstamp, concurrently.
-    const whereAll = compiled.where;
-    const [counted, top] = await Promise.all([
-      single(compileSelect({ object: compiled.meta.name, fields: ['COUNT()'], where: whereAll })),
-      single(
-        compileSelect({
-          object: compiled.meta.name,
-          fields: ['Id', stamp],
-          where: whereAll,
-          orderBy: [{ path: stamp, direction: 'desc' }],
-          limit: 1,
-        }),
-      ),
-    ]);
-    yield {
-      records: records.map(map),
-      ...(typeof counted.totalSize === 'number' ? { totalSize: counted.totalSize } : {}),
-    };
-    const stampOf = (record: Record<string, unknown>): number =>
-      Date.parse(normaliseDateTime(String(readRaw(record, stamp))));
-    const lower = stampOf(last);
-    const topRecord = top.records?.[0];
-    // Whole seconds past the newest modstamp, so the last slice's `<` bound includes it.
-    const upper = Math.floor((topRecord ? Math.max(stampOf(topRecord), lower) : lower) / 1000) * 1000 + 1000;
-    // Inner boundaries on whole seconds; the first slice starts right after the first chunk's last record.
-    const step = Math.max(1000, Math.ceil((upper - lower) / opts.count / 1000) * 1000);
-    const cuts: number[] = [];
-    for (let cut = Math.floor(lower / 1000) * 1000 + step; cut < upper; cut += step) cuts.push(cut);
-    const iso = (ms: number): string => soqlDateTime(new Date(ms).toISOString());
-    const edges = [undefined, ...cuts, upper];
-    const after = last;
-    const streams = edges.slice(0, -1).map((lo, i) => {
-      const hi = edges[i + 1] as number;
-      const from = lo === undefined ? keysetAfter(stamp, after) : `${stamp} >= ${iso(lo)}`;
-      return stream([from, `${stamp} < ${iso(hi)}`]);
-    });
-    for await (const page of mergeStreams(streams)) yield { records: (page as RawPage).records.map(map) };
+    // A full oldest chunk: more may follow. It is handed on while the newest chunk (same round) may still arrive.
+    yield { records: records.map(map), ...(await total()) };
+    const after = oldestLast;
+    const newestAll = await newestChunk;
+    // A record changed since the oldest chunk was read may come again, newer: it is dropped from the newest chunk.
+    const newest = { done: false, records: newestAll.filter((r) => !oldestIds.has(String(r.Id))) };
+    const newestEnd = newestAll[newestAll.length - 1];
+    // The chunks overlap when the newest one holds the oldest chunk's last record, unchanged: they hold it all.
+    const lastStamp = readRaw(after, stamp);
+    if (!newestEnd || newestAll.some((r) => r.Id === after.Id && readRaw(r, stamp) === lastStamp)) {
+      if (newest.records.length > 0) yield { records: newest.records.map(map) };
+      return;
+    }
+    const size = (await counted).totalSize;
+    const between = typeof size === 'number' ? size - oldestCount - newest.records.length : Number.POSITIVE_INFINITY;
+    const count = Math.max(1, Math.min(opts.count, Math.ceil(between / pageSize)));
+    const bounds = [keysetAfter(stamp, after), keysetBefore(stamp, newestEnd)];
+    const slices = sliceRanges(stamp, after, newestEnd, count).map((range) => stream([...bounds, ...range]));
+    // The merge asks every source at once, so the slices' first requests go out before the newest chunk is handed on.
+    const sources = newest.records.length > 0 ? [pagesOf([newest]), ...slices] : slices;
+    for await (const page of mergeStreams(sources)) yield { records: page.records.map(map) };
     return;
   }
+}
+
+async function* pagesOf(pages: RawPage[]): AsyncGenerator<RawPage> {
+  yield* pages;
+}
+
+/** Reads a (LIMITed) stream to its end. */
+async function readAll(pages: AsyncIterable<RawPage>): Promise<Record<string, unknown>[]> {
+  const records: Record<string, unknown>[] = [];
+  for await (const page of pages) records.push(...page.records);
+  return records;
+}
+
+/**
+ * Modstamp conditions cutting the range from `from`'s modstamp to `to`'s into at most `count` slices at whole
+ * seconds (assuming modstamps spread evenly over it); the caller bounds them by the keyset conditions of both ends.
+ */
+function sliceRanges(
+  stamp: string,
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  count: number,
+): string[][] {
+  const stampOf = (record: Record<string, unknown>): number =>
+    Date.parse(normaliseDateTime(String(readRaw(record, stamp))));
+  const lower = Math.floor(stampOf(from) / 1000) * 1000;
+  const upper = Math.max(lower, Math.ceil(stampOf(to) / 1000) * 1000);
+  // lower + count * step >= upper, so there are at most count - 1 cuts, all strictly inside (lower, upper).
+  const step = Math.max(1000, Math.ceil((upper - lower) / count / 1000) * 1000);
+  const cuts: number[] = [];
+  for (let cut = lower + step; cut < upper; cut += step) cuts.push(cut);
+  const iso = (ms: number): string => soqlDateTime(new Date(ms).toISOString());
+  const edges = [undefined, ...cuts, undefined];
+  return edges.slice(0, -1).map((lo, i) => {
+    const hi = edges[i + 1];
+    return [
+      ...(lo === undefined ? [] : [`${stamp} >= ${iso(lo)}`]),
+      ...(hi === undefined ? [] : [`${stamp} < ${iso(hi)}`]),
+    ];
+  });
 }

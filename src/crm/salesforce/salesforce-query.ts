@@ -14,7 +14,7 @@ import {
   soqlString,
   type ResolvedField,
 } from './salesforce-soql.js';
-import { normaliseDateTime, recordMapper } from './salesforce-values.js';
+import { isPolymorphic, normaliseDateTime, recordMapper } from './salesforce-values.js';
 
 /**
  * Compiles a QueryRequest (resolving every identifier against the describe) and streams the pages of the result,
@@ -83,25 +83,38 @@ export interface CompiledQuery {
   keyset?: Keyset;
 }
 
-/** Builds keyset-ordered statements of one request with extra conditions (and optionally a limit). */
+/**
+ * Builds keyset-ordered statements of one request with extra conditions (and optionally a limit), in ascending
+ * (modstamp, Id) order or, with `descending`, the reverse (the newest records first).
+ */
 export interface Keyset {
-  select(extra: string[], limit?: number): string;
+  select(extra: string[], limit?: number, descending?: boolean): string;
 }
 
 /** The keyset order that makes a read resumable. */
-export function keysetOrder(modstamp: string): { path: string; direction: 'asc' }[] {
+export function keysetOrder(modstamp: string, descending = false): { path: string; direction: 'asc' | 'desc' }[] {
+  const direction = descending ? 'desc' : 'asc';
   return [
-    { path: modstamp, direction: 'asc' },
-    { path: 'Id', direction: 'asc' },
+    { path: modstamp, direction },
+    { path: 'Id', direction },
   ];
 }
 
 /** `(stamp > S OR (stamp = S AND Id > 'id'))` for the last record returned (both values validated literals). */
 export function keysetAfter(modstamp: string, record: Record<string, unknown>): string {
+  return keysetBeyond(modstamp, record, '>');
+}
+
+/** `(stamp < S OR (stamp = S AND Id < 'id'))`: the records before `record` in keyset order. */
+export function keysetBefore(modstamp: string, record: Record<string, unknown>): string {
+  return keysetBeyond(modstamp, record, '<');
+}
+
+function keysetBeyond(modstamp: string, record: Record<string, unknown>, op: '<' | '>'): string {
   const raw = readRaw(record, modstamp);
   const stamp = soqlDateTime(normaliseDateTime(String(raw)));
   const id = soqlString(checkId(String(record.Id)));
-  return `(${modstamp} > ${stamp} OR (${modstamp} = ${stamp} AND Id > ${id}))`;
+  return `(${modstamp} ${op} ${stamp} OR (${modstamp} = ${stamp} AND Id ${op} ${id}))`;
 }
 
 export function readRaw(record: Record<string, unknown>, path: string): unknown {
@@ -111,6 +124,15 @@ export function readRaw(record: Record<string, unknown>, path: string): unknown 
       (value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : null),
       record,
     );
+}
+
+/**
+ * The record mapper for `columns`. Only a polymorphic reference column needs the key prefixes (describeGlobal),
+ * so other queries neither wait for nor spend that call.
+ */
+export async function mapperFor(ctx: QueryContext, columns: ResolvedField[]): Promise<(raw: unknown) => CrmRecord> {
+  const prefixes = columns.some((c) => isPolymorphic(c.field)) ? await ctx.objectByKeyPrefix() : new Map();
+  return recordMapper(columns, prefixes);
 }
 
 export async function compileQuery(ctx: QueryContext, request: QueryRequest): Promise<CompiledQuery> {
@@ -176,7 +198,7 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
     statements = [resumable ? select([], keysetOrder(modstamp.path)) : select([])];
   }
   const keyset: Keyset | undefined = resumable
-    ? { select: (extra, limit) => select(extra, keysetOrder(modstamp.path), limit) }
+    ? { select: (extra, limit, descending) => select(extra, keysetOrder(modstamp.path, descending), limit) }
     : undefined;
   return { meta, statements, columns, modstamp, where, endpoint, ...(keyset ? { keyset } : {}) };
 }
@@ -261,7 +283,7 @@ export async function* runCompiled(
   compiled: CompiledQuery,
   request: QueryRequest,
 ): AsyncGenerator<RecordPage> {
-  const map = recordMapper(compiled.columns, await ctx.objectByKeyPrefix());
+  const map = await mapperFor(ctx, compiled.columns);
   let remaining = request.limit ?? Number.POSITIVE_INFINITY;
   let first = true;
   const what = `query ${compiled.meta.name}`;

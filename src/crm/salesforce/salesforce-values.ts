@@ -71,6 +71,11 @@ function findInsensitive(record: Record<string, unknown>, key: string): unknown 
   return undefined;
 }
 
+/** A reference that may point at several objects (WhoId, WhatId, OwnerId): its target is named per value. */
+export function isPolymorphic(field: FieldMetadata): boolean {
+  return field.type === 'reference' && (field.referenceTo?.length ?? 0) > 1;
+}
+
 /**
  * Builds the mapper for one query: the columns are resolved once, so each record costs a few property reads.
  * `objectByKeyPrefix` names the target object of polymorphic references from the id's first three characters.
@@ -83,7 +88,7 @@ export function recordMapper(
     key: c.path,
     segments: c.path.split('.'),
     field: c.field,
-    polymorphic: c.field.type === 'reference' && (c.field.referenceTo?.length ?? 0) > 1,
+    polymorphic: isPolymorphic(c.field),
   }));
   return (raw) => {
     if (!raw || typeof raw !== 'object')
