@@ -267,6 +267,38 @@ describe('Salesforce driver against the sandbox', () => {
       expect(two.records).toHaveLength(400);
     });
 
+    it('reads a small incremental answer in one call, and a large one in slices after its first chunk', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 3 } }));
+      await driver.describeObject('Contact');
+      const tag = `Incr${Date.now()}`;
+      const base = Date.parse('2025-09-01T08:00:00.000Z');
+      for (let i = 0; i < 900; i++)
+        sandbox.admin.createRecord('Contact', { LastName: tag }, { at: new Date(base + i * 1000) });
+      const read = async (from: number) => {
+        const before = driver.apiCalls;
+        const result = await collect(
+          driver.query({
+            object: 'Contact',
+            fields: ['LastName'],
+            pageSize: 200,
+            filter: { kind: 'compare', field: 'LastName', op: '=', value: tag },
+            modifiedSince: { from: new Date(base + from * 1000).toISOString() },
+          }),
+        );
+        return {
+          calls: driver.apiCalls - before,
+          count: result.records.length,
+          distinct: new Set(result.records.map((r) => r.id)).size,
+        };
+      };
+      // The last 150: the oldest chunk is the whole answer; neither the newest chunk nor the count is asked for.
+      expect(await read(750)).toEqual({ calls: 1, count: 150, distinct: 150 });
+      // All 900: a full first chunk, then the newest chunk and the count, then three slices over the 500 between.
+      const all = await read(0);
+      expect(all).toMatchObject({ count: 900, distinct: 900 });
+      expect(all.calls).toBeLessThanOrEqual(3 + Math.ceil(500 / 200) + 3);
+    });
+
     it('reads incrementally when many records share a modstamp', async () => {
       const driver = track(driverFor(sandbox, { slices: { count: 3 } }));
       const at = new Date('2025-06-01T12:00:00.000Z');

@@ -25,7 +25,8 @@ import { normaliseDateTime } from './salesforce-values.js';
  *    modstamp into up to `count` slices read concurrently, each with its own prefetching, resumable locator.
  * Every part is bounded by keyset conditions, so records sharing a modstamp at a boundary come exactly once.
  * Calls: the count, the two full chunks, and the slices' pages, of which at most one per slice is partial, so the
- * total stays within ceil(N / pageSize) + count (an answer within one page: three calls). The slice count also
+ * total stays within ceil(N / pageSize) + count (an answer within one page: three calls for a full read, one for
+ * an incremental read, which asks for the newest chunk and the count only after a full oldest chunk). The slice count also
  * follows the COUNT(), so a small remainder does not cost a call per empty slice. A record changed during the read
  * gets a modstamp past the newest chunk, so it comes once at most (one changed between the two chunks' answers is
  * dropped from the newest); it is picked up by the next incremental read, as with a single locator.
@@ -119,12 +120,22 @@ async function* slicedPages(
   // One round, concurrently: the oldest chunk (its first request goes out with the loop below), the newest chunk,
   // the count and, for polymorphic references only, the key prefixes. Each chunk is a LIMITed query, so the server
   // never materialises (and we never abandon) a big ordered cursor.
+  // An incremental read (a modstamp lower bound) is usually small: it asks for the newest chunk and the count only
+  // once its oldest chunk comes back full, so a read within one page stays one call. A full read asks all at once.
   const pageSize = clampPageSize(request.pageSize) ?? 2000;
   const mapping = handled(mapperFor(ctx, compiled.columns));
-  const newestChunk = handled(readAll(stream([], pageSize, true)));
-  const counted = handled(
-    single(compileSelect({ object: compiled.meta.name, fields: ['COUNT()'], where: compiled.where })),
-  );
+  let newestAsked: Promise<Record<string, unknown>[]> | undefined;
+  let countAsked: Promise<RawPage> | undefined;
+  const newestChunk = () => (newestAsked ??= handled(readAll(stream([], pageSize, true))));
+  const counted = () =>
+    (countAsked ??= handled(
+      single(compileSelect({ object: compiled.meta.name, fields: ['COUNT()'], where: compiled.where })),
+    ));
+  const eager = !request.modifiedSince?.from;
+  if (eager) {
+    void newestChunk();
+    void counted();
+  }
 
   let totalReported = false;
   /** totalSize goes on the first page handed out: exact for an answer within one page, else the COUNT(). */
@@ -132,7 +143,7 @@ async function* slicedPages(
     if (totalReported) return {};
     totalReported = true;
     if (page?.done && whole !== undefined && whole < pageSize) return { totalSize: whole };
-    const size = (await counted).totalSize;
+    const size = (await counted()).totalSize;
     return typeof size === 'number' ? { totalSize: size } : {};
   };
 
@@ -149,10 +160,13 @@ async function* slicedPages(
       yield { records: records.map(map), ...(await total(page, oldestCount)) };
       continue;
     }
-    // A full oldest chunk: more may follow. It is handed on while the newest chunk (same round) may still arrive.
-    yield { records: records.map(map), ...(await total()) };
+    // A full oldest chunk: more may follow. It is handed on while the newest chunk (same round) may still arrive;
+    // an incremental read asks for it now, and does not hold the chunk back for the count.
+    void newestChunk();
+    void counted();
+    yield { records: records.map(map), ...(eager ? await total() : {}) };
     const after = oldestLast;
-    const newestAll = await newestChunk;
+    const newestAll = await newestChunk();
     // A record changed since the oldest chunk was read may come again, newer: it is dropped from the newest chunk.
     const newest = { done: false, records: newestAll.filter((r) => !oldestIds.has(String(r.Id))) };
     const newestEnd = newestAll[newestAll.length - 1];
@@ -162,7 +176,7 @@ async function* slicedPages(
       if (newest.records.length > 0) yield { records: newest.records.map(map) };
       return;
     }
-    const size = (await counted).totalSize;
+    const size = (await counted()).totalSize;
     const between = typeof size === 'number' ? size - oldestCount - newest.records.length : Number.POSITIVE_INFINITY;
     const count = Math.max(1, Math.min(opts.count, Math.ceil(between / pageSize)));
     const bounds = [keysetAfter(stamp, after), keysetBefore(stamp, newestEnd)];
