@@ -54,7 +54,7 @@ export class RecordStore {
 
   private indexNames(object: SfObject): string[] {
     return [
-      `${object.name}_Modstamp`,
+      `${object.name}_Modstamp_Id`,
       ...object.fields.filter((f) => f.externalId || f.unique).map((f) => `${object.name}_${f.name}`),
     ];
   }
@@ -77,7 +77,11 @@ export class RecordStore {
       `CREATE TABLE IF NOT EXISTS ${t} ("_rid" INTEGER PRIMARY KEY, "_deletedAt" TEXT, ${columns.join(', ')})`,
     );
     this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`${object.name}_Id`)} ON ${t} ("Id")`);
-    this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${object.name}_Modstamp`)} ON ${t} ("SystemModstamp")`);
+    // (SystemModstamp, Id) is the order of incremental and keyset-paged reads: with it, `ORDER BY SystemModstamp, Id
+    // LIMIT n` walks the index and stops after n rows instead of sorting the whole table (as Salesforce, which
+    // indexes SystemModstamp, answers it). It replaces the single-column index data directories made before.
+    this.db.exec(`DROP INDEX IF EXISTS ${q(`${object.name}_Modstamp`)}`);
+    this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(`${object.name}_Modstamp_Id`)} ON ${t} ("SystemModstamp", "Id")`);
     for (const f of object.fields) {
       if (f.externalId || f.unique)
         this.db.exec(
