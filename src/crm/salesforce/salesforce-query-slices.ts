@@ -91,9 +91,10 @@ async function* slicedPages(
     ...(request.pageSize ? { pageSize: request.pageSize } : {}),
   };
   // Every stream is keyset-ordered, so each can resume after its last record if its locator is lost.
-  const stream = (extra: string[], limit?: number, descending = false) =>
+  const stream = (extra: string[], limit?: number, descending = false, prefetch = true) =>
     streamSoql(ctx, keyset.select(extra, limit, descending), {
       ...common,
+      prefetch,
       resume: (last) =>
         keyset.select([...extra, descending ? keysetBefore(stamp, last) : keysetAfter(stamp, last)], limit, descending),
     }) as AsyncGenerator<RawPage>;
@@ -180,7 +181,12 @@ async function* slicedPages(
     const between = typeof size === 'number' ? size - oldestCount - newest.records.length : Number.POSITIVE_INFINITY;
     const count = Math.max(1, Math.min(opts.count, Math.ceil(between / pageSize)));
     const bounds = [keysetAfter(stamp, after), keysetBefore(stamp, newestEnd)];
-    const slices = sliceRanges(stamp, after, newestEnd, count).map((range) => stream([...bounds, ...range]));
+    // No prefetch within a slice: the merge asks each slice for its next page as it hands one on, which keeps a
+    // request in flight per slice, and pages then wait in memory (where they outlive young-generation collections
+    // and pile up as old garbage) for one slice's turn, not for two.
+    const slices = sliceRanges(stamp, after, newestEnd, count).map((range) =>
+      stream([...bounds, ...range], undefined, false, false),
+    );
     // The merge asks every source at once, so the slices' first requests go out before the newest chunk is handed on.
     const sources = newest.records.length > 0 ? [pagesOf([newest]), ...slices] : slices;
     for await (const page of mergeStreams(sources)) yield { records: page.records.map(map) };

@@ -229,7 +229,15 @@ export type Resume = (last: Record<string, unknown>) => string;
 export async function* streamSoql(
   ctx: QueryContext,
   soql: string,
-  options: { endpoint: 'query' | 'queryAll'; pageSize?: number; signal?: AbortSignal; what: string; resume?: Resume },
+  options: {
+    endpoint: 'query' | 'queryAll';
+    pageSize?: number;
+    signal?: AbortSignal;
+    what: string;
+    resume?: Resume;
+    /** Ask for the next page as soon as one arrives (default), or only when the caller asks for it. */
+    prefetch?: boolean;
+  },
 ): AsyncGenerator<RawPage> {
   const batch = clampPageSize(options.pageSize);
   const headers: Record<string, string> = {
@@ -251,6 +259,7 @@ export async function* streamSoql(
     );
   const start = (text: string): Promise<RawPage> =>
     fetchPage(`/services/data/v${ctx.apiVersion}/${options.endpoint}?q=${encodeURIComponent(text)}`);
+  const prefetch = options.prefetch ?? true;
   let pending: Promise<RawPage> | undefined = start(soql);
   let last: Record<string, unknown> | undefined;
   let resumes = 0;
@@ -266,9 +275,11 @@ export async function* streamSoql(
         pending = start(options.resume(last));
         continue;
       }
-      pending = !page.done && page.nextRecordsUrl ? fetchPage(page.nextRecordsUrl) : undefined;
+      const next = !page.done && page.nextRecordsUrl ? page.nextRecordsUrl : undefined;
+      pending = next && prefetch ? fetchPage(next) : undefined;
       if (page.records.length > 0) last = page.records[page.records.length - 1] as Record<string, unknown>;
       yield page;
+      if (next && !prefetch) pending = fetchPage(next);
     }
   } finally {
     // The caller stopped early: the prefetched page is cancelled, and its failure must not go unhandled.
