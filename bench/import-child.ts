@@ -11,6 +11,7 @@ import type { AccountInput } from '../src/accounts/account-model.js';
 import type { SecretKey } from '../src/accounts/secret-box.js';
 import type { SandboxInfo } from '../src/sandbox/common/sandbox-types.js';
 import { errorMessage } from '../src/core/errors.js';
+import { enableCollectionBetweenBatches } from '../src/core/memory.js';
 import { openStore } from '../src/store/store-open.js';
 import type { Store } from '../src/store/store-types.js';
 import { createCrmConnectorActivity } from '../src/sync/connector-activity.js';
@@ -260,6 +261,8 @@ async function runJob(job: ImportJob): Promise<ImportResult> {
 }
 
 if (process.send && /import-child\.[jt]s$/.test(process.argv[1] ?? '')) {
+  // As the CLI runs (src/cli/main.ts): the measured run is Liaison as users run it.
+  enableCollectionBetweenBatches();
   process.once('message', (job: ImportJob) => {
     runJob(job).then(
       (result) => process.send?.({ result }, () => process.exit(0)),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { errorMessage, isLiaisonError } from '../core/errors.js';
+import { enableCollectionBetweenBatches } from '../core/memory.js';
 import { redactText } from '../core/redact.js';
 import { accountCommands } from './commands/account-commands.js';
 import { demoCommand } from './commands/demo-command.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<number> {
+  enableCollectionBetweenBatches();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { LiaisonError, errorMessage } from '../core/errors.js';
+import { CollectionPacer } from '../core/memory.js';
 import type { FilterExpr } from '../crm/filter.js';
 import type { QueryRequest, SortKey } from '../crm/driver.js';
 import { parseFilter } from '../crm/filter-parse.js';
@@ -70,6 +71,7 @@ export async function runImport(
   let maxCursor: string | null = null;
   let done = 0;
   let produced = 0;
+  const pacer = new CollectionPacer();
   const writePage = async (records: { id: string; values: Record<string, unknown> }[], total?: number) => {
     const rows: Record<string, unknown>[] = [];
     for (const record of records) {
@@ -103,6 +105,7 @@ export async function runImport(
     });
     produced += rows.length;
     done += records.length;
+    pacer.tick(records.length);
     ctx.progress(done, total);
   };
 
