@@ -128,7 +128,9 @@ export class SoqlCompiler {
     const where: string[] = includeDeleted ? [] : ['t."IsDeleted" = 0'];
     if (query.where) where.push(this.condition(query, object, query.where, filterJoins, params));
     const order = this.orderTerms(query, object, filterJoins, 't');
-    order.push('t."_rid" ASC');
+    // Ties are broken by insertion order, unless the record Id (unique) already orders them: a tie-break after it
+    // would only cost SQLite a sort the (SystemModstamp, Id) index otherwise spares.
+    if (!order.some((term) => term.startsWith('t."Id" '))) order.push('t."_rid" ASC');
     if (query.offset !== undefined && query.offset > 2000) {
       throw new SfApiError(400, 'NUMBER_OUTSIDE_VALID_RANGE', `Maximum SOQL offset allowed is 2000`);
     }
