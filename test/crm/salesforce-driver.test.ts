@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLiaisonError, LiaisonError } from '../../src/core/errors.js';
-import type { CrmDriver, CrmRecord, RecordPage, WriteItem, WriteOutcome } from '../../src/crm/driver.js';
+import type { CrmDriver, CrmRecord, QueryRequest, RecordPage, WriteItem, WriteOutcome } from '../../src/crm/driver.js';
 import { createSalesforceDriver } from '../../src/crm/salesforce/salesforce-driver.js';
 import type { SalesforceSandbox } from '../../src/sandbox/salesforce/index.js';
 import { describeDriverConformance } from './driver-conformance.js';
@@ -18,6 +18,21 @@ async function collect(
     totalSize ??= page.totalSize;
   }
   return { records, pages: count, ...(totalSize !== undefined ? { totalSize } : {}) };
+}
+
+/** Reads the contacts whose LastName is `tag`, in pages of 200, and counts the driver's calls for it. */
+async function readTagged(driver: CrmDriver, tag: string, extra: Partial<QueryRequest> = {}) {
+  const before = driver.apiCalls;
+  const result = await collect(
+    driver.query({
+      object: 'Contact',
+      fields: ['LastName'],
+      pageSize: 200,
+      filter: { kind: 'compare', field: 'LastName', op: '=', value: tag },
+      ...extra,
+    }),
+  );
+  return { ...result, calls: driver.apiCalls - before, distinct: new Set(result.records.map((r) => r.id)).size };
 }
 
 async function failure(promise: Promise<unknown>): Promise<LiaisonError> {
@@ -243,16 +258,7 @@ describe('Salesforce driver against the sandbox', () => {
         const base = Date.parse('2025-08-01T08:00:00.000Z');
         for (let i = 0; i < n; i++)
           sandbox.admin.createRecord('Contact', { LastName: tag }, { at: new Date(base + Math.floor(i / 7) * 1000) });
-        const before = driver.apiCalls;
-        const result = await collect(
-          driver.query({
-            object: 'Contact',
-            fields: ['LastName'],
-            pageSize: 200,
-            filter: { kind: 'compare', field: 'LastName', op: '=', value: tag },
-          }),
-        );
-        return { ...result, calls: driver.apiCalls - before, distinct: new Set(result.records.map((r) => r.id)).size };
+        return readTagged(driver, tag);
       };
       // Fewer than a page: the oldest chunk is the answer (the count and the newest chunk went out with it).
       expect(await read(150)).toMatchObject({ distinct: 150, totalSize: 150, pages: 1, calls: 3 });
@@ -275,21 +281,10 @@ describe('Salesforce driver against the sandbox', () => {
       for (let i = 0; i < 900; i++)
         sandbox.admin.createRecord('Contact', { LastName: tag }, { at: new Date(base + i * 1000) });
       const read = async (from: number) => {
-        const before = driver.apiCalls;
-        const result = await collect(
-          driver.query({
-            object: 'Contact',
-            fields: ['LastName'],
-            pageSize: 200,
-            filter: { kind: 'compare', field: 'LastName', op: '=', value: tag },
-            modifiedSince: { from: new Date(base + from * 1000).toISOString() },
-          }),
-        );
-        return {
-          calls: driver.apiCalls - before,
-          count: result.records.length,
-          distinct: new Set(result.records.map((r) => r.id)).size,
-        };
+        const { calls, records, distinct } = await readTagged(driver, tag, {
+          modifiedSince: { from: new Date(base + from * 1000).toISOString() },
+        });
+        return { calls, count: records.length, distinct };
       };
       // The last 150: the oldest chunk is the whole answer; neither the newest chunk nor the count is asked for.
       expect(await read(750)).toEqual({ calls: 1, count: 150, distinct: 150 });

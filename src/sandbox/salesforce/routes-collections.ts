@@ -109,41 +109,30 @@ function runAll<T>(
 
 export function collectionRoutes(sf: SfContext): Route[] {
   const { store } = sf;
+  /** A write on the request body's records: `op` per record, in one savepoint, answered with per-record results. */
+  const writeRecords = async (
+    ctx: RequestContext,
+    op: (record: Record<string, unknown>) => { id: string; created?: boolean },
+    withCreated = false,
+  ) => {
+    const { allOrNone, records } = await recordsOf(ctx);
+    return jsonReply(200, runAll(sf, records, allOrNone, op, withCreated));
+  };
   return [
     apiRoute('POST', 'collections', '/composite/sobjects', async (ctx) => {
-      const { allOrNone, records } = await recordsOf(ctx);
-      return jsonReply(
-        200,
-        runAll(
-          sf,
-          records,
-          allOrNone,
-          (r) => {
-            if (Object.keys(r).some((k) => k.toLowerCase() === 'id'))
-              throw new SfApiError(400, 'INVALID_FIELD', 'Cannot specify Id in an insert call', ['Id']);
-            return { id: store.insert(typeOf(r), withoutMeta(r, [])) };
-          },
-          false,
-        ),
-      );
+      return writeRecords(ctx, (r) => {
+        if (Object.keys(r).some((k) => k.toLowerCase() === 'id'))
+          throw new SfApiError(400, 'INVALID_FIELD', 'Cannot specify Id in an insert call', ['Id']);
+        return { id: store.insert(typeOf(r), withoutMeta(r, [])) };
+      });
     }),
     apiRoute('PATCH', 'collections', '/composite/sobjects', async (ctx) => {
-      const { allOrNone, records } = await recordsOf(ctx);
-      return jsonReply(
-        200,
-        runAll(
-          sf,
-          records,
-          allOrNone,
-          (r) => {
-            const id = Object.entries(r).find(([k]) => k.toLowerCase() === 'id')?.[1];
-            if (typeof id !== 'string')
-              throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
-            return { id: store.update(typeOf(r), id, withoutMeta(r, ['id'])) };
-          },
-          false,
-        ),
-      );
+      return writeRecords(ctx, (r) => {
+        const id = Object.entries(r).find(([k]) => k.toLowerCase() === 'id')?.[1];
+        if (typeof id !== 'string')
+          throw new SfApiError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', ['Id']);
+        return { id: store.update(typeOf(r), id, withoutMeta(r, ['id'])) };
+      });
     }),
     apiRoute('PATCH', 'collections', '/composite/sobjects/([^/]+)/([^/]+)', async (ctx) => {
       const [objectName, fieldName] = ctx.params as [string, string];
@@ -155,23 +144,17 @@ export function collectionRoutes(sf: SfContext): Route[] {
           'INVALID_FIELD',
           `Field name provided, ${fieldName} is not an External ID or indexed field for ${object.name}`,
         );
-      const { allOrNone, records } = await recordsOf(ctx);
-      return jsonReply(
-        200,
-        runAll(
-          sf,
-          records,
-          allOrNone,
-          (r) => {
-            if (typeOf(r).toLowerCase() !== object.name.toLowerCase())
-              throw new SfApiError(400, 'INVALID_TYPE', `Record type ${typeOf(r)} does not match ${object.name}`);
-            const value = Object.entries(r).find(([k]) => k.toLowerCase() === field.name.toLowerCase())?.[1];
-            if (value === undefined || value === null || value === '')
-              throw new SfApiError(400, 'MISSING_ARGUMENT', `${field.name} not specified`, [field.name]);
-            return store.upsert(object.name, field.name, String(value), withoutMeta(r, [field.name.toLowerCase()]));
-          },
-          true,
-        ),
+      return writeRecords(
+        ctx,
+        (r) => {
+          if (typeOf(r).toLowerCase() !== object.name.toLowerCase())
+            throw new SfApiError(400, 'INVALID_TYPE', `Record type ${typeOf(r)} does not match ${object.name}`);
+          const value = Object.entries(r).find(([k]) => k.toLowerCase() === field.name.toLowerCase())?.[1];
+          if (value === undefined || value === null || value === '')
+            throw new SfApiError(400, 'MISSING_ARGUMENT', `${field.name} not specified`, [field.name]);
+          return store.upsert(object.name, field.name, String(value), withoutMeta(r, [field.name.toLowerCase()]));
+        },
+        true,
       );
     }),
     apiRoute('DELETE', 'collections', '/composite/sobjects', (ctx) => {

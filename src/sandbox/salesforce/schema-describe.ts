@@ -1,4 +1,4 @@
-import type { SfField, SfFieldType, SfObject } from './schema-types.js';
+import { TEXT_FIELD_TYPES, type SfField, type SfFieldType, type SfObject } from './schema-types.js';
 
 /** describeGlobal and sObject describe bodies in the REST wire format, built from the catalog. */
 const SOAP_TYPE: Record<SfFieldType, string> = {
@@ -73,17 +73,7 @@ export function describeGlobal(catalog: Map<string, SfObject>, version: string):
 }
 
 function describeField(field: SfField): Record<string, unknown> {
-  const stringy = [
-    'string',
-    'textarea',
-    'email',
-    'phone',
-    'url',
-    'picklist',
-    'multipicklist',
-    'id',
-    'reference',
-  ].includes(field.type);
+  const stringy = TEXT_FIELD_TYPES.has(field.type);
   const filterable = field.type !== 'textarea' && field.type !== 'address' && field.type !== 'location';
   return {
     aggregatable: filterable,

@@ -22,6 +22,19 @@ export type SfFieldType =
   | 'address'
   | 'location';
 
+/** Field types whose values are text on the wire (what describe sizes in bytes and SOQL compares as strings). */
+export const TEXT_FIELD_TYPES: ReadonlySet<SfFieldType> = new Set<SfFieldType>([
+  'string',
+  'textarea',
+  'email',
+  'phone',
+  'url',
+  'picklist',
+  'multipicklist',
+  'id',
+  'reference',
+]);
+
 export interface SfPicklistEntry {
   value: string;
   label: string;

@@ -6,7 +6,7 @@ import { relativeRange } from './soql-dates.js';
 import { normaliseId } from './salesforce-ids.js';
 import { findChildRelationship } from './schema-describe.js';
 import { nodeExpr, valueExpr, type Node } from './soql-render.js';
-import { SfApiError, type SfField, type SfObject } from './schema-types.js';
+import { SfApiError, TEXT_FIELD_TYPES, type SfField, type SfObject } from './schema-types.js';
 
 /**
  * Compiles a parsed SOQL query to parameterised SQL over the record tables. Literal values always travel as
@@ -31,17 +31,6 @@ export interface CompiledQuery {
   csvFields: (SfField | undefined)[];
 }
 
-const STRINGY = new Set([
-  'string',
-  'textarea',
-  'email',
-  'phone',
-  'url',
-  'picklist',
-  'multipicklist',
-  'id',
-  'reference',
-]);
 const NUMERIC = new Set(['int', 'double', 'currency', 'percent']);
 /**
  * SQLite's NOCASE folds ASCII only, while SOQL compares case-insensitively in every script. Literals with
@@ -127,10 +116,10 @@ export class SoqlCompiler {
     const params: SqlValue[] = [];
     const where: string[] = includeDeleted ? [] : ['t."IsDeleted" = 0'];
     if (query.where) where.push(this.condition(query, object, query.where, filterJoins, params));
-    const order = this.orderTerms(query, object, filterJoins, 't');
+    const { terms: order, byId } = this.orderTerms(query, object, filterJoins, 't');
     // Ties are broken by insertion order, unless the record Id (unique) already orders them: a tie-break after it
     // would only cost SQLite a sort the (SystemModstamp, Id) index otherwise spares.
-    if (!order.some((term) => term.startsWith('t."Id" '))) order.push('t."_rid" ASC');
+    if (!byId) order.push('t."_rid" ASC');
     if (query.offset !== undefined && query.offset > 2000) {
       throw new SfApiError(400, 'NUMBER_OUTSIDE_VALID_RANGE', `Maximum SOQL offset allowed is 2000`);
     }
@@ -172,16 +161,27 @@ export class SoqlCompiler {
     };
   }
 
-  private orderTerms(query: SoqlQuery, object: SfObject, joins: Joins, rootAlias: string): string[] {
-    return query.orderBy.map((item) => {
+  /** The ORDER BY terms, and whether they include the queried object's own Id (which makes the order total). */
+  private orderTerms(
+    query: SoqlQuery,
+    object: SfObject,
+    joins: Joins,
+    rootAlias: string,
+  ): { terms: string[]; byId: boolean } {
+    let byId = false;
+    const terms = query.orderBy.map((item) => {
       const r = this.resolve(query, object, item.field, joins, rootAlias);
+      if (r.alias === rootAlias && r.field.name === 'Id') byId = true;
       if (!r.field.stored)
         throw invalidField(query, item.field.pos, `field '${r.field.name}' can not be sorted in a query call`);
       const collate =
-        STRINGY.has(r.field.type) && r.field.type !== 'id' && r.field.type !== 'reference' ? ' COLLATE NOCASE' : '';
+        TEXT_FIELD_TYPES.has(r.field.type) && r.field.type !== 'id' && r.field.type !== 'reference'
+          ? ' COLLATE NOCASE'
+          : '';
       const nulls = item.nulls ?? (item.desc ? 'last' : 'first');
       return `${r.alias}.${q(r.field.name)}${collate} ${item.desc ? 'DESC' : 'ASC'} NULLS ${nulls.toUpperCase()}`;
     });
+    return { terms, byId };
   }
 
   /** The JSON tree of the selected fields (parents nested, child subqueries in place) and the flat CSV columns. */
@@ -258,7 +258,7 @@ export class SoqlCompiler {
     const where = [`${alias}.${q(rel.field.name)} = t."Id"`];
     if (!includeDeleted) where.push(`${alias}."IsDeleted" = 0`);
     if (sub.where) where.push(this.condition(sub, rel.child, sub.where, joins, params, alias));
-    const order = [...this.orderTerms(sub, rel.child, joins, alias), `${alias}."_rid" ASC`].join(', ');
+    const order = [...this.orderTerms(sub, rel.child, joins, alias).terms, `${alias}."_rid" ASC`].join(', ');
     const limit = sub.limit !== undefined ? ` LIMIT ${sub.limit}` : '';
     const rows = `SELECT ${nodeExpr(node, apiVersion, true)} AS j FROM ${q(rel.child.name)} ${alias} ${joins.clauses.join(' ')} WHERE ${where.join(' AND ')} ORDER BY ${order}${limit}`;
     const sql = `(SELECT CASE WHEN count(*) = 0 THEN NULL ELSE json_object('totalSize', count(*), 'done', json('true'), 'records', json_group_array(json(x.j))) END FROM (${rows}) x)`;
@@ -286,9 +286,9 @@ export class SoqlCompiler {
     const f = r.field;
     if (!f.stored) throw invalidField(query, cond.field.pos, `field '${f.name}' can not be filtered in a query call`);
     const col = `${r.alias}.${q(f.name)}`;
-    const nocase = STRINGY.has(f.type) && f.type !== 'id' && f.type !== 'reference' ? ' COLLATE NOCASE' : '';
+    const nocase = TEXT_FIELD_TYPES.has(f.type) && f.type !== 'id' && f.type !== 'reference' ? ' COLLATE NOCASE' : '';
     if (cond.kind === 'like') {
-      if (!STRINGY.has(f.type) || cond.value.kind !== 'string')
+      if (!TEXT_FIELD_TYPES.has(f.type) || cond.value.kind !== 'string')
         throw invalidField(query, cond.field.pos, `invalid operator on field: ${f.name}`);
       if (NON_ASCII.test(cond.value.like)) {
         params.push(cond.value.like.toLowerCase());
