@@ -14,6 +14,7 @@ import { convertValue } from './conversions.js';
 import { importColumns, importOutputColumns, resolveColumn, type ImportColumn } from './connector-columns.js';
 import type { ConnectorSession } from './connector-session.js';
 import { committedWatermark, savePendingWatermark } from './import-watermark.js';
+import { OrderedWrites } from './ordered-writes.js';
 import { RejectsOutput } from './rejects-output.js';
 
 /**
@@ -72,6 +73,30 @@ export async function runImport(
   let done = 0;
   let produced = 0;
   const pacer = new CollectionPacer();
+  // Page k+1 is mapped (and the CRM read on) while page k is written; pages that wait are written together, each
+  // transaction with the watermark of its last page.
+  const writes = new OrderedWrites<MappedPage>(async (pages) => {
+    const last = pages[pages.length - 1]!;
+    await ctx.store.db.transaction().execute(async (trx) => {
+      for (const { rows } of pages) {
+        if (sink) await sink.write(trx, rows);
+        else await appendRows(ctx.store, trx, table!, rows);
+      }
+      if (incremental && cursorField) {
+        await savePendingWatermark(
+          trx,
+          { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId },
+          { field: cursorField.crmField, value: last.mark, windowStart, windowEnd: last.mark },
+        );
+      }
+    });
+    for (const page of pages) {
+      produced += page.rows.length;
+      done += page.records;
+      pacer.tick(page.records);
+    }
+    ctx.progress(done, last.total);
+  });
   const writePage = async (records: { id: string; values: Record<string, unknown> }[], total?: number) => {
     const rows: Record<string, unknown>[] = [];
     for (const record of records) {
@@ -87,38 +112,27 @@ export async function runImport(
         if (typeof value === 'string' && (maxCursor === null || value > maxCursor)) maxCursor = value;
       }
     }
-    await ctx.store.db.transaction().execute(async (trx) => {
-      if (sink) await sink.write(trx, rows);
-      else await appendRows(ctx.store, trx, table!, rows);
-      if (incremental && cursorField) {
-        await savePendingWatermark(
-          trx,
-          { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId },
-          {
-            field: cursorField.crmField,
-            value: maxCursor,
-            windowStart,
-            windowEnd: maxCursor,
-          },
-        );
-      }
-    });
-    produced += rows.length;
-    done += records.length;
-    pacer.tick(records.length);
-    ctx.progress(done, total);
+    ctx.store.stageRows?.(rows);
+    // The highest cursor of this page and every earlier one: what a transaction ending with this page records.
+    await writes.push({ rows, records: records.length, mark: maxCursor, ...(total === undefined ? {} : { total }) });
   };
 
-  if (config.population !== undefined) {
-    await importPopulation(config.population, ctx, async (ids) => {
-      for await (const page of driver.query({ ...request, ids })) await writePage(page.records);
-    });
-  } else {
-    let total: number | undefined;
-    for await (const page of driver.query(request)) {
-      total ??= page.totalSize;
-      await writePage(page.records, total);
+  try {
+    if (config.population !== undefined) {
+      await importPopulation(config.population, ctx, async (ids) => {
+        for await (const page of driver.query({ ...request, ids })) await writePage(page.records);
+      });
+    } else {
+      let total: number | undefined;
+      for await (const page of driver.query(request)) {
+        total ??= page.totalSize;
+        await writePage(page.records, total);
+      }
     }
+    await writes.drain();
+  } finally {
+    // After a failure (the CRM's or a write's), nothing of this import may still be writing when the engine cleans up.
+    await writes.settle();
   }
 
   const prefix = ctx.activity.replace(/[^A-Za-z0-9_]/g, '_');
@@ -128,6 +142,14 @@ export async function runImport(
   ctx.counters.recordsOut = ok ? ok.count : produced;
   ctx.counters.rejects = rejects.count;
   return { outputs: { ...(ok ? { ok } : {}), ...(await rejects.finish()) } };
+}
+
+/** A page mapped to store rows, waiting to be written. */
+interface MappedPage {
+  rows: Record<string, unknown>[];
+  records: number;
+  mark: string | null;
+  total?: number;
 }
 
 function toRow(

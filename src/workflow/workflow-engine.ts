@@ -350,7 +350,9 @@ async function openStream(
     columns,
   });
   if (!consumer) return undefined;
-  await createWorkingSetTable(store, table, columns);
+  // On SQLite the batch table is temporary (kept in memory, see sqlite-worker.ts): rows that only pass through never
+  // reach the database file or its write-ahead log. It is the store's single connection, so the batches see it.
+  await createWorkingSetTable(store, table, columns, { temporary: store.dialect === 'sqlite' });
   let staged = 0;
   const flush = async (db: Store['db']) => {
     if (staged === 0) return;

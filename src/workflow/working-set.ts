@@ -44,13 +44,14 @@ export async function createWorkingSetTable(
   store: Store,
   table: string,
   columns: readonly ColumnInfo[],
+  options: { temporary?: boolean } = {},
 ): Promise<void> {
   await store.db.schema.dropTable(table).ifExists().execute();
-  let builder = store.db.schema
-    .createTable(table)
-    .addColumn(ROW_KEY, store.dialect === 'postgres' ? 'bigserial' : 'integer', (col) =>
-      store.dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement(),
-    );
+  let builder = store.db.schema.createTable(table);
+  if (options.temporary) builder = builder.temporary();
+  builder = builder.addColumn(ROW_KEY, store.dialect === 'postgres' ? 'bigserial' : 'integer', (col) =>
+    store.dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement(),
+  );
   for (const column of columns) {
     const own = safeSqlType(column.sqlType);
     builder = builder.addColumn(column.name, own ? sql.raw(own) : sqlType(column.kind, store.dialect));

@@ -41,6 +41,8 @@ export interface SandboxFaults {
   resetOnRequest?: number;
   /** Fail every data request with 503 from now on (a CRM that went away), until cleared. */
   down?: boolean;
+  /** Answer this many data requests from now, then fail every one with 503 as `down` does, until cleared. */
+  downAfterRequests?: number;
 }
 
 /**

@@ -71,7 +71,7 @@ export class FaultInjector {
   decide(): FaultDecision {
     const f = this.faults;
     this.dataRequests += 1;
-    if (f.down) return 'unavailable';
+    if (f.down || (f.downAfterRequests !== undefined && this.dataRequests > f.downAfterRequests)) return 'unavailable';
     if (f.resetOnRequest !== undefined && this.dataRequests === f.resetOnRequest) {
       this.faults = { ...f, resetOnRequest: undefined };
       return 'reset';

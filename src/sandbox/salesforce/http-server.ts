@@ -52,6 +52,8 @@ export interface ServerHooks {
   faults(): SandboxFaults;
   /** Consumes the one-shot `resetOnRequest` countdown; true when this data request must be reset. */
   takeReset(): boolean;
+  /** Counts a data request; true when it must fail as from a CRM that went away (`down`, `downAfterRequests`). */
+  isDown(): boolean;
 }
 
 export function errorReply(status: number, errorCode: string, message: string, fields?: string[]): Reply {
@@ -167,7 +169,7 @@ export class SfHttpServer {
     const isData = route === undefined || route.kind !== 'token';
     const dataCall = isData && path !== '/services/data';
     if (dataCall) {
-      if (faults.down || (faults.unavailableRate && Math.random() < faults.unavailableRate)) {
+      if (this.hooks.isDown() || (faults.unavailableRate && Math.random() < faults.unavailableRate)) {
         this.write(
           res,
           errorReply(503, 'SERVER_UNAVAILABLE', 'Service temporarily unavailable; try again later'),

@@ -137,6 +137,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     count: (kind) => accounting.count(kind),
     faults: () => accounting.faults,
     takeReset: () => accounting.takeReset(),
+    isDown: () => accounting.isDown(),
   });
   const host = options.host ?? '127.0.0.1';
   const port = await server.listen(options.port ?? 0, host);

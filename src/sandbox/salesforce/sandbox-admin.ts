@@ -20,12 +20,21 @@ export class Accounting {
   byKind: Record<string, number> = {};
   faults: SandboxFaults = {};
   resetCountdown = 0;
+  /** Data requests answered since the faults were set (for `downAfterRequests`). */
+  dataRequests = 0;
 
   constructor(readonly limits: { dailyApiRequests: number; used: number }) {}
 
   count(kind: string): void {
     this.total++;
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+  }
+
+  /** Counts a data request; true when the CRM is to be down for it. */
+  isDown(): boolean {
+    this.dataRequests++;
+    const after = this.faults.downAfterRequests;
+    return this.faults.down === true || (after !== undefined && this.dataRequests > after);
   }
 
   takeReset(): boolean {
@@ -94,6 +103,7 @@ export function createAdmin(
     setFaults: (faults) => {
       accounting.faults = { ...faults };
       accounting.resetCountdown = faults.resetOnRequest ?? 0;
+      accounting.dataRequests = 0;
     },
     faults: () => ({ ...accounting.faults }),
     expireTokens,
