@@ -41,17 +41,11 @@ export interface Store {
   /** PostgreSQL: the schema holding Liaison's tables. */
   readonly schema?: string;
   /**
-   * Fast path for staging many rows (SQLite only): the rows cross to the store's thread as one flat array and go in
-   * through cached multi-row prepared statements on its single connection. It bypasses the connection lock, so it
-   * belongs inside a transaction opened through `db` (which holds that connection). Values must be bindable as they
-   * are (numbers, strings, null; booleans as 0/1). Absent on PostgreSQL, where multi-row inserts through `db` are
-   * the fast path.
+   * Fast path for staging many rows (SQLite only): cached multi-row prepared statements run on the store's single
+   * connection, which is how better-sqlite3 inserts fastest. Safe inside a transaction opened through `db` (same
+   * connection). Values must be bindable as they are (numbers, strings, null; booleans as 0/1). Absent on PostgreSQL,
+   * where multi-row inserts through `db` are the fast path.
    */
   readonly insertRows?: (table: string, rows: readonly Record<string, unknown>[]) => Promise<void>;
-  /**
-   * A hint (SQLite only): these rows (this very array) will soon go to `insertRows`; ship them to the store's thread
-   * now, while it is busy with earlier work, so that the insert itself is a short message.
-   */
-  readonly stageRows?: (rows: readonly Record<string, unknown>[]) => void;
   close(): Promise<void>;
 }

@@ -112,7 +112,6 @@ export async function runImport(
         if (typeof value === 'string' && (maxCursor === null || value > maxCursor)) maxCursor = value;
       }
     }
-    ctx.store.stageRows?.(rows);
     // The highest cursor of this page and every earlier one: what a transaction ending with this page records.
     await writes.push({ rows, records: records.length, mark: maxCursor, ...(total === undefined ? {} : { total }) });
   };

@@ -350,7 +350,7 @@ async function openStream(
     columns,
   });
   if (!consumer) return undefined;
-  // On SQLite the batch table is temporary (kept in memory, see sqlite-worker.ts): rows that only pass through never
+  // On SQLite the batch table is temporary (in memory: the store sets temp_store): rows that only pass through never
   // reach the database file or its write-ahead log. It is the store's single connection, so the batches see it.
   await createWorkingSetTable(store, table, columns, { temporary: store.dialect === 'sqlite' });
   let staged = 0;

@@ -1,84 +1,76 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely } from 'kysely';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { LiaisonError, errorMessage } from '../../core/errors.js';
 import { assertIdentifier } from '../filter-sql.js';
 import type { LiaisonDatabase, Store } from '../store-types.js';
-import { SqliteWorkerClient, sqliteWorkerDialect } from './sqlite-worker-client.js';
 
 const SQLITE_HEADER = 'SQLite format 3\u0000';
 
-/**
- * Opens (creating when absent) the embedded SQLite store at `file`. The connection lives in a worker thread
- * (sqlite-worker.ts) so that SQLite's work overlaps the caller's: an import parses its next pages while the last
- * ones are written.
- */
+/** Opens (creating when absent) the embedded SQLite store at `file`. */
 export async function openSqliteStore(file: string): Promise<Store> {
   const absolute = path.resolve(file);
   refuseForeignFile(absolute);
   mkdirSync(path.dirname(absolute), { recursive: true });
-  let client: SqliteWorkerClient;
+  let database: Database.Database;
   try {
-    client = await SqliteWorkerClient.start(absolute);
+    database = new Database(absolute);
+    // WAL lets readers (e.g. `liaison runs list`) work while a run writes; NORMAL sync is safe with WAL.
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    // Temporary tables (a streamed import's batches, see workflow-engine.ts) in memory, not in a temporary file.
+    database.pragma('temp_store = MEMORY');
   } catch (error) {
     throw new LiaisonError('store_unreachable', `cannot open the SQLite store ${absolute}: ${errorMessage(error)}`, {
       cause: error,
     });
   }
-  const db = new Kysely<LiaisonDatabase>({ dialect: sqliteWorkerDialect(client) });
-  // Rows shipped ahead by stageRows, by identity; the thread forgets those never inserted once they are collected.
-  const staged = new WeakMap<readonly Record<string, unknown>[], { id: number; columns: string[] }>();
-  const stagedLeft = new FinalizationRegistry<number>((id) => {
-    if (!closed) client.send({ op: 'dropStaged', staged: id, deferred: true });
-  });
-  let nextStaged = 1;
-  let closed = false;
+  const db = new Kysely<LiaisonDatabase>({ dialect: new SqliteDialect({ database }) });
+  const statements = new Map<string, Database.Statement>();
   return {
     dialect: 'sqlite',
     location: `sqlite:${absolute}`,
     db,
-    stageRows(rows) {
-      if (rows.length === 0 || staged.has(rows)) return;
-      const columns = Object.keys(rows[0]!);
-      const id = nextStaged++;
-      staged.set(rows, { id, columns });
-      stagedLeft.register(rows, id, rows);
-      client.send({
-        op: 'stage',
-        staged: id,
-        columns,
-        values: flatten(rows, columns),
-        rowCount: rows.length,
-        deferred: true,
-      });
-    },
     async insertRows(table, rows) {
       if (rows.length === 0) return;
-      const ahead = staged.get(rows);
-      const columns = ahead?.columns ?? Object.keys(rows[0]!);
-      for (const name of [table, ...columns]) assertIdentifier(name, 'column');
-      // Deferred: the caller goes on while these are written; a failure fails the transaction's next statement (its
-      // commit at the latest), so the transaction is rolled back.
-      if (ahead) {
-        staged.delete(rows);
-        stagedLeft.unregister(rows);
-        client.send({ op: 'insertStaged', table, staged: ahead.id });
-      } else {
-        client.send({ op: 'insertRows', table, columns, values: flatten(rows, columns), rowCount: rows.length });
+      const columns = Object.keys(rows[0]!);
+      // Rows go in groups of up to 64 per statement (fewer calls into SQLite), the remainder one by one.
+      const group = Math.max(1, Math.min(64, Math.floor(999 / columns.length)));
+      const prepared = (count: number) => {
+        const key = `${table}\u0000${count}\u0000${columns.join('\u0000')}`;
+        let statement = statements.get(key);
+        if (!statement) {
+          const names = [table, ...columns].map((name) => assertIdentifier(name, 'column'));
+          const tuple = `(${columns.map(() => '?').join(', ')})`;
+          statement = database.prepare(
+            `insert into "${names[0]}" (${names
+              .slice(1)
+              .map((c) => `"${c}"`)
+              .join(', ')}) values ${Array(count).fill(tuple).join(', ')}`,
+          );
+          statements.set(key, statement);
+        }
+        return statement;
+      };
+      let i = 0;
+      if (rows.length >= group) {
+        const many = prepared(group);
+        for (; i + group <= rows.length; i += group) {
+          const values: unknown[] = [];
+          for (let r = i; r < i + group; r++) for (const column of columns) values.push(rows[r]![column] ?? null);
+          many.run(values);
+        }
+      }
+      if (i < rows.length) {
+        const one = prepared(1);
+        for (; i < rows.length; i++) one.run(columns.map((column) => rows[i]![column] ?? null));
       }
     },
-    close: () => {
-      closed = true;
-      return db.destroy();
-    },
+    close: () => db.destroy(),
   };
-}
-
-/** Row after row in one flat array: one array crosses threads cheaper than an object per row. */
-function flatten(rows: readonly Record<string, unknown>[], columns: readonly string[]): unknown[] {
-  const values: unknown[] = [];
-  for (const row of rows) for (const column of columns) values.push(row[column] ?? null);
-  return values;
 }
 
 /** A non-empty file that is not SQLite is someone else's data: refuse rather than overwrite it. */
