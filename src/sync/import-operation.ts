@@ -74,29 +74,34 @@ export async function runImport(
   let produced = 0;
   const pacer = new CollectionPacer();
   // Page k+1 is mapped (and the CRM read on) while page k is written; pages that wait are written together, each
-  // transaction with the watermark of its last page.
-  const writes = new OrderedWrites<MappedPage>(async (pages) => {
-    const last = pages[pages.length - 1]!;
-    await ctx.store.db.transaction().execute(async (trx) => {
-      for (const { rows } of pages) {
-        if (sink) await sink.write(trx, rows);
-        else await appendRows(ctx.store, trx, table!, rows);
+  // transaction with the watermark of its last page. Weighed in records, so that what waits stays the same size
+  // whatever the CRM's page size: 4 Salesforce pages (2,000) or one Dataverse page (5,000).
+  const writes = new OrderedWrites<MappedPage>(
+    async (pages) => {
+      const last = pages[pages.length - 1]!;
+      await ctx.store.db.transaction().execute(async (trx) => {
+        for (const { rows } of pages) {
+          if (sink) await sink.write(trx, rows);
+          else await appendRows(ctx.store, trx, table!, rows);
+        }
+        if (incremental && cursorField) {
+          await savePendingWatermark(
+            trx,
+            { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId },
+            { field: cursorField.crmField, value: last.mark, windowStart, windowEnd: last.mark },
+          );
+        }
+      });
+      for (const page of pages) {
+        produced += page.rows.length;
+        done += page.records;
+        pacer.tick(page.records);
       }
-      if (incremental && cursorField) {
-        await savePendingWatermark(
-          trx,
-          { workflow: ctx.workflow, activity: ctx.activity, runId: ctx.runId },
-          { field: cursorField.crmField, value: last.mark, windowStart, windowEnd: last.mark },
-        );
-      }
-    });
-    for (const page of pages) {
-      produced += page.rows.length;
-      done += page.records;
-      pacer.tick(page.records);
-    }
-    ctx.progress(done, last.total);
-  });
+      ctx.progress(done, last.total);
+    },
+    PENDING_RECORDS,
+    (page) => page.records,
+  );
   const writePage = async (records: { id: string; values: Record<string, unknown> }[], total?: number) => {
     const rows: Record<string, unknown>[] = [];
     for (const record of records) {
@@ -142,6 +147,9 @@ export async function runImport(
   ctx.counters.rejects = rejects.count;
   return { outputs: { ...(ok ? { ok } : {}), ...(await rejects.finish()) } };
 }
+
+/** Records mapped and waiting to be written, at most (see OrderedWrites). */
+const PENDING_RECORDS = 8_000;
 
 /** A page mapped to store rows, waiting to be written. */
 interface MappedPage {

@@ -77,4 +77,24 @@ describe('OrderedWrites', () => {
     await settling;
     expect(batches).toEqual([[1]]);
   });
+
+  it('weighs items: waits and groups by weight, and still writes an item heavier than the limit alone', async () => {
+    const { batches, gates, write } = gatedWriter();
+    const writes = new OrderedWrites(write, 10, (item: number) => item);
+    await writes.push(12);
+    await writes.push(4);
+    await writes.push(5);
+    let returned = false;
+    const heavy = writes.push(3).then(() => (returned = true));
+    await tick();
+    expect(returned).toBe(false);
+    gates[0]!.open();
+    await heavy;
+    expect(batches).toEqual([[12], [4, 5]]);
+    gates[1]!.open();
+    await tick();
+    expect(batches).toEqual([[12], [4, 5], [3]]);
+    gates[2]!.open();
+    await writes.drain();
+  });
 });

@@ -21,8 +21,6 @@ export async function openSqliteStore(file: string): Promise<Store> {
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    // Temporary tables (a streamed import's batches, see workflow-engine.ts) in memory, not in a temporary file.
-    database.pragma('temp_store = MEMORY');
   } catch (error) {
     throw new LiaisonError('store_unreachable', `cannot open the SQLite store ${absolute}: ${errorMessage(error)}`, {
       cause: error,
