@@ -46,6 +46,6 @@ export interface Store {
    * connection). Values must be bindable as they are (numbers, strings, null; booleans as 0/1). Absent on PostgreSQL,
    * where multi-row inserts through `db` are the fast path.
    */
-  readonly insertRows?: (table: string, rows: readonly Record<string, unknown>[]) => Promise<void>;
+  readonly insertRows?: (table: string, rows: readonly Record<string, unknown>[]) => void;
   close(): Promise<void>;
 }

@@ -199,26 +199,14 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
       if (counters.recordsOut === 0) counters.recordsOut = result.outputs.ok?.count ?? 0;
       outputs.set(config.name, result.outputs);
       const durationMs = Date.now() - started;
-      await db
-        .updateTable('workflow_run_activity')
-        .set({
-          status: 'succeeded',
-          ended_at: new Date().toISOString(),
-          duration_ms: durationMs,
-          records_in: counters.recordsIn,
-          records_out: counters.recordsOut,
-          rejects: counters.rejects,
-          api_calls: counters.apiCalls,
-          outputs_json: JSON.stringify(
-            Object.fromEntries(
-              Object.entries(result.outputs).map(([t, ws]) => [t, { table: ws.table, count: ws.count }]),
-            ),
-          ),
-          vars_json: JSON.stringify(published),
-        })
-        .where('run_id', '=', runId)
-        .where('activity', '=', config.name)
-        .execute();
+      await recordSucceeded(store, runId, config.name, {
+        counters,
+        durationMs,
+        outputs: Object.fromEntries(
+          Object.entries(result.outputs).map(([t, ws]) => [t, { table: ws.table, count: ws.count }]),
+        ),
+        vars: published,
+      });
       emit({ type: 'activity-end', activity: config.name, status: 'succeeded', counters, durationMs });
       if (stream && fusion) {
         await recordStreamed(store, runId, fusion.consumer, stream, emit);
@@ -400,27 +388,44 @@ async function recordStreamed(
     apiCalls: 0,
   };
   const durationMs = Math.round(stream.busyMs);
-  const now = new Date().toISOString();
   emit({ type: 'activity-start', activity: consumer.name, activityType: consumer.type, total: stream.rows });
+  // It ran inside its producer: started and ended are recorded as now, its duration is the time its batches took.
+  await recordSucceeded(store, runId, consumer.name, { counters, durationMs, started: true });
+  emit({ type: 'activity-end', activity: consumer.name, status: 'succeeded', counters, durationMs });
+}
+
+/** Marks an activity of the run succeeded, with its counters, outputs (none when nothing reads them) and variables. */
+async function recordSucceeded(
+  store: Store,
+  runId: number,
+  activity: string,
+  result: {
+    counters: ActivityCounters;
+    durationMs: number;
+    outputs?: Record<string, { table: string; count: number }>;
+    vars?: Record<string, RunVarValue>;
+    /** Also sets started_at (and clears any earlier error): the activity had no start of its own recorded. */
+    started?: boolean;
+  },
+): Promise<void> {
+  const now = new Date().toISOString();
   await workflowDb(store)
     .updateTable('workflow_run_activity')
     .set({
       status: 'succeeded',
-      started_at: now,
+      ...(result.started ? { started_at: now, error: null } : {}),
       ended_at: now,
-      error: null,
-      duration_ms: durationMs,
-      records_in: counters.recordsIn,
-      records_out: counters.recordsOut,
-      rejects: counters.rejects,
-      api_calls: 0,
-      outputs_json: '{}',
-      vars_json: '{}',
+      duration_ms: result.durationMs,
+      records_in: result.counters.recordsIn,
+      records_out: result.counters.recordsOut,
+      rejects: result.counters.rejects,
+      api_calls: result.counters.apiCalls,
+      outputs_json: JSON.stringify(result.outputs ?? {}),
+      vars_json: JSON.stringify(result.vars ?? {}),
     })
     .where('run_id', '=', runId)
-    .where('activity', '=', consumer.name)
+    .where('activity', '=', activity)
     .execute();
-  emit({ type: 'activity-end', activity: consumer.name, status: 'succeeded', counters, durationMs });
 }
 
 /** Working sets sent to `config` by earlier activities (definition order); an undeclared output reads as empty. */

@@ -181,9 +181,9 @@ async function* slicedPages(
     const between = typeof size === 'number' ? size - oldestCount - newest.records.length : Number.POSITIVE_INFINITY;
     const count = Math.max(1, Math.min(opts.count, Math.ceil(between / pageSize)));
     const bounds = [keysetAfter(stamp, after), keysetBefore(stamp, newestEnd)];
-    // No prefetch within a slice: the merge asks each slice for its next page as it hands one on, which keeps a
-    // request in flight per slice, and pages then wait in memory (where they outlive young-generation collections
-    // and pile up as old garbage) for one slice's turn, not for two.
+    // No prefetch within a slice: the merge asks each slice for its next page as soon as one arrives (while few wait
+    // for the consumer), which keeps a request in flight per slice without a second page per slice waiting in memory
+    // (where pages outlive young-generation collections and pile up as old garbage).
     const slices = sliceRanges(stamp, after, newestEnd, count).map((range) =>
       stream([...bounds, ...range], undefined, false, false),
     );

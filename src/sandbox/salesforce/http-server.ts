@@ -50,10 +50,8 @@ export interface ServerHooks {
   limitHeader(): string;
   count(kind: string): void;
   faults(): SandboxFaults;
-  /** Consumes the one-shot `resetOnRequest` countdown; true when this data request must be reset. */
-  takeReset(): boolean;
-  /** Counts a data request; true when it must fail as from a CRM that went away (`down`, `downAfterRequests`). */
-  isDown(): boolean;
+  /** Counts a data request; the injected fault it meets (`down`/`downAfterRequests`, `resetOnRequest`). */
+  dataFault(): 'down' | 'reset' | 'none';
 }
 
 export function errorReply(status: number, errorCode: string, message: string, fields?: string[]): Reply {
@@ -168,8 +166,9 @@ export class SfHttpServer {
     if (faults.latencyMs && faults.latencyMs > 0) await sleep(faults.latencyMs);
     const isData = route === undefined || route.kind !== 'token';
     const dataCall = isData && path !== '/services/data';
+    const fault = dataCall ? this.hooks.dataFault() : 'none';
     if (dataCall) {
-      if (this.hooks.isDown() || (faults.unavailableRate && Math.random() < faults.unavailableRate)) {
+      if (fault === 'down' || (faults.unavailableRate && Math.random() < faults.unavailableRate)) {
         this.write(
           res,
           errorReply(503, 'SERVER_UNAVAILABLE', 'Service temporarily unavailable; try again later'),
@@ -183,8 +182,7 @@ export class SfHttpServer {
         return;
       }
     }
-    const reset =
-      dataCall && (this.hooks.takeReset() || (faults.resetRate !== undefined && Math.random() < faults.resetRate));
+    const reset = fault === 'reset' || (dataCall && faults.resetRate !== undefined && Math.random() < faults.resetRate);
     const version = VERSION_PATH.exec(path)?.[1] ?? '';
     if (!route) {
       this.write(res, errorReply(404, 'NOT_FOUND', 'The requested resource does not exist'), reset);

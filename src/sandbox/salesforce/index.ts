@@ -136,8 +136,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     limitHeader: () => `api-usage=${limits.used}/${limits.dailyApiRequests}`,
     count: (kind) => accounting.count(kind),
     faults: () => accounting.faults,
-    takeReset: () => accounting.takeReset(),
-    isDown: () => accounting.isDown(),
+    dataFault: () => accounting.dataFault(),
   });
   const host = options.host ?? '127.0.0.1';
   const port = await server.listen(options.port ?? 0, host);

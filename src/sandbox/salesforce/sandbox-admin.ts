@@ -19,8 +19,7 @@ export class Accounting {
   total = 0;
   byKind: Record<string, number> = {};
   faults: SandboxFaults = {};
-  resetCountdown = 0;
-  /** Data requests answered since the faults were set (for `downAfterRequests`). */
+  /** Data requests since the faults were set: what `resetOnRequest` and `downAfterRequests` count. */
   dataRequests = 0;
 
   constructor(readonly limits: { dailyApiRequests: number; used: number }) {}
@@ -30,17 +29,13 @@ export class Accounting {
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
   }
 
-  /** Counts a data request; true when the CRM is to be down for it. */
-  isDown(): boolean {
+  /** Counts a data request and says which injected fault it meets: the CRM is down, or its connection resets. */
+  dataFault(): 'down' | 'reset' | 'none' {
     this.dataRequests++;
-    const after = this.faults.downAfterRequests;
-    return this.faults.down === true || (after !== undefined && this.dataRequests > after);
-  }
-
-  takeReset(): boolean {
-    if (this.resetCountdown <= 0) return false;
-    this.resetCountdown--;
-    return this.resetCountdown === 0;
+    const f = this.faults;
+    if (f.down || (f.downAfterRequests !== undefined && this.dataRequests > f.downAfterRequests)) return 'down';
+    if (f.resetOnRequest !== undefined && this.dataRequests === f.resetOnRequest) return 'reset';
+    return 'none';
   }
 }
 
@@ -102,7 +97,6 @@ export function createAdmin(
     },
     setFaults: (faults) => {
       accounting.faults = { ...faults };
-      accounting.resetCountdown = faults.resetOnRequest ?? 0;
       accounting.dataRequests = 0;
     },
     faults: () => ({ ...accounting.faults }),

@@ -9,7 +9,7 @@ import type { LiaisonDatabase, Store } from '../store-types.js';
 const SQLITE_HEADER = 'SQLite format 3\u0000';
 
 /** Opens (creating when absent) the embedded SQLite store at `file`. */
-export async function openSqliteStore(file: string): Promise<Store> {
+export function openSqliteStore(file: string): Store {
   const absolute = path.resolve(file);
   refuseForeignFile(absolute);
   mkdirSync(path.dirname(absolute), { recursive: true });
@@ -32,7 +32,7 @@ export async function openSqliteStore(file: string): Promise<Store> {
     dialect: 'sqlite',
     location: `sqlite:${absolute}`,
     db,
-    async insertRows(table, rows) {
+    insertRows(table, rows) {
       if (rows.length === 0) return;
       const columns = Object.keys(rows[0]!);
       // Rows go in groups of up to 64 per statement (fewer calls into SQLite), the remainder one by one.

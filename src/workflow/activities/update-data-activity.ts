@@ -75,8 +75,6 @@ export const updateDataActivity: ActivityHandler<UpdateDataConfig> = {
 interface UpdateDataPlan {
   /** The working-set condition "every key is set" (rows without one are rejects). */
   keyed: RawBuilder<unknown>;
-  /** The input columns the keys come from. */
-  keySources: string[];
   /** Applies the operation to the target from the working-set table `table`; returns the rows written. */
   apply(db: Kysely<LiaisonDatabase>, table: string): Promise<number>;
   /**
@@ -151,11 +149,18 @@ async function planUpdateData(
     sql` and `,
   );
 
+  /** What an inserted row gets: the mapped columns from the working set, then the stamps Liaison sets. */
+  const inserted = () => {
+    const extra = stamp(STAMPS);
+    return {
+      extra: extra.map(([t]) => t),
+      targets: [...mapping.map(([t]) => t), ...extra.map(([t]) => t)],
+      values: [...mapping.map(([t, s]) => source(t, s)), ...extra.map(([, v]) => v)],
+    };
+  };
   const insert = (db: Kysely<LiaisonDatabase>, table: string, onlyNew: boolean) => {
     const ws = sql`${sql.table(table)} w`;
-    const extra = stamp(STAMPS);
-    const targets = [...mapping.map(([t]) => t), ...extra.map(([t]) => t)];
-    const values = [...mapping.map(([t, s]) => source(t, s)), ...extra.map(([, v]) => v)];
+    const { targets, values } = inserted();
     const newOnly = onlyNew
       ? sql`where ${keyed} and not exists (select 1 from ${sql.table(config.table)} where ${match})`
       : keys.length > 0
@@ -181,7 +186,6 @@ async function planUpdateData(
 
   return {
     keyed,
-    keySources: keys.map(([, s]) => s),
     async apply(db, table) {
       const exists = sql`exists (select 1 from ${sql.table(table)} w where ${match} and ${keyed})`;
       switch (config.operation) {
@@ -207,12 +211,10 @@ async function planUpdateData(
       }
     },
     async upsert(db, table) {
-      const extra = stamp(STAMPS);
-      const targets = [...mapping.map(([t]) => t), ...extra.map(([t]) => t)];
-      const values = [...mapping.map(([t, s]) => source(t, s)), ...extra.map(([, v]) => v)];
+      const { extra, targets, values } = inserted();
       const updates = [
         ...mapping.filter(([t]) => !keys.some(([k]) => k === t)).map(([t]) => t),
-        ...extra.map(([t]) => t).filter((t) => t !== 'created_at'),
+        ...extra.filter((t) => t !== 'created_at'),
       ];
       const onConflict =
         updates.length === 0
