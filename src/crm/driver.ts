@@ -89,6 +89,12 @@ export interface QueryRequest {
   pageSize?: number;
   limit?: number;
   signal?: AbortSignal;
+  /**
+   * The object and field names come from an earlier describe (a schema the wizard generated): the driver may send
+   * its first requests before it has described the object again, rather than one round trip after. Without it, a
+   * misspelt name is refused before any query is sent.
+   */
+  namesDescribed?: boolean;
 }
 
 /**

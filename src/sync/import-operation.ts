@@ -39,6 +39,8 @@ export async function runImport(
     ...(config.allRecords ? { includeDeleted: true } : {}),
     ...(config.pageSize ? { pageSize: config.pageSize } : {}),
     signal: ctx.signal,
+    // Names from the wizard's schema, which a describe produced: the driver need not wait for another.
+    namesDescribed: true,
   };
 
   // Incremental: read from the last committed cursor, inclusive, so records sharing its timestamp are read again

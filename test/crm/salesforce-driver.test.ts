@@ -45,6 +45,10 @@ async function failure(promise: Promise<unknown>): Promise<LiaisonError> {
   throw new Error('expected a failure');
 }
 
+function sortById(records: CrmRecord[]): CrmRecord[] {
+  return [...records].sort((a, b) => a.id.localeCompare(b.id));
+}
+
 async function* iterate<T>(items: T[]): AsyncGenerator<T> {
   yield* items;
 }
@@ -335,6 +339,42 @@ describe('Salesforce driver against the sandbox', () => {
       expect(withDeleted.records).toEqual([
         expect.objectContaining({ id: victim, values: expect.objectContaining({ IsDeleted: true }) }),
       ]);
+    });
+
+    it('sends the opening requests of a read whose names were described while the describe is on its way', async () => {
+      const plain = track(driverFor(sandbox, { slices: { count: 4 } }));
+      const expected = await collect(plain.query({ object: 'Contact', fields: ['Email', 'LastName'], pageSize: 200 }));
+      const driver = track(driverFor(sandbox, { slices: { count: 4 } }));
+      sandbox.admin.resetRequestCount();
+      const early = await collect(
+        driver.query({ object: 'Contact', fields: ['Email', 'LastName'], pageSize: 200, namesDescribed: true }),
+      );
+      const kinds = sandbox.admin.requestKinds();
+      // Without a guess a query cannot be sent before the describe has answered; here three go out before it.
+      expect(kinds.slice(0, 5)).toEqual(['token', 'query', 'query', 'query', 'describe']);
+      expect(new Set(early.records.map((r) => r.id)).size).toBe(expected.records.length);
+      expect(sortById(early.records)).toEqual(sortById(expected.records));
+      // The guessed requests are the reader's own: the same calls as a read that waited for the describe.
+      expect(driver.apiCalls).toBe(plain.apiCalls);
+    });
+
+    it('never uses a wrong guess: the read is right, the guessed calls are lost, and a misspelt name is refused', async () => {
+      const driver = track(driverFor(sandbox, { slices: { count: 4 } }));
+      const plain = track(driverFor(sandbox, { slices: { count: 4 } }));
+      // Salesforce spells it Email: the guessed chunks ask for "email" and are dropped; the guessed count is taken.
+      const read = await collect(
+        driver.query({ object: 'Contact', fields: ['email'], pageSize: 200, namesDescribed: true }),
+      );
+      const expected = await collect(plain.query({ object: 'Contact', fields: ['email'], pageSize: 200 }));
+      expect(sortById(read.records)).toEqual(sortById(expected.records));
+      expect(read.records[0]?.values).toHaveProperty('Email');
+      expect(driver.apiCalls).toBe(plain.apiCalls + 2);
+      const misspelt = track(driverFor(sandbox));
+      const error = await failure(
+        collect(misspelt.query({ object: 'Contact', fields: ['Emial'], namesDescribed: true })),
+      );
+      expect(error.code).toBe('field_not_found');
+      expect(error.message).toContain('Emial');
     });
 
     it('refuses unknown fields and relationships before calling the query API', async () => {

@@ -17,7 +17,8 @@ import { readDeleted } from './salesforce-deleted.js';
 import { mapDescribe, mapGlobal, type GlobalEntry } from './salesforce-describe.js';
 import { SalesforceHttp } from './salesforce-http.js';
 import { compileQuery, MAX_IDS_PER_QUERY, runCompiled, type QueryContext } from './salesforce-query.js';
-import { runSliced, type SliceOptions } from './salesforce-query-slices.js';
+import { EarlyAnswers, guessedDescribe } from './salesforce-early-reads.js';
+import { openingRequests, runSliced, type SliceOptions } from './salesforce-query-slices.js';
 
 /** Knobs for tests and benchmarks; production uses the defaults. */
 export interface SalesforceDriverOptions {
@@ -134,6 +135,21 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
     return pending;
   };
 
+  /**
+   * A first read of an object sends its opening requests while the describe is on its way (see EarlyAnswers);
+   * once the object is described, compiling costs no round trip and there is nothing to win.
+   */
+  const askEarly = async (request: QueryRequest): Promise<EarlyAnswers | undefined> => {
+    const guess = described.has(request.object.toLowerCase()) ? undefined : guessedDescribe(request);
+    if (!guess) return undefined;
+    const guessed: QueryContext = { ...ctx, describe: () => Promise.resolve(guess) };
+    const opening = openingRequests(guessed, await compileQuery(guessed, request), request, options.slices);
+    if (opening.length === 0) return undefined;
+    const early = new EarlyAnswers(session);
+    for (const call of opening) early.ask(call);
+    return early;
+  };
+
   const ctx: QueryContext = {
     session,
     apiVersion: version,
@@ -205,8 +221,14 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
 
     query(request: QueryRequest): AsyncIterable<RecordPage> {
       return (async function* () {
-        const compiled = await compileQuery(ctx, request);
-        yield* runSliced(ctx, compiled, request, options.slices) ?? runCompiled(ctx, compiled, request);
+        const early = await askEarly(request);
+        const reader: QueryContext = early ? { ...ctx, early } : ctx;
+        try {
+          const compiled = await compileQuery(reader, request);
+          yield* runSliced(reader, compiled, request, options.slices) ?? runCompiled(reader, compiled, request);
+        } finally {
+          early?.dispose();
+        }
       })();
     },
 

@@ -1,11 +1,14 @@
 import type { QueryRequest, RecordPage } from '../driver.js';
 import { abortScope, mergeStreams } from '../page-streams.js';
-import { parseJson } from './salesforce-http.js';
+import type { ApiCall } from './salesforce-auth.js';
 import {
   clampPageSize,
+  getJson,
   keysetAfter,
   keysetBefore,
   mapperFor,
+  queryHeaders,
+  queryPath,
   readRaw,
   streamSoql,
   type CompiledQuery,
@@ -54,8 +57,46 @@ export function runSliced(
   options: Partial<SliceOptions> = {},
 ): AsyncIterable<RecordPage> | undefined {
   const opts = { ...DEFAULTS, ...options };
-  if (opts.count <= 1 || !compiled.keyset || compiled.statements.length !== 1) return undefined;
-  return sliced(ctx, compiled, compiled.keyset, request, opts);
+  const keyset = slicedKeyset(compiled, opts);
+  return keyset ? sliced(ctx, compiled, keyset, request, opts) : undefined;
+}
+
+function slicedKeyset(compiled: CompiledQuery, opts: SliceOptions): Keyset | undefined {
+  return opts.count > 1 && compiled.statements.length === 1 ? compiled.keyset : undefined;
+}
+
+/**
+ * The requests the sliced reader opens `request` with, exactly as it makes them (so that they can be sent early,
+ * see salesforce-early-reads.ts): the oldest chunk and, for a full read, the newest chunk and the count.
+ */
+export function openingRequests(
+  ctx: QueryContext,
+  compiled: CompiledQuery,
+  request: QueryRequest,
+  options: Partial<SliceOptions> = {},
+): ApiCall[] {
+  const keyset = slicedKeyset(compiled, { ...DEFAULTS, ...options });
+  if (!keyset) return [];
+  const pageSize = clampPageSize(request.pageSize) ?? 2000;
+  const call = (soql: string, headers: Record<string, string>): ApiCall => ({
+    method: 'GET',
+    path: queryPath(ctx, compiled.endpoint, soql),
+    headers,
+    idempotent: true,
+    what: `query ${compiled.meta.name}`,
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  const oldest = call(keyset.select([], pageSize), queryHeaders(request.pageSize));
+  if (request.modifiedSince?.from) return [oldest];
+  return [
+    oldest,
+    call(keyset.select([], pageSize, true), queryHeaders(request.pageSize)),
+    call(countSoql(compiled), queryHeaders()),
+  ];
+}
+
+function countSoql(compiled: CompiledQuery): string {
+  return compileSelect({ object: compiled.meta.name, fields: ['COUNT()'], where: compiled.where });
 }
 
 async function* sliced(
@@ -99,19 +140,14 @@ async function* slicedPages(
         keyset.select([...extra, descending ? keysetBefore(stamp, last) : keysetAfter(stamp, last)], limit, descending),
     }) as AsyncGenerator<RawPage>;
   const single = async (soql: string): Promise<RawPage> =>
-    parseJson(
-      (
-        await ctx.session.call({
-          method: 'GET',
-          path: `/services/data/v${ctx.apiVersion}/${compiled.endpoint}?q=${encodeURIComponent(soql)}`,
-          headers: { Accept: 'application/json' },
-          idempotent: true,
-          what,
-          signal,
-        })
-      ).body,
+    (await getJson(ctx, {
+      method: 'GET',
+      path: queryPath(ctx, compiled.endpoint, soql),
+      headers: queryHeaders(),
+      idempotent: true,
       what,
-    ) as RawPage;
+      signal,
+    })) as RawPage;
   const handled = <T>(promise: Promise<T>): Promise<T> => {
     // Awaited only when needed (a small answer needs neither): an unused failure must not go unhandled.
     promise.catch(() => undefined);
@@ -128,10 +164,7 @@ async function* slicedPages(
   let newestAsked: Promise<Record<string, unknown>[]> | undefined;
   let countAsked: Promise<RawPage> | undefined;
   const newestChunk = () => (newestAsked ??= handled(readAll(stream([], pageSize, true))));
-  const counted = () =>
-    (countAsked ??= handled(
-      single(compileSelect({ object: compiled.meta.name, fields: ['COUNT()'], where: compiled.where })),
-    ));
+  const counted = () => (countAsked ??= handled(single(countSoql(compiled))));
   const eager = !request.modifiedSince?.from;
   if (eager) {
     void newestChunk();
@@ -161,22 +194,38 @@ async function* slicedPages(
       yield { records: records.map(map), ...(await total(page, oldestCount)) };
       continue;
     }
-    // A full oldest chunk: more may follow. It is handed on while the newest chunk (same round) may still arrive;
-    // an incremental read asks for it now, and does not hold the chunk back for the count.
+    // A full oldest chunk: more may follow. A full read has the newest chunk and the count in flight since the
+    // first round: the slices' first requests go out before this chunk is handed on (its writing overlaps them).
+    // An incremental read asks for them only now, and hands this chunk on while they come.
     void newestChunk();
     void counted();
-    yield { records: records.map(map), ...(eager ? await total() : {}) };
     const after = oldestLast;
+    let rest: AsyncIterableIterator<RawPage> | undefined;
+    try {
+      if (eager) {
+        rest = await remainder(after);
+        yield { records: records.map(map), ...(await total()) };
+      } else {
+        yield { records: records.map(map) };
+        rest = await remainder(after);
+      }
+      for await (const page of rest) yield { records: page.records.map(map) };
+    } finally {
+      await rest?.return?.();
+    }
+    return;
+  }
+
+  /** What follows the oldest chunk (ending with `after`): the rest of the newest chunk, then the slices between. */
+  async function remainder(after: Record<string, unknown>): Promise<AsyncIterableIterator<RawPage>> {
     const newestAll = await newestChunk();
     // A record changed since the oldest chunk was read may come again, newer: it is dropped from the newest chunk.
     const newest = { done: false, records: newestAll.filter((r) => !oldestIds.has(String(r.Id))) };
     const newestEnd = newestAll[newestAll.length - 1];
     // The chunks overlap when the newest one holds the oldest chunk's last record, unchanged: they hold it all.
     const lastStamp = readRaw(after, stamp);
-    if (!newestEnd || newestAll.some((r) => r.Id === after.Id && readRaw(r, stamp) === lastStamp)) {
-      if (newest.records.length > 0) yield { records: newest.records.map(map) };
-      return;
-    }
+    if (!newestEnd || newestAll.some((r) => r.Id === after.Id && readRaw(r, stamp) === lastStamp))
+      return pagesOf(newest.records.length > 0 ? [newest] : []);
     const size = (await counted()).totalSize;
     const between = typeof size === 'number' ? size - oldestCount - newest.records.length : Number.POSITIVE_INFINITY;
     const count = Math.max(1, Math.min(opts.count, Math.ceil(between / pageSize)));
@@ -187,11 +236,31 @@ async function* slicedPages(
     const slices = sliceRanges(stamp, after, newestEnd, count).map((range) =>
       stream([...bounds, ...range], undefined, false, false),
     );
-    // The merge asks every source at once, so the slices' first requests go out before the newest chunk is handed on.
-    const sources = newest.records.length > 0 ? [pagesOf([newest]), ...slices] : slices;
-    for await (const page of mergeStreams(sources)) yield { records: page.records.map(map) };
-    return;
+    return started(mergeStreams(newest.records.length > 0 ? [pagesOf([newest]), ...slices] : slices));
   }
+}
+
+/**
+ * `pages` with its first page already asked for (the merge then asks every source at once), so that requests go
+ * out now rather than when the caller comes to read it. Closing it closes `pages`, read or not.
+ */
+function started<T>(pages: AsyncGenerator<T>): AsyncIterableIterator<T> {
+  let first: Promise<IteratorResult<T>> | undefined = pages.next();
+  first.catch(() => undefined); // a caller that stops before reading must not leave the failure unhandled
+  return {
+    next: () => {
+      const pending = first ?? pages.next();
+      first = undefined;
+      return pending;
+    },
+    return: (value?: unknown) => {
+      first = undefined;
+      return pages.return(value as T);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 async function* pagesOf(pages: RawPage[]): AsyncGenerator<RawPage> {

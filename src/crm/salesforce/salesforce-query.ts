@@ -3,7 +3,9 @@ import type { CrmRecord, QueryRequest, RecordPage } from '../driver.js';
 import { filterFields } from '../filter.js';
 import type { ObjectMetadata } from '../metadata.js';
 import { abortScope } from '../page-streams.js';
-import type { SalesforceSession } from './salesforce-auth.js';
+import type { ApiCall, SalesforceSession } from './salesforce-auth.js';
+import type { EarlyAnswers } from './salesforce-early-reads.js';
+import { parseJson } from './salesforce-http.js';
 import { findField } from './salesforce-describe.js';
 import {
   checkId,
@@ -23,6 +25,8 @@ import { isPolymorphic, normaliseDateTime, recordMapper } from './salesforce-val
 
 export interface QueryContext {
   session: SalesforceSession;
+  /** Answers to this read's first requests, sent before the describe came back (see salesforce-early-reads.ts). */
+  early?: EarlyAnswers;
   apiVersion: string;
   describe(name: string): Promise<ObjectMetadata>;
   objectByKeyPrefix(): Promise<ReadonlyMap<string, string>>;
@@ -203,6 +207,23 @@ export async function compileQuery(ctx: QueryContext, request: QueryRequest): Pr
   return { meta, statements, columns, modstamp, where, endpoint, ...(keyset ? { keyset } : {}) };
 }
 
+/** The path of a SOQL query's first page. */
+export function queryPath(ctx: QueryContext, endpoint: 'query' | 'queryAll', soql: string): string {
+  return `/services/data/v${ctx.apiVersion}/${endpoint}?q=${encodeURIComponent(soql)}`;
+}
+
+/** A query's headers: JSON, and the page size when one was asked for. */
+export function queryHeaders(pageSize?: number): Record<string, string> {
+  const batch = clampPageSize(pageSize);
+  return { Accept: 'application/json', ...(batch ? { 'Sforce-Query-Options': `batchSize=${batch}` } : {}) };
+}
+
+/** A GET's parsed answer: the one asked early for this read when there is one, else asked now. */
+export async function getJson(ctx: QueryContext, call: ApiCall): Promise<unknown> {
+  const answer = await (ctx.early?.take(call) ?? ctx.session.call(call));
+  return answer.body.trim() === '' ? undefined : parseJson(answer.body, call.what);
+}
+
 interface RawPage {
   totalSize?: number;
   done: boolean;
@@ -239,26 +260,20 @@ export async function* streamSoql(
     prefetch?: boolean;
   },
 ): AsyncGenerator<RawPage> {
-  const batch = clampPageSize(options.pageSize);
-  const headers: Record<string, string> = {
-    Accept: 'application/json',
-    ...(batch ? { 'Sforce-Query-Options': `batchSize=${batch}` } : {}),
-  };
   const scope = abortScope(options.signal);
   const fetchPage = async (path: string): Promise<RawPage> =>
     asPage(
-      await ctx.session.json({
+      await getJson(ctx, {
         method: 'GET',
         path,
-        headers,
+        headers: queryHeaders(options.pageSize),
         idempotent: true,
         what: options.what,
         signal: scope.signal,
       }),
       options.what,
     );
-  const start = (text: string): Promise<RawPage> =>
-    fetchPage(`/services/data/v${ctx.apiVersion}/${options.endpoint}?q=${encodeURIComponent(text)}`);
+  const start = (text: string): Promise<RawPage> => fetchPage(queryPath(ctx, options.endpoint, text));
   const prefetch = options.prefetch ?? true;
   let pending: Promise<RawPage> | undefined = start(soql);
   let last: Record<string, unknown> | undefined;

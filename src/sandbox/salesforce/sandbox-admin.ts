@@ -10,6 +10,8 @@ export interface SalesforceSandboxAdmin extends SandboxAdmin {
   /** Sets the daily API request limit (DailyApiRequests.Max); usage so far is kept. */
   setDailyApiLimit(max: number): void;
   apiUsage(): { used: number; max: number };
+  /** The route kinds of the requests since the last reset, in arrival order (the first 10,000). */
+  requestKinds(): string[];
   /** Current faults (as last set). */
   faults(): SandboxFaults;
 }
@@ -18,6 +20,8 @@ export interface SalesforceSandboxAdmin extends SandboxAdmin {
 export class Accounting {
   total = 0;
   byKind: Record<string, number> = {};
+  /** Arrival order, so tests can see which requests a client sent before which answers. */
+  sequence: string[] = [];
   faults: SandboxFaults = {};
   /** Data requests since the faults were set: what `resetOnRequest` and `downAfterRequests` count. */
   dataRequests = 0;
@@ -27,6 +31,7 @@ export class Accounting {
   count(kind: string): void {
     this.total++;
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+    if (this.sequence.length < 10_000) this.sequence.push(kind);
   }
 
   /** Counts a data request and says which injected fault it meets: the CRM is down, or its connection resets. */
@@ -91,9 +96,11 @@ export function createAdmin(
   return {
     requestCount: () => accounting.total,
     requestCounts: () => ({ ...accounting.byKind }),
+    requestKinds: () => [...accounting.sequence],
     resetRequestCount: () => {
       accounting.total = 0;
       accounting.byKind = {};
+      accounting.sequence = [];
     },
     setFaults: (faults) => {
       accounting.faults = { ...faults };
