@@ -89,6 +89,33 @@ describe('store URLs and foreign databases', () => {
     expect(tables).toEqual([{ name: 'invoices' }]);
   });
 
+  it('creates an SQLite store with 16 KiB pages, and keeps the page size of a store created before', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const pageSize = (file: string): unknown => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.pragma('page_size', { simple: true });
+      } finally {
+        db.close();
+      }
+    };
+    const fresh = storeTargets()[0]!.freshUrl();
+    await (await openStore(fresh)).close();
+    expect(pageSize(fresh.slice('sqlite:'.length))).toBe(16_384);
+    // A store made with SQLite's default 4 KiB pages (an earlier Liaison) opens and works as it is.
+    const earlier = storeTargets()[0]!.freshUrl();
+    const made = new Database(earlier.slice('sqlite:'.length));
+    made.pragma('journal_mode = WAL');
+    made.close();
+    const store = await openStore(earlier);
+    try {
+      await store.db.insertInto('liaison_meta').values({ key: 'probe', value: 'x' }).execute();
+    } finally {
+      await store.close();
+    }
+    expect(pageSize(earlier.slice('sqlite:'.length))).toBe(4096);
+  });
+
   it('reports an unreachable PostgreSQL server with its address', async () => {
     await expect(openStore('postgres://postgres@127.0.0.1:1/test')).rejects.toMatchObject({
       code: 'store_unreachable',

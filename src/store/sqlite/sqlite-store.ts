@@ -7,6 +7,7 @@ import { assertIdentifier } from '../filter-sql.js';
 import type { LiaisonDatabase, Store } from '../store-types.js';
 
 const SQLITE_HEADER = 'SQLite format 3\u0000';
+const PAGE_SIZE = 16_384;
 
 /** Opens (creating when absent) the embedded SQLite store at `file`. */
 export function openSqliteStore(file: string): Store {
@@ -17,6 +18,11 @@ export function openSqliteStore(file: string): Store {
   try {
     database = new Database(absolute);
     // WAL lets readers (e.g. `liaison runs list`) work while a run writes; NORMAL sync is safe with WAL.
+    // 16 KiB pages, set before the first write fixes the size (a store created earlier keeps its own). Bulk writes
+    // go through the WAL one frame (one write) per page: measured with a 100,000-row upsert into recipient, commits
+    // and checkpoints took half the time of 4 KiB pages and the whole import ~13% less (medians of six runs); 64 KiB
+    // pages were faster still at 100,000 rows but 50% slower at 1,000,000 (every index miss reads a whole page).
+    database.pragma(`page_size = ${PAGE_SIZE}`);
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
