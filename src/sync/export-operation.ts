@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { CollectionPacer } from '../core/memory.js';
 import { LiaisonError } from '../core/errors.js';
 import type { CrmDriver, WriteItem, WriteOperation, WriteOutcome } from '../crm/driver.js';
 import { assertIdentifier } from '../store/filter-sql.js';
@@ -269,6 +270,17 @@ export async function runWrite(
     return out;
   };
 
+  // Each record sent leaves its row, request, answer and journal statements behind as garbage (measured: ~100 MB
+  // per 25,000 records with 20 MB live): collected every 5,000 records read (when the host allows it, see
+  // core/memory.ts), rather than when V8's old generation has grown large.
+  const pacer = new CollectionPacer(5_000);
+  const pages = async function* (size: number): AsyncGenerator<Row[]> {
+    for await (const rows of input.pages(size)) {
+      pacer.tick(rows.length);
+      yield rows;
+    }
+  };
+
   if (useBulk) {
     const operations: WriteOperation[] =
       mode === 'insert-or-update' ? ['update', 'insert'] : [mode as 'insert' | 'update' | 'upsert'];
@@ -276,13 +288,14 @@ export async function runWrite(
       driver,
       baseRequest,
       operations,
-      (first) => ({ pages: input.pages(5000), select: first ? process : unsent }),
+      (first) => ({ pages: pages(5000), select: first ? process : unsent }),
       journal,
       settle,
       () => ++batchNo,
+      (records) => pacer.tick(records),
     );
   } else {
-    for await (const rows of input.pages(batchSize)) await send(await process(rows));
+    for await (const rows of pages(batchSize)) await send(await process(rows));
   }
 
   const output = await ok.finish();
@@ -336,6 +349,8 @@ async function bulkExport(
   journal: ExportJournal,
   settle: (outcomes: WriteOutcome[], operationOf: (ref: string) => WriteOperation, batch: number) => Promise<void>,
   nextBatch: () => number,
+  /** Counts settled records for the collection pacer: a job's results come after its whole upload was read. */
+  settled: (records: number) => void,
 ): Promise<void> {
   for (const [index, operation] of operations.entries()) {
     const batch = nextBatch();
@@ -356,6 +371,7 @@ async function bulkExport(
       chunk.push(outcome);
       if (chunk.length >= 2000) {
         await settle(chunk, () => operation, batch);
+        settled(chunk.length);
         chunk = [];
       }
     }
