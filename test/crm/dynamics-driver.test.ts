@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamicsDriver } from '../../src/crm/dynamics/dynamics-driver.js';
 import type { CrmDriver, CrmRecord, QueryRequest } from '../../src/crm/driver.js';
-import { startDynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
-import type { SandboxHandle } from '../../src/sandbox/common/sandbox-types.js';
+import { startDynamicsSandbox, type DynamicsSandbox } from '../../src/sandbox/dynamics/index.js';
 import { describeDriverConformance } from './driver-conformance.js';
 import { dynamicsSettings } from './dynamics-setup.js';
 
@@ -18,7 +17,7 @@ async function collect(driver: CrmDriver, request: QueryRequest): Promise<CrmRec
 }
 
 describe('Dynamics driver against the Dataverse sandbox', () => {
-  let sandbox: SandboxHandle;
+  let sandbox: DynamicsSandbox;
   let dir: string;
   const drivers: CrmDriver[] = [];
   const open = (...args: Parameters<typeof dynamicsSettings>): CrmDriver => {
@@ -161,6 +160,25 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
       expect(pages).toBe(Math.ceil(live / 500));
       expect(driver.apiCalls - before).toBe(pages); // the token was still valid: no token call
       expect(sandbox.admin.requestCount()).toBe(pages);
+    });
+
+    it('asks for a table and its columns at once before a first read', async () => {
+      const driver = createDynamicsDriver(dynamicsSettings(sandbox), { readParallelism: 1 });
+      drivers.push(driver);
+      sandbox.admin.resetRequestCount();
+      // Each request waits in the server, so two requests sent together are there at the same time.
+      sandbox.admin.setFaults({ latencyMs: 150 });
+      try {
+        const filter = { kind: 'compare' as const, field: 'lastname', op: '=' as const, value: 'Nobody-at-all' };
+        const pages = [];
+        for await (const page of driver.query({ object: 'contact', fields: ['lastname'], filter })) pages.push(page);
+        expect(pages.flatMap((p) => p.records)).toEqual([]);
+      } finally {
+        sandbox.admin.setFaults({});
+      }
+      expect(sandbox.admin.requestCounts()).toMatchObject({ metadata: 2, query: 1 });
+      // One after the other, never two would be in flight: the read waits one round trip for its metadata, not two.
+      expect(sandbox.admin.peakConcurrentRequests()).toBe(2);
     });
 
     it('reads a full scan in parallel createdon windows: every row once, even with updates during the read', async () => {

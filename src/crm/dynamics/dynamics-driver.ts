@@ -201,6 +201,9 @@ class DynamicsDriver implements CrmDriver {
     if (known) return known;
     const base = this.entityPath(name);
     const what = `describing ${name}`;
+    // Both at once: the attributes' URL needs only the name, so a read waits one round trip for its metadata, not two.
+    const attributesAsked = this.client.json({ method: 'GET', path: `${base}/Attributes`, idempotent: true, what });
+    attributesAsked.catch(() => undefined); // the table's own answer is reported first when both fail
     const defResponse = await this.client.send({
       method: 'GET',
       path: `${base}?${encodeQuery([['$select', ENTITY_SELECT]])}`,
@@ -213,7 +216,7 @@ class DynamicsDriver implements CrmDriver {
       });
     }
     if (defResponse.status !== 200) throw httpFailure(defResponse.status, defResponse.body, what);
-    const attributes = await this.client.json({ method: 'GET', path: `${base}/Attributes`, idempotent: true, what });
+    const attributes = await attributesAsked;
     const meta = toObjectMetadata(JSON.parse(defResponse.body) as Json, rows(attributes.body), [], []);
     this.readMetadata.set(meta.name, meta);
     if (meta.collectionName) this.entitySets.set(meta.name, meta.collectionName);

@@ -18,6 +18,8 @@ export interface DynamicsAdminExtras {
   setValidation(settings: { enforceApplicationRequired: boolean }): void;
   /** The current org-wide row version (the next write gets a higher one). */
   currentVersion(): number;
+  /** The most Web API requests in flight at once (injected latency included) since the request count was reset. */
+  peakConcurrentRequests(): number;
 }
 
 interface AdminParts {
@@ -40,6 +42,7 @@ export function createAdmin(parts: AdminParts): SandboxAdmin & DynamicsAdminExtr
     requestCount: () => server.requestCount(),
     requestCounts: () => server.requestCounts(),
     resetRequestCount: () => server.resetCounts(),
+    peakConcurrentRequests: () => server.peakConcurrency(),
     setFaults: (faults: SandboxFaults) => server.faults.set(faults),
     expireTokens: () => auth.expireAll(),
     createRecord: (object, values, options) => {

@@ -37,6 +37,8 @@ export class DynamicsServer {
   readonly window = new SlidingWindow({ ...DEFAULT_SERVICE_PROTECTION });
   private counts = new Map<RouteKind, number>();
   private inFlight = 0;
+  /** The most Web API requests in the server at once since the counts were reset. */
+  private peak = 0;
   private total = 0;
 
   constructor(
@@ -55,9 +57,14 @@ export class DynamicsServer {
     return Object.fromEntries(this.counts);
   }
 
+  peakConcurrency(): number {
+    return this.peak;
+  }
+
   resetCounts(): void {
     this.counts = new Map();
     this.total = 0;
+    this.peak = 0;
   }
 
   private async readBody(req: IncomingMessage): Promise<string> {
@@ -104,6 +111,7 @@ export class DynamicsServer {
         // Concurrency is counted while a request is in the server (including injected latency), as Dataverse
         // counts requests in flight per user.
         this.inFlight += 1;
+        this.peak = Math.max(this.peak, this.inFlight);
         try {
           const limit = this.window.limits.concurrentRequests ?? DEFAULT_CONCURRENT_REQUESTS;
           if (this.inFlight > limit) {
