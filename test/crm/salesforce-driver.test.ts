@@ -456,6 +456,29 @@ describe('Salesforce driver against the sandbox', () => {
       ).rejects.toSatisfy((e: unknown) => isLiaisonError(e, 'invalid_input'));
     });
 
+    it('correlates a large job through refs kept on disk, identical rows included', async () => {
+      const driver = track(driverFor(sandbox, { bulk: { pollInitialMs: 20, pollMaxMs: 200, spillRefsAt: 10 } }));
+      // 60 rows, 20 of them three identical triples: each triple's outcomes come back under its three refs.
+      const items: WriteItem[] = Array.from({ length: 60 }, (_, i) => ({
+        ref: `s${i}`,
+        values: i < 20 ? { LastName: `Spill${i}` } : { LastName: `Twin${Math.floor(i / 3)}`, Title: 'Same' },
+      }));
+      items.push({ ref: 'spill-bad', values: { Email: 'spill-bad@bulk.example' } });
+      const outcomes: WriteOutcome[] = [];
+      for await (const o of driver.bulkWrite?.({ object: 'Contact', operation: 'insert' }, iterate(items)) ?? [])
+        outcomes.push(o);
+      expect(outcomes.map((o) => o.ref).sort()).toEqual(items.map((i) => i.ref).sort());
+      expect(outcomes.filter((o) => !o.ok)).toEqual([
+        expect.objectContaining({ ref: 'spill-bad', code: 'REQUIRED_FIELD_MISSING' }),
+      ]);
+      const created = outcomes.filter((o): o is Extract<WriteOutcome, { ok: true }> => o.ok);
+      expect(new Set(created.map((o) => o.id)).size).toBe(60);
+      for (const o of created)
+        expect(sandbox.admin.getRecord('Contact', o.id)?.LastName).toBe(
+          items.find((i) => i.ref === o.ref)?.values.LastName,
+        );
+    });
+
     it('bulk-writes through several jobs and correlates outcomes, rejects included', async () => {
       const driver = track(driverFor(sandbox, { bulk: { pollInitialMs: 20, pollMaxMs: 200, maxJobBytes: 4_000 } }));
       const items: WriteItem[] = Array.from({ length: 300 }, (_, i) => ({

@@ -11,6 +11,7 @@ import { LiaisonError } from '../../core/errors.js';
 import type { WriteItem, WriteOutcome, WriteRequest } from '../driver.js';
 import { sleep } from '../http/retry.js';
 import type { ObjectMetadata } from '../metadata.js';
+import { PendingRefs } from './salesforce-bulk-pending.js';
 import { findField } from './salesforce-describe.js';
 import type { QueryContext } from './salesforce-query.js';
 import { checkId } from './salesforce-soql.js';
@@ -24,7 +25,8 @@ import { toCsvCell } from './salesforce-values.js';
  * Correlation: Bulk 2.0 result rows are not in input order and may carry no column of ours, so each uploaded row is
  * remembered by a hash of its key cells — the `Id` for update/delete, the external id for upsert, and the whole row
  * for insert — and the result rows, which echo the uploaded cells, are matched back by the same hash. Identical
- * insert rows are interchangeable, so they take refs first-in first-out. Memory is one short hash per pending row.
+ * insert rows are interchangeable, so they take refs first-in first-out. Past 200,000 rows the pending refs go to a
+ * scratch file (salesforce-bulk-pending.ts), so memory stays flat whatever the job's size.
  * `useAssignmentRules` has no Bulk 2.0 equivalent without an assignment rule id, so it is ignored here.
  */
 
@@ -35,6 +37,8 @@ export interface BulkOptions {
   maxJobBytes: number;
   /** Gives up waiting on a job after this long (the job keeps running in Salesforce). */
   maxWaitMs: number;
+  /** Rows of a job whose pending refs stay in memory; beyond, they go to a scratch file (see PendingRefs). */
+  spillRefsAt: number;
 }
 
 const DEFAULTS: BulkOptions = {
@@ -42,6 +46,7 @@ const DEFAULTS: BulkOptions = {
   pollMaxMs: 10_000,
   maxJobBytes: 100 * 1024 * 1024,
   maxWaitMs: 6 * 3_600_000,
+  spillRefsAt: 200_000,
 };
 
 interface JobInfo {
@@ -83,30 +88,6 @@ function rowKey(cells: string[]): string {
   return createHash('sha1')
     .update(JSON.stringify(cells.map((c) => (c === '#N/A' ? '' : c))))
     .digest('base64');
-}
-
-/** Refs waiting for their result, keyed by the hash of the row's key cells. */
-class Pending {
-  private readonly map = new Map<string, string[]>();
-  size = 0;
-  add(key: string, ref: string): void {
-    const list = this.map.get(key);
-    if (list) list.push(ref);
-    else this.map.set(key, [ref]);
-    this.size++;
-  }
-  take(key: string): string | undefined {
-    const list = this.map.get(key);
-    const ref = list?.shift();
-    if (list && list.length === 0) this.map.delete(key);
-    if (ref !== undefined) this.size--;
-    return ref;
-  }
-  *drain(): Generator<string> {
-    for (const list of this.map.values()) yield* list;
-    this.map.clear();
-    this.size = 0;
-  }
 }
 
 /** The CSV columns for an item (Id first for update/delete); canonical names from the describe. */
@@ -205,123 +186,130 @@ async function* runJob(
   const base = `/services/data/v${ctx.apiVersion}/jobs/ingest`;
   const signal = request.signal ? { signal: request.signal } : {};
   const json = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  const pending = new Pending();
-  const columnSet = new Set(columns.map((c) => c.toLowerCase()));
-  async function* csv(): AsyncGenerator<string> {
-    const header = stringify([columns]);
-    let bytes = Buffer.byteLength(header);
-    yield header;
-    let item: WriteItem | undefined;
-    let rows = 0;
-    while ((item = await next())) {
-      if ((request.operation === 'update' || request.operation === 'delete') && !item.id) {
-        local.push({
-          ref: item.ref,
-          ok: false,
-          code: 'MISSING_ID',
-          message: `${request.operation} needs the record id`,
-          fields: ['Id'],
-        });
-        continue;
-      }
-      const keys =
-        request.operation === 'delete'
-          ? []
-          : Object.keys(item.values).filter((k) => item?.values[k] !== undefined && k.toLowerCase() !== 'id');
-      if (keys.some((k) => !columnSet.has(k.toLowerCase()))) {
-        carry(item); // other columns: it starts the next job
-        return;
-      }
-      const lower = new Map(Object.entries(item.values).map(([k, v]) => [k.toLowerCase(), v]));
-      const cells = columns.map((c) => (c === 'Id' ? checkId(item?.id ?? '') : toCsvCell(lower.get(c.toLowerCase()))));
-      const line = stringify([cells]);
-      const size = Buffer.byteLength(line);
-      if (rows > 0 && bytes + size > opts.maxJobBytes) {
-        carry(item);
-        return;
-      }
-      bytes += size;
-      rows++;
-      pending.add(rowKey(keyIndexes.map((i) => cells[i] as string)), item.ref);
-      yield line;
-    }
-  }
-  // The CSV is spooled to a temp file first (streamed, memory stays flat): the job is then opened only once its data
-  // is ready, and the upload can be replayed if the session expires, although the caller's items are read once.
-  const spool = await mkdtemp(join(tmpdir(), 'liaison-bulk-'));
-  let job: JobInfo;
+  const pending = new PendingRefs(opts.spillRefsAt);
   try {
-    const file = join(spool, 'data.csv');
-    await pipeline(Readable.from(csv()), createWriteStream(file));
-    job = asJob(
-      await ctx.session.json({
-        method: 'POST',
-        path: `${base}/`,
-        headers: json,
-        body: JSON.stringify({
-          object: meta.name,
-          operation: request.operation,
-          contentType: 'CSV',
-          lineEnding: 'LF',
-          columnDelimiter: 'COMMA',
-          ...(externalField ? { externalIdFieldName: externalField } : {}),
+    const columnSet = new Set(columns.map((c) => c.toLowerCase()));
+    async function* csv(): AsyncGenerator<string> {
+      const header = stringify([columns]);
+      let bytes = Buffer.byteLength(header);
+      yield header;
+      let item: WriteItem | undefined;
+      let rows = 0;
+      while ((item = await next())) {
+        if ((request.operation === 'update' || request.operation === 'delete') && !item.id) {
+          local.push({
+            ref: item.ref,
+            ok: false,
+            code: 'MISSING_ID',
+            message: `${request.operation} needs the record id`,
+            fields: ['Id'],
+          });
+          continue;
+        }
+        const keys =
+          request.operation === 'delete'
+            ? []
+            : Object.keys(item.values).filter((k) => item?.values[k] !== undefined && k.toLowerCase() !== 'id');
+        if (keys.some((k) => !columnSet.has(k.toLowerCase()))) {
+          carry(item); // other columns: it starts the next job
+          return;
+        }
+        const lower = new Map(Object.entries(item.values).map(([k, v]) => [k.toLowerCase(), v]));
+        const cells = columns.map((c) =>
+          c === 'Id' ? checkId(item?.id ?? '') : toCsvCell(lower.get(c.toLowerCase())),
+        );
+        const line = stringify([cells]);
+        const size = Buffer.byteLength(line);
+        if (rows > 0 && bytes + size > opts.maxJobBytes) {
+          carry(item);
+          return;
+        }
+        bytes += size;
+        rows++;
+        pending.add(rowKey(keyIndexes.map((i) => cells[i] as string)), item.ref);
+        yield line;
+      }
+    }
+    // The CSV is spooled to a temp file first (streamed, memory stays flat): the job is then opened only once its data
+    // is ready, and the upload can be replayed if the session expires, although the caller's items are read once.
+    const spool = await mkdtemp(join(tmpdir(), 'liaison-bulk-'));
+    let job: JobInfo;
+    try {
+      const file = join(spool, 'data.csv');
+      await pipeline(Readable.from(csv()), createWriteStream(file));
+      job = asJob(
+        await ctx.session.json({
+          method: 'POST',
+          path: `${base}/`,
+          headers: json,
+          body: JSON.stringify({
+            object: meta.name,
+            operation: request.operation,
+            contentType: 'CSV',
+            lineEnding: 'LF',
+            columnDelimiter: 'COMMA',
+            ...(externalField ? { externalIdFieldName: externalField } : {}),
+          }),
+          idempotent: false,
+          what: `create bulk ${request.operation} job on ${meta.name}`,
+          ...signal,
         }),
-        idempotent: false,
-        what: `create bulk ${request.operation} job on ${meta.name}`,
-        ...signal,
-      }),
-      'create bulk job',
-    );
-    const opened = job;
-    await ctx.session
-      .call({
-        method: 'PUT',
-        path: opened.contentUrl ?? `${base}/${opened.id}/batches`,
-        headers: { 'Content-Type': 'text/csv', Accept: 'application/json' },
-        body: () => createReadStream(file),
-        idempotent: false,
-        what: `upload bulk data for job ${opened.id}`,
-        ...signal,
-      })
-      .catch(async (error: unknown) => {
-        // Do not leave an open job behind (Salesforce would keep it for a day); the upload error is what matters.
-        await ctx.session
-          .call({
-            method: 'PATCH',
-            path: `${base}/${opened.id}/`,
-            headers: json,
-            body: JSON.stringify({ state: 'Aborted' }),
-            idempotent: false,
-            what: `abort bulk job ${opened.id}`,
-          })
-          .catch(() => undefined);
-        throw error;
-      });
+        'create bulk job',
+      );
+      const opened = job;
+      await ctx.session
+        .call({
+          method: 'PUT',
+          path: opened.contentUrl ?? `${base}/${opened.id}/batches`,
+          headers: { 'Content-Type': 'text/csv', Accept: 'application/json' },
+          body: () => createReadStream(file),
+          idempotent: false,
+          what: `upload bulk data for job ${opened.id}`,
+          ...signal,
+        })
+        .catch(async (error: unknown) => {
+          // Do not leave an open job behind (Salesforce would keep it for a day); the upload error is what matters.
+          await ctx.session
+            .call({
+              method: 'PATCH',
+              path: `${base}/${opened.id}/`,
+              headers: json,
+              body: JSON.stringify({ state: 'Aborted' }),
+              idempotent: false,
+              what: `abort bulk job ${opened.id}`,
+            })
+            .catch(() => undefined);
+          throw error;
+        });
+    } finally {
+      await rm(spool, { recursive: true, force: true });
+    }
+    await ctx.session.call({
+      method: 'PATCH',
+      path: `${base}/${job.id}/`,
+      headers: json,
+      body: JSON.stringify({ state: 'UploadComplete' }),
+      idempotent: false,
+      what: `close bulk job ${job.id}`,
+      ...signal,
+    });
+    const final = await waitForJob(ctx, `${base}/${job.id}/`, opts, request.signal);
+    for (const [kind, path] of [
+      ['ok', 'successfulResults/'],
+      ['failed', 'failedResults/'],
+      ['unprocessed', 'unprocessedrecords/'],
+    ] as const) {
+      yield* readResults(ctx, `${base}/${job.id}/${path}`, kind, columns, keyIndexes, pending, request.signal);
+    }
+    const reason =
+      final.state === 'JobComplete'
+        ? 'no result row came back for this record'
+        : `bulk job ${job.id} ended ${final.state}${final.errorMessage ? `: ${final.errorMessage}` : ''}`;
+    for (const ref of pending.drain()) yield { ref, ok: false, code: 'NOT_PROCESSED', message: reason };
   } finally {
-    await rm(spool, { recursive: true, force: true });
+    // The scratch file of a large job goes as the job ends, however it ends.
+    pending.close();
   }
-  await ctx.session.call({
-    method: 'PATCH',
-    path: `${base}/${job.id}/`,
-    headers: json,
-    body: JSON.stringify({ state: 'UploadComplete' }),
-    idempotent: false,
-    what: `close bulk job ${job.id}`,
-    ...signal,
-  });
-  const final = await waitForJob(ctx, `${base}/${job.id}/`, opts, request.signal);
-  for (const [kind, path] of [
-    ['ok', 'successfulResults/'],
-    ['failed', 'failedResults/'],
-    ['unprocessed', 'unprocessedrecords/'],
-  ] as const) {
-    yield* readResults(ctx, `${base}/${job.id}/${path}`, kind, columns, keyIndexes, pending, request.signal);
-  }
-  const reason =
-    final.state === 'JobComplete'
-      ? 'no result row came back for this record'
-      : `bulk job ${job.id} ended ${final.state}${final.errorMessage ? `: ${final.errorMessage}` : ''}`;
-  for (const ref of pending.drain()) yield { ref, ok: false, code: 'NOT_PROCESSED', message: reason };
 }
 
 async function waitForJob(ctx: QueryContext, path: string, opts: BulkOptions, signal?: AbortSignal): Promise<JobInfo> {
@@ -357,7 +345,7 @@ async function* readResults(
   kind: 'ok' | 'failed' | 'unprocessed',
   columns: string[],
   keyIndexes: number[],
-  pending: Pending,
+  pending: PendingRefs,
   signal?: AbortSignal,
 ): AsyncGenerator<WriteOutcome> {
   const answer = await ctx.session.callStream({
