@@ -38,9 +38,13 @@ export class EarlyAnswers {
     const early = this.waiting.get(key);
     if (!early) return undefined;
     this.waiting.delete(key);
-    if (call.signal) {
-      if (call.signal.aborted) early.stop.abort(call.signal.reason);
-      else call.signal.addEventListener('abort', () => early.stop.abort(call.signal?.reason), { once: true });
+    const signal = call.signal;
+    if (signal) {
+      if (signal.aborted) early.stop.abort(signal.reason);
+      const follow = (): void => early.stop.abort(signal.reason);
+      signal.addEventListener('abort', follow, { once: true });
+      const unfollow = (): void => signal.removeEventListener('abort', follow);
+      early.answer.then(unfollow, unfollow);
     }
     return early.answer;
   }
