@@ -20,7 +20,7 @@ export function openSqliteStore(file: string): Store {
     // WAL lets readers (e.g. `liaison runs list`) work while a run writes; NORMAL sync is safe with WAL.
     // 16 KiB pages, set before the first write fixes the size (a store created earlier keeps its own). Bulk writes
     // go through the WAL one frame (one write) per page: measured with a 100,000-row upsert into recipient, commits
-    // and checkpoints took half the time of 4 KiB pages and the whole import ~13% less (medians of six runs); 64 KiB
+    // and checkpoints took half the time of 4 KiB pages and the whole import 4-13% less (two sets of six runs); 64 KiB
     // pages were faster still at 100,000 rows but 50% slower at 1,000,000 (every index miss reads a whole page).
     database.pragma(`page_size = ${PAGE_SIZE}`);
     database.pragma('journal_mode = WAL');
