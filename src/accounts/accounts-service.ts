@@ -5,8 +5,8 @@ import { LiaisonError } from '../core/errors.js';
 import type { AuthSettings, ConnectionSettings, ConnectionTestResult, CrmKind } from '../crm/driver.js';
 import { readCaFile, requireHttpsUrl } from '../crm/http/tls.js';
 import { driverModule } from '../crm/registry.js';
-import type { Selectable } from 'kysely';
-import type { ExternalAccountTable, Store } from '../store/store-types.js';
+import type { Selectable, Transaction } from 'kysely';
+import type { ExternalAccountTable, LiaisonDatabase, Store } from '../store/store-types.js';
 import {
   accountInputSchema,
   SECRET_NAMES,
@@ -36,89 +36,93 @@ export class AccountsService {
   ) {}
 
   async add(rawInput: AccountInput): Promise<AddAccountResult> {
-    const parsed = accountInputSchema.safeParse(rawInput);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new LiaisonError('invalid_input', `account ${issue.path.join('.') || 'input'} ${issue.message}`);
-    }
-    const input = parsed.data;
-    const module = driverModule(input.crm);
-    requireHttpsUrl(input.url, `${module.label} URL`);
-    const mode = module.authModes[input.auth];
-    if (!mode) {
-      throw new LiaisonError(
-        'invalid_input',
-        `--auth ${input.auth} is not a ${module.label} auth mode: use ${Object.keys(module.authModes).join(', ')}`,
-      );
-    }
-    if (input.authorityUrl) requireHttpsUrl(input.authorityUrl, 'authority URL');
-    if (input.caFile) readCaFile(input.caFile);
-
-    const secrets: AccountSecrets = { ...input.secrets };
-    const settings: AccountSettings = {
-      clientId: input.clientId,
-      username: input.username,
-      tenant: input.tenant,
-      authorityUrl: input.authorityUrl,
-    };
-    if (input.privateKeyFile) secrets.privateKey = readPem(input.privateKeyFile, 'private key');
-    if (input.certificateFile) settings.certificate = readPem(input.certificateFile, 'certificate');
-
-    const auth: AuthSettings = { mode: input.auth, ...settings, ...secrets };
-    const missing = mode.required.filter((key) => !auth[key]);
-    if (missing.length > 0) {
-      throw new LiaisonError('invalid_input', `--auth ${input.auth} needs ${missing.map(flagFor).join(', ')}`);
-    }
-    for (const tokenUrl of module.tokenUrls({ url: input.url, auth })) requireHttpsUrl(tokenUrl, 'token URL');
-
+    const account = prepareAccount(rawInput);
     const key = this.secretKey();
-    const check = keyCheck(key);
-    const apiVersion = (input.apiVersion ?? module.defaultApiVersion).replace(/^v/, '');
     const now = new Date().toISOString();
     await this.store.db.transaction().execute(async (trx) => {
-      const stored = await trx
-        .selectFrom('liaison_meta')
-        .select('value')
-        .where('key', '=', KEY_CHECK)
-        .executeTakeFirst();
-      if (stored && stored.value !== check) {
-        throw new LiaisonError(
-          'secret_key',
-          `the secret key (${key.source}) is not the one this store's accounts were encrypted with; restore that key`,
-        );
-      }
+      const stored = await this.checkKey(trx, key);
       const existing = await trx
         .selectFrom('external_account')
         .select('id')
-        .where('name', '=', input.name)
+        .where('name', '=', account.name)
         .executeTakeFirst();
       if (existing) {
         throw new LiaisonError(
           'account_exists',
-          `an external account named "${input.name}" already exists; choose another name or remove it first`,
+          `an external account named "${account.name}" already exists; choose another name or remove it first`,
         );
       }
-      if (!stored) await trx.insertInto('liaison_meta').values({ key: KEY_CHECK, value: check }).execute();
+      if (!stored)
+        await trx
+          .insertInto('liaison_meta')
+          .values({ key: KEY_CHECK, value: keyCheck(key) })
+          .execute();
       await trx
         .insertInto('external_account')
-        .values({
-          name: input.name,
-          crm: module.kind,
-          url: input.url,
-          api_version: apiVersion,
-          auth_mode: input.auth,
-          settings_json: JSON.stringify({
-            ...dropUndefined(settings),
-            secretsSet: Object.keys(dropUndefined(secrets)),
-          }),
-          secrets_enc: encryptSecret(key, JSON.stringify(dropUndefined(secrets)), accountContext(input.name)),
-          ca_file: input.caFile ? path.resolve(input.caFile) : null,
-          created_at: now,
-          updated_at: now,
-        })
+        .values({ name: account.name, ...accountColumns(account, key), created_at: now, updated_at: now })
         .execute();
     });
-    return { account: await this.show(input.name), warnings: mode.warning ? [mode.warning] : [] };
+    return { account: await this.show(account.name), warnings: account.warnings };
+  }
+
+  /**
+   * Changes an account's URL, API version, auth mode, settings, secrets or CA file; what `changes` leaves out keeps
+   * its stored value. The result is checked as a new account would be, then written in one transaction. When the
+   * auth mode changes, only the secrets the new mode needs are kept (given now or stored before).
+   */
+  async update(name: string, changes: AccountChanges): Promise<AddAccountResult> {
+    const row = await this.row(name);
+    const key = this.secretKey();
+    const { secretsSet: _names, ...settings } = JSON.parse(row.settings_json) as AccountSettings & {
+      secretsSet?: string[];
+    };
+    const storedSecrets = JSON.parse(decryptSecret(key, row.secrets_enc, accountContext(name))) as AccountSecrets;
+    const auth = changes.auth ?? row.auth_mode;
+    const needed = new Set<string>(driverModule(row.crm).authModes[auth]?.required ?? []);
+    const kept = (secretName: keyof AccountSecrets): boolean => auth === row.auth_mode || needed.has(secretName);
+    const carried = Object.fromEntries(
+      Object.entries(storedSecrets).filter(([secretName]) => kept(secretName as keyof AccountSecrets)),
+    ) as AccountSecrets;
+    const { privateKey, ...plainSecrets } = carried;
+    const account = prepareAccount(
+      {
+        name,
+        crm: row.crm,
+        url: changes.url ?? row.url,
+        auth,
+        apiVersion: changes.apiVersion ?? row.api_version,
+        clientId: changes.clientId ?? settings.clientId,
+        username: changes.username ?? settings.username,
+        tenant: changes.tenant ?? settings.tenant,
+        authorityUrl: changes.authorityUrl ?? settings.authorityUrl,
+        caFile: changes.caFile ?? row.ca_file ?? undefined,
+        privateKeyFile: changes.privateKeyFile,
+        certificateFile: changes.certificateFile,
+        secrets: { ...plainSecrets, ...changes.secrets },
+      },
+      { privateKey, certificate: settings.certificate },
+    );
+    await this.store.db.transaction().execute(async (trx) => {
+      await this.checkKey(trx, key);
+      await trx
+        .updateTable('external_account')
+        .set({ ...accountColumns(account, key), updated_at: new Date().toISOString() })
+        .where('name', '=', name)
+        .execute();
+    });
+    return { account: await this.show(name), warnings: account.warnings };
+  }
+
+  /** The stored key fingerprint, after checking that `key` is the one the accounts were encrypted with. */
+  private async checkKey(trx: Transaction<LiaisonDatabase>, key: SecretKey): Promise<string | undefined> {
+    const stored = await trx.selectFrom('liaison_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();
+    if (stored && stored.value !== keyCheck(key)) {
+      throw new LiaisonError(
+        'secret_key',
+        `the secret key (${key.source}) is not the one this store's accounts were encrypted with; restore that key`,
+      );
+    }
+    return stored?.value;
   }
 
   async list(): Promise<AccountView[]> {
@@ -173,6 +177,97 @@ export class AccountsService {
     if (!row) throw notFound(name);
     return row;
   }
+}
+
+/** What `update` may change; anything left out keeps its stored value. */
+export type AccountChanges = Partial<Omit<AccountInput, 'name' | 'crm' | 'secrets'>> & {
+  secrets?: AccountInput['secrets'];
+};
+
+/** An account checked and ready to store: everything validated before anything is written. */
+interface PreparedAccount {
+  name: string;
+  crm: CrmKind;
+  url: string;
+  auth: string;
+  apiVersion: string;
+  settings: AccountSettings;
+  secrets: AccountSecrets;
+  caFile: string | null;
+  warnings: string[];
+}
+
+/**
+ * Validates an account's input (URL, auth mode and what it needs, files) and reads its key and certificate files.
+ * `stored` supplies the private key and certificate an update keeps when no new file is given.
+ */
+function prepareAccount(
+  rawInput: AccountInput,
+  stored: { privateKey?: string; certificate?: string } = {},
+): PreparedAccount {
+  const parsed = accountInputSchema.safeParse(rawInput);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new LiaisonError('invalid_input', `account ${issue.path.join('.') || 'input'} ${issue.message}`);
+  }
+  const input = parsed.data;
+  const module = driverModule(input.crm);
+  requireHttpsUrl(input.url, `${module.label} URL`);
+  const mode = module.authModes[input.auth];
+  if (!mode) {
+    throw new LiaisonError(
+      'invalid_input',
+      `--auth ${input.auth} is not a ${module.label} auth mode: use ${Object.keys(module.authModes).join(', ')}`,
+    );
+  }
+  if (input.authorityUrl) requireHttpsUrl(input.authorityUrl, 'authority URL');
+  if (input.caFile) readCaFile(input.caFile);
+
+  const secrets: AccountSecrets = { ...input.secrets };
+  const settings: AccountSettings = {
+    clientId: input.clientId,
+    username: input.username,
+    tenant: input.tenant,
+    authorityUrl: input.authorityUrl,
+  };
+  if (input.privateKeyFile) secrets.privateKey = readPem(input.privateKeyFile, 'private key');
+  else if (stored.privateKey) secrets.privateKey = stored.privateKey;
+  if (input.certificateFile) settings.certificate = readPem(input.certificateFile, 'certificate');
+  else if (stored.certificate) settings.certificate = stored.certificate;
+
+  const auth: AuthSettings = { mode: input.auth, ...settings, ...secrets };
+  const missing = mode.required.filter((key) => !auth[key]);
+  if (missing.length > 0) {
+    throw new LiaisonError('invalid_input', `--auth ${input.auth} needs ${missing.map(flagFor).join(', ')}`);
+  }
+  for (const tokenUrl of module.tokenUrls({ url: input.url, auth })) requireHttpsUrl(tokenUrl, 'token URL');
+  return {
+    name: input.name,
+    crm: module.kind,
+    url: input.url,
+    auth: input.auth,
+    apiVersion: (input.apiVersion ?? module.defaultApiVersion).replace(/^v/, ''),
+    settings,
+    secrets,
+    caFile: input.caFile ? path.resolve(input.caFile) : null,
+    warnings: mode.warning ? [mode.warning] : [],
+  };
+}
+
+/** The stored columns of an account: settings in clear (with the names of the secrets set), secrets encrypted. */
+function accountColumns(account: PreparedAccount, key: SecretKey) {
+  return {
+    crm: account.crm,
+    url: account.url,
+    api_version: account.apiVersion,
+    auth_mode: account.auth,
+    settings_json: JSON.stringify({
+      ...dropUndefined(account.settings),
+      secretsSet: Object.keys(dropUndefined(account.secrets)),
+    }),
+    secrets_enc: encryptSecret(key, JSON.stringify(dropUndefined(account.secrets)), accountContext(account.name)),
+    ca_file: account.caFile,
+  };
 }
 
 function notFound(name: string): LiaisonError {

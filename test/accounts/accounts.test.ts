@@ -190,6 +190,96 @@ for (const target of storeTargets()) {
       });
     }
 
+    it('updates an account: the given settings and secrets change, the rest is kept, secrets stay encrypted', async () => {
+      await accounts.add(salesforce({ apiVersion: '61.0' }));
+      const newSecret = 'cs-new-' + randomBytes(8).toString('hex');
+      const updated = await accounts.update('sf', {
+        url: 'https://other.example.test',
+        secrets: { clientSecret: newSecret },
+      });
+      expect(updated.account).toMatchObject({
+        name: 'sf',
+        url: 'https://other.example.test',
+        apiVersion: '61.0',
+        clientId: 'client-1',
+        auth: 'client-credentials',
+        secrets: { clientSecret: 'set' },
+      });
+      expect((await accounts.connectionSettings('sf')).auth).toMatchObject({
+        clientSecret: newSecret,
+        clientId: 'client-1',
+      });
+      const raw = JSON.stringify(
+        (await sql<Record<string, unknown>>`select * from external_account`.execute(store.db)).rows,
+      );
+      expect(raw).not.toContain(newSecret);
+      expect(raw).not.toContain(CLIENT_SECRET);
+      // Another CA file and a new API version, nothing else.
+      await accounts.update('sf', { caFile, apiVersion: 'v62.0' });
+      expect(await accounts.show('sf')).toMatchObject({
+        caFile,
+        apiVersion: '62.0',
+        url: 'https://other.example.test',
+      });
+    });
+
+    it('keeps only the secrets a new auth mode needs, and the stored key file unless a new one is given', async () => {
+      await accounts.add(
+        salesforce({
+          auth: 'password',
+          username: 'u@example.com',
+          secrets: { clientSecret: CLIENT_SECRET, password: PASSWORD, securityToken: 'tok-secret-123' },
+        }),
+      );
+      const jwt = await accounts.update('sf', { auth: 'jwt', privateKeyFile: keyFile });
+      expect(jwt.account.secrets).toEqual({ privateKey: 'set' });
+      expect((await accounts.connectionSettings('sf')).auth).toEqual({
+        mode: 'jwt',
+        clientId: 'client-1',
+        username: 'u@example.com',
+        privateKey: keys.privateKey,
+      });
+      // Same mode: the stored private key stays.
+      await accounts.update('sf', { username: 'v@example.com' });
+      expect((await accounts.connectionSettings('sf')).auth).toMatchObject({
+        username: 'v@example.com',
+        privateKey: keys.privateKey,
+      });
+    });
+
+    const updateRefusals: [string, Parameters<AccountsService['update']>[1], RegExp, string][] = [
+      ['an http URL', { url: 'http://login.example.test' }, /only over HTTPS/, 'insecure_url'],
+      [
+        'a new auth mode without what it needs',
+        { auth: 'jwt', username: 'u' },
+        /needs --private-key-file/,
+        'invalid_input',
+      ],
+      ['an unknown auth mode', { auth: 'magic' }, /--auth magic is not a Salesforce auth mode/, 'invalid_input'],
+      ['an unreadable CA file', { caFile: path.join(dir, 'nope.pem') }, /cannot read CA file/, 'tls_error'],
+      ['a bad API version', { apiVersion: 'latest' }, /apiVersion must look like/, 'invalid_input'],
+    ];
+    for (const [what, changes, message, code] of updateRefusals) {
+      it(`refuses an update with ${what} and changes nothing`, async () => {
+        await accounts.add(salesforce());
+        const before = await snapshot();
+        await expect(accounts.update('sf', changes)).rejects.toMatchObject({
+          code,
+          message: expect.stringMatching(message),
+        });
+        expect(await snapshot()).toEqual(before);
+      });
+    }
+
+    it('refuses to update an unknown account, or with the wrong secret key, and changes nothing', async () => {
+      await accounts.add(salesforce());
+      const before = await snapshot();
+      await expect(accounts.update('ghost', { clientId: 'x' })).rejects.toMatchObject({ code: 'account_not_found' });
+      const wrong = new AccountsService(store, () => ({ key: Buffer.alloc(32, 9), source: 'LIAISON_SECRET_KEY' }));
+      await expect(wrong.update('sf', { clientId: 'x' })).rejects.toMatchObject({ code: 'secret_key' });
+      expect(await snapshot()).toEqual(before);
+    });
+
     it('refuses a duplicate name and changes nothing', async () => {
       await accounts.add(salesforce());
       const before = await snapshot();

@@ -53,6 +53,35 @@ describe('liaison account (CLI)', () => {
     expect(JSON.parse((await runCli(['--json', 'account', 'list'], { env, cwd: dir })).stdout)).toEqual([]);
   });
 
+  it('updates an account: new URL and secret from the environment, the rest kept; nothing to change is an error', async () => {
+    const { dir, env } = workspace();
+    expect((await runCli(addSalesforce, { env, cwd: dir })).code).toBe(0);
+    const updated = await runCli(
+      ['account', 'update', 'sf', '--url', 'https://other.example.test', '--client-secret-env', 'SF_NEW_SECRET'],
+      { env: { ...env, SF_NEW_SECRET: 'cli-new-secret-5678' }, cwd: dir },
+    );
+    expect(updated.stderr).toBe('');
+    expect(updated.code).toBe(0);
+    expect(updated.stdout).toContain('updated external account "sf"');
+    const view = JSON.parse((await runCli(['--json', 'account', 'show', 'sf'], { env, cwd: dir })).stdout) as object;
+    expect(view).toMatchObject({
+      url: 'https://other.example.test',
+      clientId: 'abc',
+      secrets: { clientSecret: 'set' },
+    });
+    expect(updated.stdout).not.toContain('cli-new-secret-5678');
+
+    const nothing = await runCli(['account', 'update', 'sf'], { env, cwd: dir });
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr.trim()).toMatch(/^liaison: .*nothing to change for "sf"/);
+    const insecure = await runCli(['account', 'update', 'sf', '--url', 'http://other.example.test'], { env, cwd: dir });
+    expect(insecure.code).not.toBe(0);
+    expect(insecure.stderr.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse((await runCli(['--json', 'account', 'show', 'sf'], { env, cwd: dir })).stdout)).toMatchObject({
+      url: 'https://other.example.test',
+    });
+  });
+
   it('refuses an http URL with a one-line error, exit code non-zero and no stack trace', async () => {
     const { dir, env } = workspace();
     const result = await runCli(

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { AccountInput, AccountView } from '../../accounts/account-model.js';
+import type { AccountChanges } from '../../accounts/accounts-service.js';
 import { LiaisonError } from '../../core/errors.js';
 import type { AuthSettings } from '../../crm/driver.js';
 import { driverModule } from '../../crm/registry.js';
@@ -57,6 +58,41 @@ export function accountCommands(): Command {
       else
         process.stdout.write(
           `added external account "${name}" (${result.account.crm}, ${result.account.auth}); check it with: liaison account test ${name}\n`,
+        );
+    });
+
+  account
+    .command('update')
+    .description(
+      "change an account's URL, API version, auth mode, settings, secrets or CA file; what is not given is kept",
+    )
+    .argument('<name>')
+    .option('--url <url>', 'Salesforce login or My Domain URL, or the Dynamics org URL (https only)')
+    .option('--auth <mode>', 'a new auth mode (only the secrets it needs are kept)')
+    .option('--client-id <id>', 'OAuth client id')
+    .option('--username <user>', 'user name')
+    .option('--tenant <tenant>', 'Entra ID tenant id or domain (Dynamics)')
+    .option('--authority-url <url>', 'Entra ID token host (Dynamics)')
+    .option('--client-secret-env <var>', 'environment variable holding the new client secret')
+    .option('--password-env <var>', 'environment variable holding the new password')
+    .option('--security-token-env <var>', 'environment variable holding the new Salesforce security token')
+    .option('--private-key-file <path>', 'a new PEM private key')
+    .option('--certificate-file <path>', 'a new PEM client certificate')
+    .option('--ca-file <path>', 'a new PEM file of a private CA, added to the trusted roots')
+    .option('--api-version <version>', 'a new API version')
+    .action(async (name: string, options: Partial<AddOptions>, command: Command) => {
+      const changes = accountChanges(options);
+      if (Object.keys(changes).length === 0)
+        throw new LiaisonError(
+          'invalid_input',
+          `nothing to change for "${name}"; give at least one option (see --help)`,
+        );
+      const result = await withAccounts(command, (accounts) => accounts.update(name, changes));
+      for (const warning of result.warnings) process.stderr.write(`liaison: warning: ${warning}\n`);
+      if (globalOptions(command).json) printJson({ ...result.account, warnings: result.warnings });
+      else
+        process.stdout.write(
+          `updated external account "${name}" (${result.account.crm}, ${result.account.auth}); check it with: liaison account test ${name}\n`,
         );
     });
 
@@ -141,24 +177,51 @@ const SECRET_SOURCES: { key: keyof AuthSettings; env: keyof AddOptions; flag: st
   { key: 'securityToken', env: 'securityTokenEnv', flag: '--security-token-env', prompt: 'Security token' },
 ];
 
+/** Secrets named by the --*-env options, read from the environment (an unset or empty variable is an error). */
+function secretsFromEnv(options: Partial<AddOptions>): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const source of SECRET_SOURCES) {
+    const variable = options[source.env];
+    if (!variable) continue;
+    const value = process.env[variable];
+    if (value === undefined || value === '') {
+      throw new LiaisonError(
+        'invalid_input',
+        `environment variable ${variable} (named by ${source.flag}) is not set or empty`,
+      );
+    }
+    secrets[source.key] = value;
+  }
+  return secrets;
+}
+
+/** The changes an `account update` asks for: only the options given. */
+function accountChanges(options: Partial<AddOptions>): AccountChanges {
+  const secrets = secretsFromEnv(options);
+  const changes: AccountChanges = {
+    url: options.url,
+    auth: options.auth,
+    apiVersion: options.apiVersion,
+    clientId: options.clientId,
+    username: options.username,
+    tenant: options.tenant,
+    authorityUrl: options.authorityUrl,
+    caFile: options.caFile,
+    privateKeyFile: options.privateKeyFile,
+    certificateFile: options.certificateFile,
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+  };
+  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as AccountChanges;
+}
+
 /** Builds the service input: secrets from the named environment variables, or a prompt on a terminal. */
 async function accountInput(name: string, options: AddOptions): Promise<AccountInput> {
   const module = driverModule(options.crm);
   const auth = options.auth ?? Object.keys(module.authModes)[0]!;
   const required = module.authModes[auth]?.required ?? [];
-  const secrets: Record<string, string> = {};
+  const secrets = secretsFromEnv(options);
   for (const source of SECRET_SOURCES) {
-    const variable = options[source.env];
-    if (variable) {
-      const value = process.env[variable];
-      if (value === undefined || value === '') {
-        throw new LiaisonError(
-          'invalid_input',
-          `environment variable ${variable} (named by ${source.flag}) is not set or empty`,
-        );
-      }
-      secrets[source.key] = value;
-    } else if (required.includes(source.key) && process.stdin.isTTY && process.stdout.isTTY) {
+    if (!options[source.env] && required.includes(source.key) && process.stdin.isTTY && process.stdout.isTTY) {
       const { password } = await import('@inquirer/prompts');
       secrets[source.key] = await password({ message: `${source.prompt} for "${name}":`, mask: '*' });
     }
