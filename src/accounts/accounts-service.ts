@@ -113,6 +113,48 @@ export class AccountsService {
     return { account: await this.show(name), warnings: account.warnings };
   }
 
+  /**
+   * Re-encrypts every account's secrets with `newKey`, in one transaction: all of them or none. The current key
+   * must be the one they were encrypted with. Afterwards only `newKey` opens them.
+   */
+  async rekey(newKey: SecretKey): Promise<{ accounts: number }> {
+    const key = this.secretKey();
+    if (keyCheck(newKey) === keyCheck(key)) {
+      throw new LiaisonError(
+        'invalid_input',
+        `the new key (${newKey.source}) is the current one (${key.source}); give another key`,
+      );
+    }
+    let count = 0;
+    await this.store.db.transaction().execute(async (trx) => {
+      const stored = await this.checkKey(trx, key);
+      const rows = await trx.selectFrom('external_account').select(['name', 'secrets_enc']).execute();
+      for (const row of rows) {
+        const context = accountContext(row.name);
+        const secrets = decryptSecret(key, row.secrets_enc, context);
+        await trx
+          .updateTable('external_account')
+          .set({ secrets_enc: encryptSecret(newKey, secrets, context) })
+          .where('name', '=', row.name)
+          .execute();
+      }
+      if (stored) {
+        await trx
+          .updateTable('liaison_meta')
+          .set({ value: keyCheck(newKey) })
+          .where('key', '=', KEY_CHECK)
+          .execute();
+      } else {
+        await trx
+          .insertInto('liaison_meta')
+          .values({ key: KEY_CHECK, value: keyCheck(newKey) })
+          .execute();
+      }
+      count = rows.length;
+    });
+    return { accounts: count };
+  }
+
   /** The stored key fingerprint, after checking that `key` is the one the accounts were encrypted with. */
   private async checkKey(trx: Transaction<LiaisonDatabase>, key: SecretKey): Promise<string | undefined> {
     const stored = await trx.selectFrom('liaison_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();

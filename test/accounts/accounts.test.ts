@@ -280,6 +280,39 @@ for (const target of storeTargets()) {
       expect(await snapshot()).toEqual(before);
     });
 
+    it('re-encrypts every secret with a new key: only the new key opens them, and no plaintext appears', async () => {
+      await accounts.add(salesforce());
+      await accounts.add(salesforce({ name: 'sf2', secrets: { clientSecret: PASSWORD } }));
+      const newKey = (): SecretKey => ({ key: Buffer.alloc(32, 8), source: 'new key' });
+      expect(await accounts.rekey(newKey())).toEqual({ accounts: 2 });
+      await expect(accounts.connectionSettings('sf')).rejects.toMatchObject({ code: 'secret_key' });
+      const rekeyed = new AccountsService(store, newKey);
+      expect((await rekeyed.connectionSettings('sf')).auth).toMatchObject({ clientSecret: CLIENT_SECRET });
+      expect((await rekeyed.connectionSettings('sf2')).auth).toMatchObject({ clientSecret: PASSWORD });
+      const raw = JSON.stringify(
+        (await sql<Record<string, unknown>>`select * from external_account`.execute(store.db)).rows,
+      );
+      expect(raw).not.toContain(CLIENT_SECRET);
+      expect(raw).not.toContain(PASSWORD);
+      // The store now expects the new key: adding with the old one is refused before anything is written.
+      await expect(accounts.add(salesforce({ name: 'sf3' }))).rejects.toMatchObject({ code: 'secret_key' });
+      await rekeyed.add(salesforce({ name: 'sf3' }));
+    });
+
+    it('refuses to rekey with the wrong current key or to the same key, and changes nothing', async () => {
+      await accounts.add(salesforce());
+      const before = await snapshot();
+      const wrong = new AccountsService(store, () => ({ key: Buffer.alloc(32, 9), source: 'LIAISON_SECRET_KEY' }));
+      await expect(wrong.rekey({ key: Buffer.alloc(32, 8), source: 'new key' })).rejects.toMatchObject({
+        code: 'secret_key',
+      });
+      await expect(accounts.rekey(fixedKey())).rejects.toMatchObject({
+        code: 'invalid_input',
+        message: expect.stringContaining('is the current one'),
+      });
+      expect(await snapshot()).toEqual(before);
+    });
+
     it('refuses a duplicate name and changes nothing', async () => {
       await accounts.add(salesforce());
       const before = await snapshot();

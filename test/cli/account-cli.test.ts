@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,33 @@ describe('liaison account (CLI)', () => {
     expect(JSON.parse((await runCli(['--json', 'account', 'show', 'sf'], { env, cwd: dir })).stdout)).toMatchObject({
       url: 'https://other.example.test',
     });
+  });
+
+  it('rekeys: a new key file is made and opens the secrets, the old one no longer does', async () => {
+    const { dir, env } = workspace();
+    expect((await runCli(addSalesforce, { env, cwd: dir })).code).toBe(0);
+    const newKeyFile = path.join(dir, 'new.key');
+    const rekeyed = await runCli(['account', 'rekey', '--new-key-file', newKeyFile], { env, cwd: dir });
+    expect(rekeyed.stderr).toBe('');
+    expect(rekeyed.code).toBe(0);
+    expect(rekeyed.stdout).toContain('re-encrypted the secrets of 1 account(s)');
+    expect(statSync(newKeyFile).mode & 0o777).toBe(0o600);
+    // account test decrypts before it connects: the old key stops there, the new one gets as far as the network.
+    const old = await runCli(['account', 'test', 'sf'], { env, cwd: dir });
+    expect(old.code).not.toBe(0);
+    expect(old.stderr).toMatch(/secret key/);
+    const fresh = await runCli(['account', 'test', 'sf'], {
+      env: { ...env, LIAISON_SECRET_KEY_FILE: newKeyFile },
+      cwd: dir,
+    });
+    expect(fresh.code).not.toBe(0);
+    expect(fresh.stderr).not.toMatch(/secret key/);
+    // With a wrong current key nothing moves and no key file is left behind.
+    const stray = path.join(dir, 'stray.key');
+    const refused = await runCli(['account', 'rekey', '--new-key-file', stray], { env, cwd: dir });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(stray)).toBe(false);
   });
 
   it('refuses an http URL with a one-line error, exit code non-zero and no stack trace', async () => {

@@ -1,6 +1,9 @@
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import type { AccountInput, AccountView } from '../../accounts/account-model.js';
 import type { AccountChanges } from '../../accounts/accounts-service.js';
+import { loadSecretKey } from '../../accounts/secret-box.js';
 import { LiaisonError } from '../../core/errors.js';
 import type { AuthSettings } from '../../crm/driver.js';
 import { driverModule } from '../../crm/registry.js';
@@ -94,6 +97,28 @@ export function accountCommands(): Command {
         process.stdout.write(
           `updated external account "${name}" (${result.account.crm}, ${result.account.auth}); check it with: liaison account test ${name}\n`,
         );
+    });
+
+  account
+    .command('rekey')
+    .description(
+      'encrypt every account secret with a new secret key (all or none); then point LIAISON_SECRET_KEY_FILE at it',
+    )
+    .requiredOption('--new-key-file <path>', 'file holding the new key (created with mode 0600 when absent)')
+    .action(async (options: { newKeyFile: string }, command: Command) => {
+      const file = path.resolve(options.newKeyFile);
+      const created = !existsSync(file);
+      // The new key is on disk before any secret depends on it; a key file made here goes again if nothing moved.
+      const newKey = loadSecretKey({ keyFile: file, env: {} });
+      const result = await withAccounts(command, (accounts) => accounts.rekey(newKey)).catch((error: unknown) => {
+        if (created) rmSync(file, { force: true });
+        throw error;
+      });
+      if (globalOptions(command).json) return printJson({ ...result, keyFile: file, created });
+      process.stdout.write(
+        `re-encrypted the secrets of ${result.accounts} account(s) with the key in ${file}${created ? ' (new, mode 0600)' : ''}; ` +
+          `from now on use it (LIAISON_SECRET_KEY_FILE=${file}) and keep the old key until you have switched\n`,
+      );
     });
 
   account
