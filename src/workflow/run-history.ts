@@ -2,6 +2,7 @@ import { LiaisonError } from '../core/errors.js';
 import { dropRunWorkingSets } from './working-set.js';
 import type { Store } from '../store/store-types.js';
 import type { RunVarValue } from './activity.js';
+import { isAbandoned, lastSignOfLife } from './run-heartbeat.js';
 import { workflowDb, type ActivityStatus, type RunStatus } from './workflow-tables.js';
 
 /** One activity of a run, as recorded. */
@@ -32,6 +33,10 @@ export interface RunView {
   endedAt: string | null;
   error: string | null;
   attempts: number;
+  /** The last time the process running it was known alive (for a running run). */
+  aliveAt: string | null;
+  /** Marked running, but its process stopped beating: it died (see run-heartbeat.ts). */
+  abandoned: boolean;
   activities: ActivityRunView[];
 }
 
@@ -59,7 +64,19 @@ export async function listRuns(
     endedAt: row.ended_at,
     error: row.error,
     attempts: Number(row.attempts),
+    ...liveness(row),
   }));
+}
+
+/** Whether a run marked running still has a live process behind it. */
+function liveness(row: { status: RunStatus; heartbeat_at: string | null; started_at: string }): {
+  aliveAt: string | null;
+  abandoned: boolean;
+} {
+  return {
+    aliveAt: row.status === 'running' ? lastSignOfLife(row) : null,
+    abandoned: row.status === 'running' && isAbandoned(row),
+  };
 }
 
 /** One run with its activities in execution order; `run_failed`-free: throws invalid_input when absent. */
@@ -83,6 +100,7 @@ export async function showRun(store: Store, runId: number): Promise<RunView> {
     endedAt: row.ended_at,
     error: row.error,
     attempts: Number(row.attempts),
+    ...liveness(row),
     activities: activities.map((a) => ({
       activity: a.activity,
       type: a.type,

@@ -1,10 +1,12 @@
+import type { Transaction } from 'kysely';
 import { LiaisonError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { tableNames } from '../store/store-open.js';
-import type { Store } from '../store/store-types.js';
+import type { LiaisonDatabase, Store } from '../store/store-types.js';
 import type { LoadedWorkflow } from './workflow-load.js';
 import type { ActivityConfig } from './workflow-schema.js';
-import { workflowDb } from './workflow-tables.js';
+import { isAbandoned, lastSignOfLife } from './run-heartbeat.js';
+import { workflowDb, type WorkflowTables } from './workflow-tables.js';
 
 /** Records a new run and its activities (all pending); refuses while another run of the workflow is running. */
 export async function startRun(
@@ -15,21 +17,25 @@ export async function startRun(
   force: boolean,
 ): Promise<number> {
   const db = workflowDb(store);
+  const now = new Date().toISOString();
   // One run per workflow at a time, across processes (a schedule and a manual run must not interleave writes).
   const running = await db
     .selectFrom('workflow_run')
-    .select('id')
+    .select(['id', 'heartbeat_at', 'started_at'])
     .where('workflow', '=', workflow.definition.name)
     .where('status', '=', 'running')
     .orderBy('id', 'desc')
     .executeTakeFirst();
-  if (running && !force) {
+  const abandoned = running !== undefined && isAbandoned(running);
+  if (running && !abandoned && !force) {
     throw new LiaisonError(
       'run_failed',
-      `workflow "${workflow.definition.name}" is already running (run ${running.id}); wait for it, or if the process running it died, resume it with --resume ${running.id} --force`,
+      `workflow "${workflow.definition.name}" is already running (run ${running.id}, alive at ${lastSignOfLife(running)}); wait for it, or if its process died, resume it with --resume ${running.id} --force`,
     );
   }
   return db.transaction().execute(async (trx) => {
+    // A run whose process stopped beating is recorded as failed, so it reads as what it is and can be resumed.
+    if (running && abandoned) await markAbandoned(trx, Number(running.id), lastSignOfLife(running));
     const row = await trx
       .insertInto('workflow_run')
       .values({
@@ -38,7 +44,8 @@ export async function startRun(
         definition_hash: workflow.hash,
         status: 'running',
         trigger,
-        started_at: new Date().toISOString(),
+        started_at: now,
+        heartbeat_at: now,
         ended_at: null,
         error: null,
       })
@@ -86,12 +93,12 @@ export async function reopenRun(
       `run ${runId} belongs to workflow "${run.workflow}", not "${workflow.definition.name}"; name the right file`,
     );
   }
-  // A run still marked running is resumable only when forced: its process died (crash, kill -9) without recording it.
-  if (run.status !== 'failed' && !(run.status === 'running' && force))
+  // A run still marked running is resumable when its process stopped beating (see run-heartbeat.ts), or forced.
+  if (run.status !== 'failed' && !(run.status === 'running' && (force || isAbandoned(run))))
     throw new LiaisonError(
       'invalid_input',
       run.status === 'running'
-        ? `run ${runId} is marked running; if the process running it died, resume it with --force`
+        ? `run ${runId} is running (alive at ${lastSignOfLife(run)}); wait for it, or if its process died, resume it with --force`
         : `run ${runId} is ${run.status}; only a failed run can be resumed (start a new run instead)`,
     );
   const kept = await db
@@ -125,6 +132,7 @@ export async function reopenRun(
         status: 'running',
         ended_at: null,
         error: null,
+        heartbeat_at: new Date().toISOString(),
         definition_hash: workflow.hash,
         attempts: eb('attempts', '+', 1),
       }))
@@ -149,4 +157,22 @@ export async function reopenRun(
     }
   });
   return runId;
+}
+
+/** Records a run left running by a process that stopped as failed, saying so. */
+async function markAbandoned(
+  trx: Transaction<LiaisonDatabase & WorkflowTables>,
+  runId: number,
+  alive: string,
+): Promise<void> {
+  await trx
+    .updateTable('workflow_run')
+    .set({
+      status: 'failed',
+      ended_at: new Date().toISOString(),
+      error: `abandoned: the process running it stopped (last alive at ${alive}); resume it with --resume ${runId}`,
+    })
+    .where('id', '=', runId)
+    .where('status', '=', 'running')
+    .execute();
 }

@@ -14,6 +14,7 @@ import type {
 } from './activity.js';
 import { builtinActivities } from './activity-registry.js';
 import { pruneWorkingSets, showRun, type RunView } from './run-history.js';
+import { HEARTBEAT_MS, startHeartbeat } from './run-heartbeat.js';
 import { reopenRun, startRun } from './run-lifecycle.js';
 import { executionOrder, type LoadedWorkflow } from './workflow-load.js';
 import { targetsOf, type ActivityConfig } from './workflow-schema.js';
@@ -62,6 +63,8 @@ export interface RunOptions {
   streamBatchRows?: number;
   /** Failed runs older than this many days lose their working sets when a new run starts (default 7). */
   retentionDays?: number;
+  /** How often the run's process records that it is alive (default 15 s; see run-heartbeat.ts). */
+  heartbeatMs?: number;
   log?: Logger;
 }
 
@@ -86,186 +89,192 @@ export async function runWorkflow(store: Store, workflow: LoadedWorkflow, option
       ? await startRun(store, workflow, order, options.trigger ?? 'manual', options.force ?? false)
       : await reopenRun(store, workflow, order, options.resume, log, options.force ?? false);
   emit({ type: 'run-start', runId, workflow: workflow.definition.name, resumed: options.resume !== undefined });
-  const db = workflowDb(store);
-  const recorded = new Map((await showRun(store, runId)).activities.map((a) => [a.activity, a]));
-  const outputs = new Map<string, Record<string, WorkingSet>>();
-  const vars = new Map<string, RunVarValue>();
-  // Activities whose input was streamed into them while their producer ran: already recorded, not run again.
-  const streamed = new Set<string>();
-  let failure: string | undefined;
+  // Beats while this process runs the run, so a run it leaves behind (kill -9, a crash) can be told from a live one.
+  const stopHeartbeat = startHeartbeat(store, runId, options.heartbeatMs ?? HEARTBEAT_MS, log);
+  try {
+    const db = workflowDb(store);
+    const recorded = new Map((await showRun(store, runId)).activities.map((a) => [a.activity, a]));
+    const outputs = new Map<string, Record<string, WorkingSet>>();
+    const vars = new Map<string, RunVarValue>();
+    // Activities whose input was streamed into them while their producer ran: already recorded, not run again.
+    const streamed = new Set<string>();
+    let failure: string | undefined;
 
-  for (const config of order) {
-    if (streamed.has(config.name)) continue;
-    const previous = recorded.get(config.name);
-    if (previous?.status === 'succeeded') {
-      const reopened: Record<string, WorkingSet> = {};
-      for (const [transition, output] of Object.entries(previous.outputs))
-        reopened[transition] = await openWorkingSet(store, output.table);
-      outputs.set(config.name, reopened);
-      for (const [name, value] of Object.entries(previous.vars)) vars.set(name, value);
-      emit({ type: 'activity-skip', activity: config.name, reason: 'completed-earlier' });
-      continue;
-    }
-    const started = Date.now();
-    const counters: ActivityCounters = { recordsIn: 0, recordsOut: 0, rejects: 0, apiCalls: 0 };
-    const published: Record<string, RunVarValue> = {};
-    const created = new Set<string>();
-    try {
-      if (options.signal?.aborted)
-        throw new LiaisonError('run_failed', 'the run was stopped before this activity started');
-      const inputs = await inputsOf(store, runId, config, order, outputs);
-      const total = inputs.reduce((sum, input) => sum + input.count, 0);
-      await db
-        .updateTable('workflow_run_activity')
-        .set({ status: 'running', started_at: new Date(started).toISOString(), error: null, ended_at: null })
-        .where('run_id', '=', runId)
-        .where('activity', '=', config.name)
-        .execute();
-      emit({
-        type: 'activity-start',
-        activity: config.name,
-        activityType: config.type,
-        ...(inputs.length > 0 ? { total } : {}),
-      });
-      const handler = registry[config.type] as ActivityHandler | undefined;
-      if (!handler) {
-        throw new LiaisonError(
-          'not_supported',
-          `activity type "${config.type}" has no handler in this build (activity "${config.name}")`,
-        );
+    for (const config of order) {
+      if (streamed.has(config.name)) continue;
+      const previous = recorded.get(config.name);
+      if (previous?.status === 'succeeded') {
+        const reopened: Record<string, WorkingSet> = {};
+        for (const [transition, output] of Object.entries(previous.outputs))
+          reopened[transition] = await openWorkingSet(store, output.table);
+        outputs.set(config.name, reopened);
+        for (const [name, value] of Object.entries(previous.vars)) vars.set(name, value);
+        emit({ type: 'activity-skip', activity: config.name, reason: 'completed-earlier' });
+        continue;
       }
-      const pending = new Map<string, string>();
-      const batchRows = options.streamBatchRows ?? STREAM_BATCH_ROWS;
-      const fusion = batchRows > 0 ? planFusion(config, order, registry, recorded) : undefined;
-      let stream: OpenStream | undefined;
-      const ctx: ActivityContext = {
-        store,
-        workflow: workflow.definition.name,
-        runId,
-        activity: config.name,
-        inputs,
-        transitions: Object.keys(config.transitions ?? {}),
-        async createOutput(transition, columns) {
-          const table = workingSetName(runId, config.name, transition);
-          created.add(table);
-          return createWorkingSet(store, table, columns);
-        },
-        async openSink(transition, columns) {
-          if (!fusion || transition !== fusion.transition || stream) return undefined;
-          const table = workingSetName(runId, config.name, transition);
-          stream = await openStream(store, fusion, table, columns, batchRows);
-          if (stream) created.add(table);
-          return stream?.sink;
-        },
-        async createOutputTable(transition, columns) {
-          const table = workingSetName(runId, config.name, transition);
-          created.add(table);
-          pending.set(transition, table);
-          await createWorkingSetTable(store, table, columns);
-          return table;
-        },
-        async finishOutput(transition) {
-          const table = pending.get(transition);
-          if (!table)
-            throw new LiaisonError(
-              'internal',
-              `activity "${config.name}" finished output "${transition}" it never created`,
-            );
-          return openWorkingSet(store, table);
-        },
-        progress: (done, totalNow) =>
-          emit({
-            type: 'progress',
-            activity: config.name,
-            done,
-            ...(totalNow === undefined ? {} : { total: totalNow }),
-          }),
-        counters,
-        vars: {
-          get: (name) => vars.get(name),
-          set: (name, value) => {
-            vars.set(name, value);
-            published[name] = value;
+      const started = Date.now();
+      const counters: ActivityCounters = { recordsIn: 0, recordsOut: 0, rejects: 0, apiCalls: 0 };
+      const published: Record<string, RunVarValue> = {};
+      const created = new Set<string>();
+      try {
+        if (options.signal?.aborted)
+          throw new LiaisonError('run_failed', 'the run was stopped before this activity started');
+        const inputs = await inputsOf(store, runId, config, order, outputs);
+        const total = inputs.reduce((sum, input) => sum + input.count, 0);
+        await db
+          .updateTable('workflow_run_activity')
+          .set({ status: 'running', started_at: new Date(started).toISOString(), error: null, ended_at: null })
+          .where('run_id', '=', runId)
+          .where('activity', '=', config.name)
+          .execute();
+        emit({
+          type: 'activity-start',
+          activity: config.name,
+          activityType: config.type,
+          ...(inputs.length > 0 ? { total } : {}),
+        });
+        const handler = registry[config.type] as ActivityHandler | undefined;
+        if (!handler) {
+          throw new LiaisonError(
+            'not_supported',
+            `activity type "${config.type}" has no handler in this build (activity "${config.name}")`,
+          );
+        }
+        const pending = new Map<string, string>();
+        const batchRows = options.streamBatchRows ?? STREAM_BATCH_ROWS;
+        const fusion = batchRows > 0 ? planFusion(config, order, registry, recorded) : undefined;
+        let stream: OpenStream | undefined;
+        const ctx: ActivityContext = {
+          store,
+          workflow: workflow.definition.name,
+          runId,
+          activity: config.name,
+          inputs,
+          transitions: Object.keys(config.transitions ?? {}),
+          async createOutput(transition, columns) {
+            const table = workingSetName(runId, config.name, transition);
+            created.add(table);
+            return createWorkingSet(store, table, columns);
           },
-          all: () => Object.fromEntries(vars),
-        },
-        log: log.child({ activity: config.name }),
-        signal: options.signal ?? new AbortController().signal,
-      };
-      const result = await handler.run(config, ctx);
-      const open = stream;
-      if (open) await store.db.transaction().execute((trx) => open.flush(trx));
-      if (counters.recordsIn === 0) counters.recordsIn = total;
-      if (counters.recordsOut === 0) counters.recordsOut = result.outputs.ok?.count ?? 0;
-      outputs.set(config.name, result.outputs);
-      const durationMs = Date.now() - started;
-      await recordSucceeded(store, runId, config.name, {
-        counters,
-        durationMs,
-        outputs: Object.fromEntries(
-          Object.entries(result.outputs).map(([t, ws]) => [t, { table: ws.table, count: ws.count }]),
-        ),
-        vars: published,
-      });
-      emit({ type: 'activity-end', activity: config.name, status: 'succeeded', counters, durationMs });
-      if (stream && fusion) {
-        await recordStreamed(store, runId, fusion.consumer, stream, emit);
-        streamed.add(fusion.consumer.name);
+          async openSink(transition, columns) {
+            if (!fusion || transition !== fusion.transition || stream) return undefined;
+            const table = workingSetName(runId, config.name, transition);
+            stream = await openStream(store, fusion, table, columns, batchRows);
+            if (stream) created.add(table);
+            return stream?.sink;
+          },
+          async createOutputTable(transition, columns) {
+            const table = workingSetName(runId, config.name, transition);
+            created.add(table);
+            pending.set(transition, table);
+            await createWorkingSetTable(store, table, columns);
+            return table;
+          },
+          async finishOutput(transition) {
+            const table = pending.get(transition);
+            if (!table)
+              throw new LiaisonError(
+                'internal',
+                `activity "${config.name}" finished output "${transition}" it never created`,
+              );
+            return openWorkingSet(store, table);
+          },
+          progress: (done, totalNow) =>
+            emit({
+              type: 'progress',
+              activity: config.name,
+              done,
+              ...(totalNow === undefined ? {} : { total: totalNow }),
+            }),
+          counters,
+          vars: {
+            get: (name) => vars.get(name),
+            set: (name, value) => {
+              vars.set(name, value);
+              published[name] = value;
+            },
+            all: () => Object.fromEntries(vars),
+          },
+          log: log.child({ activity: config.name }),
+          signal: options.signal ?? new AbortController().signal,
+        };
+        const result = await handler.run(config, ctx);
+        const open = stream;
+        if (open) await store.db.transaction().execute((trx) => open.flush(trx));
+        if (counters.recordsIn === 0) counters.recordsIn = total;
+        if (counters.recordsOut === 0) counters.recordsOut = result.outputs.ok?.count ?? 0;
+        outputs.set(config.name, result.outputs);
+        const durationMs = Date.now() - started;
+        await recordSucceeded(store, runId, config.name, {
+          counters,
+          durationMs,
+          outputs: Object.fromEntries(
+            Object.entries(result.outputs).map(([t, ws]) => [t, { table: ws.table, count: ws.count }]),
+          ),
+          vars: published,
+        });
+        emit({ type: 'activity-end', activity: config.name, status: 'succeeded', counters, durationMs });
+        if (stream && fusion) {
+          await recordStreamed(store, runId, fusion.consumer, stream, emit);
+          streamed.add(fusion.consumer.name);
+        }
+      } catch (error) {
+        failure = `activity "${config.name}" failed: ${errorMessage(error)}`;
+        // Info, not warn: the failure is recorded in the run and reported by the caller; logs are for diagnosis.
+        log.info({ activity: config.name, err: errorMessage(error) }, 'activity failed');
+        // Partial outputs are dropped so a resume starts this activity from a clean slate.
+        for (const table of created)
+          await store.db.schema
+            .dropTable(table)
+            .ifExists()
+            .execute()
+            .catch(() => undefined);
+        const durationMs = Date.now() - started;
+        await db
+          .updateTable('workflow_run_activity')
+          .set({
+            status: 'failed',
+            ended_at: new Date().toISOString(),
+            duration_ms: durationMs,
+            error: errorMessage(error),
+            api_calls: counters.apiCalls,
+            rejects: counters.rejects,
+          })
+          .where('run_id', '=', runId)
+          .where('activity', '=', config.name)
+          .execute();
+        emit({
+          type: 'activity-end',
+          activity: config.name,
+          status: 'failed',
+          counters,
+          durationMs,
+          error: errorMessage(error),
+        });
+        break;
       }
-    } catch (error) {
-      failure = `activity "${config.name}" failed: ${errorMessage(error)}`;
-      // Info, not warn: the failure is recorded in the run and reported by the caller; logs are for diagnosis.
-      log.info({ activity: config.name, err: errorMessage(error) }, 'activity failed');
-      // Partial outputs are dropped so a resume starts this activity from a clean slate.
-      for (const table of created)
-        await store.db.schema
-          .dropTable(table)
-          .ifExists()
-          .execute()
-          .catch(() => undefined);
-      const durationMs = Date.now() - started;
+    }
+    const status = failure === undefined ? 'succeeded' : 'failed';
+    if (status === 'succeeded') {
+      // Activities removed from the file between a failure and its resume never ran: say so rather than "pending".
       await db
         .updateTable('workflow_run_activity')
-        .set({
-          status: 'failed',
-          ended_at: new Date().toISOString(),
-          duration_ms: durationMs,
-          error: errorMessage(error),
-          api_calls: counters.apiCalls,
-          rejects: counters.rejects,
-        })
+        .set({ status: 'skipped' })
         .where('run_id', '=', runId)
-        .where('activity', '=', config.name)
+        .where('status', '=', 'pending')
         .execute();
-      emit({
-        type: 'activity-end',
-        activity: config.name,
-        status: 'failed',
-        counters,
-        durationMs,
-        error: errorMessage(error),
-      });
-      break;
     }
-  }
-  const status = failure === undefined ? 'succeeded' : 'failed';
-  if (status === 'succeeded') {
-    // Activities removed from the file between a failure and its resume never ran: say so rather than "pending".
     await db
-      .updateTable('workflow_run_activity')
-      .set({ status: 'skipped' })
-      .where('run_id', '=', runId)
-      .where('status', '=', 'pending')
+      .updateTable('workflow_run')
+      .set({ status, ended_at: new Date().toISOString(), error: failure ?? null })
+      .where('id', '=', runId)
       .execute();
+    if (status === 'succeeded' && !options.keepWorkingSets) await dropRunWorkingSets(store, runId);
+    emit({ type: 'run-end', runId, status, ...(failure ? { error: failure } : {}) });
+    return showRun(store, runId);
+  } finally {
+    await stopHeartbeat();
   }
-  await db
-    .updateTable('workflow_run')
-    .set({ status, ended_at: new Date().toISOString(), error: failure ?? null })
-    .where('id', '=', runId)
-    .execute();
-  if (status === 'succeeded' && !options.keepWorkingSets) await dropRunWorkingSets(store, runId);
-  emit({ type: 'run-end', runId, status, ...(failure ? { error: failure } : {}) });
-  return showRun(store, runId);
 }
 
 /** A producer's output streamed into the one activity it feeds, when that activity can take pages. */

@@ -15,6 +15,8 @@ export interface WorkflowRunTable {
   ended_at: string | null;
   error: string | null;
   attempts: Generated<number>;
+  /** Last sign of life of the process running it (see run-heartbeat.ts); null for runs recorded before. */
+  heartbeat_at: string | null;
 }
 
 export interface WorkflowRunActivityTable {

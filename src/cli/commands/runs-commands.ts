@@ -24,7 +24,7 @@ export function runsCommands(): Command {
         return void process.stdout.write('no runs yet; start one with: liaison workflow run FILE\n');
       printTable(
         ['RUN', 'WORKFLOW', 'STATUS', 'TRIGGER', 'STARTED', 'ENDED', 'ATTEMPTS', 'ERROR'],
-        items.map((r) => [r.id, r.workflow, r.status, r.trigger, r.startedAt, r.endedAt, r.attempts, r.error]),
+        items.map((r) => [r.id, r.workflow, statusText(r), r.trigger, r.startedAt, r.endedAt, r.attempts, r.error]),
       );
     });
 
@@ -67,7 +67,7 @@ export function printRun(run: RunView): void {
     ['run', run.id],
     ['workflow', run.workflow],
     ['file', run.file],
-    ['status', run.status],
+    ['status', statusText(run)],
     ['trigger', run.trigger],
     ['started', run.startedAt],
     ['ended', run.endedAt],
@@ -89,4 +89,9 @@ export function printRun(run: RunView): void {
       a.error,
     ]),
   );
+}
+
+/** A run's status, saying when one marked running lost its process (it can be resumed without --force). */
+function statusText(run: Pick<RunView, 'status' | 'abandoned' | 'aliveAt'>): string {
+  return run.abandoned ? `running? (no sign of life since ${run.aliveAt}: its process died; resume it)` : run.status;
 }

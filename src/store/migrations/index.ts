@@ -4,6 +4,7 @@ import { foundation } from './001-foundation.js';
 import { schemas } from './002-schemas.js';
 import { workflows } from './003-workflows.js';
 import { sync } from './004-sync.js';
+import { runHeartbeat } from './005-run-heartbeat.js';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the file system) so the built package and the test
@@ -15,5 +16,6 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     '002-schemas': schemas(dialect),
     '003-workflows': workflows(dialect),
     '004-sync': sync(dialect),
+    '005-run-heartbeat': runHeartbeat(),
   };
 }
