@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { AccountInput, AccountView } from '../../accounts/account-model.js';
-import type { AccountChanges } from '../../accounts/accounts-service.js';
+import type { AccountChanges, AddAccountResult } from '../../accounts/accounts-service.js';
 import { loadSecretKey } from '../../accounts/secret-box.js';
 import { LiaisonError } from '../../core/errors.js';
 import type { AuthSettings } from '../../crm/driver.js';
@@ -55,13 +55,7 @@ export function accountCommands(): Command {
     .option('--api-version <version>', 'API version (default: Salesforce 62.0, Dynamics 9.2)')
     .action(async (name: string, options: AddOptions, command: Command) => {
       const input = await accountInput(name, options);
-      const result = await withAccounts(command, (accounts) => accounts.add(input));
-      for (const warning of result.warnings) process.stderr.write(`liaison: warning: ${warning}\n`);
-      if (globalOptions(command).json) printJson({ ...result.account, warnings: result.warnings });
-      else
-        process.stdout.write(
-          `added external account "${name}" (${result.account.crm}, ${result.account.auth}); check it with: liaison account test ${name}\n`,
-        );
+      reportSaved(command, 'added', await withAccounts(command, (accounts) => accounts.add(input)));
     });
 
   account
@@ -90,13 +84,7 @@ export function accountCommands(): Command {
           'invalid_input',
           `nothing to change for "${name}"; give at least one option (see --help)`,
         );
-      const result = await withAccounts(command, (accounts) => accounts.update(name, changes));
-      for (const warning of result.warnings) process.stderr.write(`liaison: warning: ${warning}\n`);
-      if (globalOptions(command).json) printJson({ ...result.account, warnings: result.warnings });
-      else
-        process.stdout.write(
-          `updated external account "${name}" (${result.account.crm}, ${result.account.auth}); check it with: liaison account test ${name}\n`,
-        );
+      reportSaved(command, 'updated', await withAccounts(command, (accounts) => accounts.update(name, changes)));
     });
 
   account
@@ -172,6 +160,17 @@ export function accountCommands(): Command {
   return account;
 }
 
+/** What `add` and `update` print: the advice on stderr, the account (JSON) or one line saying what to do next. */
+function reportSaved(command: Command, verb: 'added' | 'updated', result: AddAccountResult): void {
+  for (const warning of result.warnings) process.stderr.write(`liaison: warning: ${warning}\n`);
+  const { name, crm, auth } = result.account;
+  if (globalOptions(command).json) printJson({ ...result.account, warnings: result.warnings });
+  else
+    process.stdout.write(
+      `${verb} external account "${name}" (${crm}, ${auth}); check it with: liaison account test ${name}\n`,
+    );
+}
+
 function printView(view: AccountView): void {
   printFields([
     ['name', view.name],
@@ -226,6 +225,15 @@ function accountChanges(options: Partial<AddOptions>): AccountChanges {
   const changes: AccountChanges = {
     url: options.url,
     auth: options.auth,
+    ...settingOptions(options),
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+  };
+  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as AccountChanges;
+}
+
+/** The options `add` and `update` share, as the service names them. */
+function settingOptions(options: Partial<AddOptions>) {
+  return {
     apiVersion: options.apiVersion,
     clientId: options.clientId,
     username: options.username,
@@ -234,9 +242,7 @@ function accountChanges(options: Partial<AddOptions>): AccountChanges {
     caFile: options.caFile,
     privateKeyFile: options.privateKeyFile,
     certificateFile: options.certificateFile,
-    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
-  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as AccountChanges;
 }
 
 /** Builds the service input: secrets from the named environment variables, or a prompt on a terminal. */
@@ -256,14 +262,7 @@ async function accountInput(name: string, options: AddOptions): Promise<AccountI
     crm: options.crm,
     url: options.url,
     auth,
-    apiVersion: options.apiVersion,
-    clientId: options.clientId,
-    username: options.username,
-    tenant: options.tenant,
-    authorityUrl: options.authorityUrl,
-    caFile: options.caFile,
-    privateKeyFile: options.privateKeyFile,
-    certificateFile: options.certificateFile,
+    ...settingOptions(options),
     secrets,
   };
 }
