@@ -7,8 +7,10 @@ import { SfApiError } from './schema-types.js';
 /**
  * Server-side query cursors, as Salesforce keeps them: a query's matching row ids are materialised once, in
  * result order, into temp.cursor_rows; each page is then a range read by position joined back to the records, so
- * paging through a million rows stays O(n) overall and each page costs the same. Cursors expire after 15 minutes
- * of inactivity (Salesforce's documented locator lifetime) and the oldest are dropped beyond a cap.
+ * paging through a million rows stays O(n) overall and each page costs the same. A cursor is available for two
+ * days after its query ran, and since API 56.0 a user may hold any number (the earlier limits, 10 per user and
+ * 15 minutes of inactivity, are gone: "API Query Cursor Limits", Salesforce app limits cheatsheet). The sandbox
+ * keeps at most MAX_CURSORS, dropping the least recently used, to bound its own memory.
  */
 export interface Cursor {
   id: number;
@@ -19,10 +21,11 @@ export interface Cursor {
   total: number;
   apiVersion: string;
   batchSize: number;
+  openedAt: number;
   lastUsed: number;
 }
 
-const CURSOR_TTL_MS = 15 * 60_000;
+const CURSOR_TTL_MS = 2 * 86_400_000;
 const MAX_CURSORS = 200;
 
 export class QueryCursors {
@@ -86,6 +89,7 @@ export class QueryCursors {
       total: info.changes,
       apiVersion,
       batchSize,
+      openedAt: Date.now(),
       lastUsed: Date.now(),
     };
     this.cursors.set(locator, cursor);
@@ -144,7 +148,7 @@ export class QueryCursors {
 
   private sweep(now: number): void {
     for (const cursor of [...this.cursors.values()]) {
-      if (now - cursor.lastUsed > CURSOR_TTL_MS) this.drop(cursor.locator);
+      if (now - cursor.openedAt > CURSOR_TTL_MS) this.drop(cursor.locator);
     }
   }
 }
