@@ -95,7 +95,7 @@ export class AccountsService {
         username: changes.username ?? settings.username,
         tenant: changes.tenant ?? settings.tenant,
         authorityUrl: changes.authorityUrl ?? settings.authorityUrl,
-        caFile: changes.caFile ?? row.ca_file ?? undefined,
+        caFile: changes.caFile === null ? undefined : (changes.caFile ?? row.ca_file ?? undefined),
         privateKeyFile: changes.privateKeyFile,
         certificateFile: changes.certificateFile,
         secrets: { ...plainSecrets, ...changes.secrets },
@@ -222,8 +222,10 @@ export class AccountsService {
 }
 
 /** What `update` may change; anything left out keeps its stored value. */
-export type AccountChanges = Partial<Omit<AccountInput, 'name' | 'crm' | 'secrets'>> & {
+export type AccountChanges = Partial<Omit<AccountInput, 'name' | 'crm' | 'secrets' | 'caFile'>> & {
   secrets?: AccountInput['secrets'];
+  /** A new CA file, or null to trust Node's roots (and NODE_EXTRA_CA_CERTS) only. */
+  caFile?: string | null;
 };
 
 /** An account checked and ready to store: everything validated before anything is written. */

@@ -221,6 +221,10 @@ for (const target of storeTargets()) {
         apiVersion: '62.0',
         url: 'https://other.example.test',
       });
+      // And back to the usual roots only.
+      await accounts.update('sf', { caFile: null });
+      expect(await accounts.show('sf')).not.toHaveProperty('caFile');
+      expect(await accounts.connectionSettings('sf')).not.toHaveProperty('caFile');
     });
 
     it('keeps only the secrets a new auth mode needs, and the stored key file unless a new one is given', async () => {

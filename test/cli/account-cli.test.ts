@@ -71,6 +71,8 @@ describe('liaison account (CLI)', () => {
     });
     expect(updated.stdout).not.toContain('cli-new-secret-5678');
 
+    const noCa = await runCli(['account', 'update', 'sf', '--no-ca-file'], { env, cwd: dir });
+    expect(noCa.code).toBe(0);
     const nothing = await runCli(['account', 'update', 'sf'], { env, cwd: dir });
     expect(nothing.code).not.toBe(0);
     expect(nothing.stderr.trim()).toMatch(/^liaison: .*nothing to change for "sf"/);

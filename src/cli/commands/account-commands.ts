@@ -76,8 +76,9 @@ export function accountCommands(): Command {
     .option('--private-key-file <path>', 'a new PEM private key')
     .option('--certificate-file <path>', 'a new PEM client certificate')
     .option('--ca-file <path>', 'a new PEM file of a private CA, added to the trusted roots')
+    .option('--no-ca-file', 'trust the usual roots only (forget the private CA file)')
     .option('--api-version <version>', 'a new API version')
-    .action(async (name: string, options: Partial<AddOptions>, command: Command) => {
+    .action(async (name: string, options: UpdateOptions, command: Command) => {
       const changes = accountChanges(options);
       if (Object.keys(changes).length === 0)
         throw new LiaisonError(
@@ -219,13 +220,18 @@ function secretsFromEnv(options: Partial<AddOptions>): Record<string, string> {
   return secrets;
 }
 
+/** `update` takes the add options, all optional, and `--no-ca-file` (commander's `caFile: false`). */
+type UpdateOptions = Partial<Omit<AddOptions, 'caFile'>> & { caFile?: string | false };
+
 /** The changes an `account update` asks for: only the options given. */
-function accountChanges(options: Partial<AddOptions>): AccountChanges {
-  const secrets = secretsFromEnv(options);
+function accountChanges(options: UpdateOptions): AccountChanges {
+  const { caFile, ...rest } = options;
+  const secrets = secretsFromEnv(rest);
   const changes: AccountChanges = {
     url: options.url,
     auth: options.auth,
-    ...settingOptions(options),
+    ...settingOptions(rest),
+    ...(caFile === false ? { caFile: null } : caFile ? { caFile } : {}),
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
   return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as AccountChanges;
