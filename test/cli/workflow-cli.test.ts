@@ -165,6 +165,23 @@ describe('liaison workflow / runs as a process', () => {
     const missing = await liaison(['--db', db, 'runs', 'show', '99']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no run 99/);
+
+    // What a process killed mid-run leaves: the run marked running, its last heartbeat minutes old.
+    const left = await openStore(db);
+    await workflowDb(left)
+      .updateTable('workflow_run')
+      .set({ status: 'running', ended_at: null, heartbeat_at: new Date(Date.now() - 5 * 60_000).toISOString() })
+      .where('id', '=', 1)
+      .execute();
+    await left.close();
+    const stale = await liaison(['--db', db, 'runs', 'list']);
+    expect(stale.stdout).toMatch(
+      /^1\s+fr-recipients\s+running\? \(no sign of life since \S+: its process died; resume it\)/m,
+    );
+    expect(JSON.parse((await liaison(['--db', db, '--json', 'runs', 'show', '1'])).stdout)).toMatchObject({
+      status: 'running',
+      abandoned: true,
+    });
   });
 
   it('schedule: runs on the cron until --max-runs, recorded with trigger "schedule"', async () => {
