@@ -95,6 +95,8 @@ export interface QueryRequest {
    * misspelt name is refused before any query is sent.
    */
   namesDescribed?: boolean;
+  /** With `namesDescribed`: the object's collection name that describe gave (Dataverse entity set), when it has one. */
+  collectionName?: string;
 }
 
 /**

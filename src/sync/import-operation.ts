@@ -41,6 +41,7 @@ export async function runImport(
     signal: ctx.signal,
     // Names from the wizard's schema, which a describe produced: the driver need not wait for another.
     namesDescribed: true,
+    ...(schema.crmCollection ? { collectionName: schema.crmCollection } : {}),
   };
 
   // Incremental: read from the last committed cursor, inclusive, so records sharing its timestamp are read again

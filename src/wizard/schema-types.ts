@@ -56,6 +56,8 @@ export interface LocalSchema {
   crm: CrmKind;
   /** CRM object API name as the CRM spells it. */
   crmObject: string;
+  /** The object's collection name when the CRM names it apart (Dataverse entity set `contacts`); absent before. */
+  crmCollection?: string;
   table: string;
   /** Local primary key (auto-increment integer). */
   idColumn: string;

@@ -171,6 +171,7 @@ export async function planWizard(ctx: WizardContext, request: WizardRequest): Pr
         account: request.account,
         crm: kind,
         crmObject: meta.name,
+        ...(meta.collectionName && meta.collectionName !== meta.name ? { crmCollection: meta.collectionName } : {}),
         table: names.get(summary.name)!.table,
         idColumn: ID_COLUMN,
         crmIdColumn: mapped.crmIdColumn,

@@ -181,6 +181,37 @@ describe('Dynamics driver against the Dataverse sandbox', () => {
       expect(sandbox.admin.peakConcurrentRequests()).toBe(2);
     });
 
+    it('sends the bound probes of a full read with its metadata calls when its names and entity set were described', async () => {
+      const read = async (extra: Partial<QueryRequest>) => {
+        const driver = createDynamicsDriver(dynamicsSettings(sandbox));
+        drivers.push(driver);
+        sandbox.admin.resetRequestCount();
+        sandbox.admin.setFaults({ latencyMs: 150 });
+        try {
+          const ids: string[] = [];
+          for await (const page of driver.query({ object: 'contact', fields: ['lastname'], ...extra }))
+            ids.push(...page.records.map((r) => r.id));
+          const kinds = sandbox.admin.requestKinds().filter((kind) => kind !== 'token');
+          return { ids: ids.sort(), calls: driver.apiCalls, kinds };
+        } finally {
+          sandbox.admin.setFaults({});
+        }
+      };
+      const plain = await read({});
+      const early = await read({ namesDescribed: true, collectionName: 'contacts' });
+      // Without a guess no query can go out before the metadata has answered; here the probes go out with it (over
+      // separate connections, so the order among them is the network's: the first one rides the token's).
+      expect(plain.kinds.slice(0, 2)).toEqual(['metadata', 'metadata']);
+      expect(early.kinds.slice(0, 4).sort()).toEqual(['metadata', 'metadata', 'query', 'query']);
+      expect(early.kinds.indexOf('query')).toBeLessThan(early.kinds.lastIndexOf('metadata'));
+      expect(early.ids).toEqual(plain.ids);
+      expect(early.calls).toBe(plain.calls);
+      // A wrong entity set: its two probes are lost (Dataverse answers 404), the read is right all the same.
+      const wrong = await read({ namesDescribed: true, collectionName: 'contactz' });
+      expect(wrong.ids).toEqual(plain.ids);
+      expect(wrong.calls).toBe(plain.calls + 2);
+    });
+
     it('reads a full scan in parallel createdon windows: every row once, even with updates during the read', async () => {
       const driver = open(sandbox);
       await driver.describeObject('contact');

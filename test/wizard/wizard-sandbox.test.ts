@@ -138,6 +138,9 @@ for (const crm of CASES) {
         const contact = schemas.find((s) => s.crmObject === crm.contact)!;
         expect(contact.table).toBe(`crm_${crm.prefix}_contact`);
         expect(contact.name).toBe(`crm:${crm.prefix}Contact`);
+        // Dataverse names a table's collection apart (its entity set); reads use it before describing again.
+        if (crm.kind === 'dynamics') expect(contact.crmCollection).toBe('contacts');
+        else expect(contact).not.toHaveProperty('crmCollection');
         for (const [fieldName, sqlType] of Object.entries(crm.types)) {
           expect({ fieldName, sqlType: contact.columns.find((c) => c.crmField === fieldName)?.sqlType }).toEqual({
             fieldName,

@@ -6,6 +6,7 @@
  * - anything else goes back to the caller, which maps it to a LiaisonError.
  */
 import { LiaisonError } from '../../core/errors.js';
+import type { EarlyAnswers } from '../early-answers.js';
 import { backoffDelay, DEFAULT_RETRY, isTransientNetworkError, sleep, type RetryPolicy } from '../http/retry.js';
 import type { TokenProvider } from './dynamics-auth.js';
 import { httpFailure, networkFailure } from './dynamics-errors.js';
@@ -32,11 +33,13 @@ export class DataverseClient {
   readonly origin: string;
 
   constructor(
-    orgUrl: string,
-    apiVersion: string,
+    private readonly orgUrl: string,
+    private readonly apiVersion: string,
     private readonly transport: HttpTransport,
     private readonly tokens: TokenProvider,
     private readonly policy: RetryPolicy = { ...DEFAULT_RETRY, retries: 6 },
+    /** Answers asked for one read before its metadata came (see ../early-answers.ts). */
+    private readonly early?: EarlyAnswers<ClientRequest, HttpResponse>,
   ) {
     if (!/^\d+\.\d+$/.test(apiVersion)) {
       throw new LiaisonError('invalid_input', `Dataverse API version "${apiVersion}" is not of the form 9.2`);
@@ -59,7 +62,14 @@ export class DataverseClient {
   }
 
   /** Sends with auth and the retry rules; returns whatever final answer came (the caller checks the status). */
+  /** The same client for one read: a request asked early is answered from `early` instead of being sent again. */
+  withEarlyAnswers(early: EarlyAnswers<ClientRequest, HttpResponse>): DataverseClient {
+    return new DataverseClient(this.orgUrl, this.apiVersion, this.transport, this.tokens, this.policy, early);
+  }
+
   async send(request: ClientRequest): Promise<HttpResponse> {
+    const early = this.early?.take(request);
+    if (early) return early;
     const url = this.url(request.path);
     let attempt = 0;
     let renewed = false;

@@ -24,9 +24,11 @@ import type { ObjectMetadata, ObjectSummary } from '../metadata.js';
 import { requireHttpsUrl } from '../http/tls.js';
 import { createTokenProvider } from './dynamics-auth.js';
 import { MAX_BATCH_REQUESTS } from './dynamics-batch.js';
-import { DataverseClient } from './dynamics-client.js';
+import { API_NAME, EarlyAnswers } from '../early-answers.js';
+import { DataverseClient, type ClientRequest } from './dynamics-client.js';
+import { canPartition, PARTITION_FIELD, probeRequests } from './dynamics-partition.js';
 import { httpFailure } from './dynamics-errors.js';
-import { HttpTransport } from './dynamics-http.js';
+import { HttpTransport, type HttpResponse } from './dynamics-http.js';
 import { OPTION_SET_CASTS, toObjectMetadata, toObjectSummary } from './dynamics-metadata.js';
 import { encodeQuery, MAX_PAGE_SIZE, stringLiteral } from './dynamics-odata.js';
 import { pageSizeOf, streamQuery, trackChanges } from './dynamics-query.js';
@@ -224,14 +226,62 @@ class DynamicsDriver implements CrmDriver {
   }
 
   async *query(request: QueryRequest): AsyncIterable<RecordPage> {
-    const meta = await this.readMeta(request.object);
-    if (request.includeDeleted) {
-      throw new LiaisonError(
-        'not_supported',
-        'Dataverse cannot return deleted rows in a query; read deletions with change tracking (readDeleted)',
-      );
+    const parallelism = this.options.readParallelism ?? DEFAULT_READ_PARALLELISM;
+    const early = request.includeDeleted ? undefined : this.askEarly(request, parallelism);
+    try {
+      const meta = await this.readMeta(request.object);
+      if (request.includeDeleted) {
+        throw new LiaisonError(
+          'not_supported',
+          'Dataverse cannot return deleted rows in a query; read deletions with change tracking (readDeleted)',
+        );
+      }
+      yield* streamQuery(early ? this.client.withEarlyAnswers(early) : this.client, meta, request, parallelism);
+    } finally {
+      early?.dispose();
     }
-    yield* streamQuery(this.client, meta, request, this.options.readParallelism ?? DEFAULT_READ_PARALLELISM);
+  }
+
+  /**
+   * A first full read of a table whose names and entity set come from an earlier describe (the wizard's schema)
+   * sends its two bound probes with the metadata calls instead of after them (see ../early-answers.ts). The probes
+   * need only the entity set, the id (`<table>id`, the Dataverse convention), `modifiedon` and `createdon`.
+   */
+  private askEarly(request: QueryRequest, parallelism: number): EarlyAnswers<ClientRequest, HttpResponse> | undefined {
+    const name = request.object.trim().toLowerCase();
+    const collection = request.collectionName;
+    if (!request.namesDescribed || !collection || request.filter) return undefined;
+    if (!API_NAME.test(name) || !API_NAME.test(collection)) return undefined;
+    if (this.metadata.has(name) || this.readMetadata.has(name)) return undefined;
+    const field = (fieldName: string, type: 'id' | 'datetime'): ObjectMetadata['fields'][number] => ({
+      name: fieldName,
+      label: fieldName,
+      type,
+      crmType: type,
+      nillable: type !== 'id',
+      createable: false,
+      updateable: false,
+    });
+    const guess: ObjectMetadata = {
+      name,
+      label: name,
+      custom: false,
+      queryable: true,
+      createable: false,
+      updateable: false,
+      deletable: false,
+      idField: `${name}id`,
+      modstampField: 'modifiedon',
+      collectionName: collection,
+      fields: [field(`${name}id`, 'id'), field('modifiedon', 'datetime'), field(PARTITION_FIELD, 'datetime')],
+    };
+    if (!canPartition(guess, request, parallelism)) return undefined;
+    const early = new EarlyAnswers<ClientRequest, HttpResponse>(
+      (call) => this.client.send(call),
+      (call) => `${call.method} ${call.path} ${call.headers?.Prefer ?? ''}`,
+    );
+    for (const call of probeRequests(guess, request, this.client.apiRoot.length)) early.ask(call);
+    return early;
   }
 
   async readDeleted(request: DeletedRequest): Promise<DeletedResult> {

@@ -32,13 +32,8 @@ function withFilter(request: QueryRequest, extra: FilterExpr): FilterExpr {
   return request.filter ? { kind: 'and', args: [request.filter, extra] } : extra;
 }
 
-/** The earliest or latest createdon among the rows the request matches (one `$top=1` call). */
-async function bound(
-  client: DataverseClient,
-  meta: ObjectMetadata,
-  request: QueryRequest,
-  direction: 'asc' | 'desc',
-): Promise<number | undefined> {
+/** The request of one bound probe: the earliest or latest createdon among the rows the request matches. */
+function probe(meta: ObjectMetadata, request: QueryRequest, direction: 'asc' | 'desc', apiRootLength: number) {
   const [path] = compileQuery(
     meta,
     {
@@ -49,15 +44,30 @@ async function bound(
       orderBy: [{ field: PARTITION_FIELD, direction }],
       limit: 1,
     },
-    client.apiRoot.length,
+    apiRootLength,
   );
-  const { body } = await client.json({
-    method: 'GET',
+  return {
+    method: 'GET' as const,
     path: path!,
     idempotent: true,
     what: `sizing the read of ${meta.name}`,
-    signal: request.signal,
-  });
+    ...(request.signal ? { signal: request.signal } : {}),
+  };
+}
+
+/** The two probes a partitioned read opens with, exactly as it sends them (so that they can be sent early). */
+export function probeRequests(meta: ObjectMetadata, request: QueryRequest, apiRootLength: number) {
+  return [probe(meta, request, 'asc', apiRootLength), probe(meta, request, 'desc', apiRootLength)];
+}
+
+/** The earliest or latest createdon among the rows the request matches (one `$top=1` call). */
+async function bound(
+  client: DataverseClient,
+  meta: ObjectMetadata,
+  request: QueryRequest,
+  direction: 'asc' | 'desc',
+): Promise<number | undefined> {
+  const { body } = await client.json(probe(meta, request, direction, client.apiRoot.length));
   const row = Array.isArray(body.value) ? (body.value[0] as Record<string, unknown> | undefined) : undefined;
   const value = row?.[PARTITION_FIELD];
   const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;

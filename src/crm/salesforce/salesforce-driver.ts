@@ -17,7 +17,7 @@ import { readDeleted } from './salesforce-deleted.js';
 import { mapDescribe, mapGlobal, type GlobalEntry } from './salesforce-describe.js';
 import { SalesforceHttp } from './salesforce-http.js';
 import { compileQuery, MAX_IDS_PER_QUERY, runCompiled, type QueryContext } from './salesforce-query.js';
-import { EarlyAnswers, guessedDescribe } from './salesforce-early-reads.js';
+import { earlyAnswers, guessedDescribe, type SalesforceEarlyAnswers } from './salesforce-early-reads.js';
 import { openingRequests, runSliced, type SliceOptions } from './salesforce-query-slices.js';
 
 /** Knobs for tests and benchmarks; production uses the defaults. */
@@ -139,13 +139,13 @@ export function createSalesforceDriver(settings: ConnectionSettings, options: Sa
    * A first read of an object sends its opening requests while the describe is on its way (see EarlyAnswers);
    * once the object is described, compiling costs no round trip and there is nothing to win.
    */
-  const askEarly = async (request: QueryRequest): Promise<EarlyAnswers | undefined> => {
+  const askEarly = async (request: QueryRequest): Promise<SalesforceEarlyAnswers | undefined> => {
     const guess = described.has(request.object.toLowerCase()) ? undefined : guessedDescribe(request);
     if (!guess) return undefined;
     const guessed: QueryContext = { ...ctx, describe: () => Promise.resolve(guess) };
     const opening = openingRequests(guessed, await compileQuery(guessed, request), request, options.slices);
     if (opening.length === 0) return undefined;
-    const early = new EarlyAnswers(session);
+    const early = earlyAnswers(session);
     for (const call of opening) early.ask(call);
     return early;
   };

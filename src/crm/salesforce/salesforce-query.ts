@@ -4,7 +4,7 @@ import { filterFields } from '../filter.js';
 import type { ObjectMetadata } from '../metadata.js';
 import { abortScope } from '../page-streams.js';
 import type { ApiCall, SalesforceSession } from './salesforce-auth.js';
-import type { EarlyAnswers } from './salesforce-early-reads.js';
+import type { SalesforceEarlyAnswers } from './salesforce-early-reads.js';
 import { parseJson } from './salesforce-http.js';
 import { findField } from './salesforce-describe.js';
 import {
@@ -26,7 +26,7 @@ import { isPolymorphic, normaliseDateTime, recordMapper } from './salesforce-val
 export interface QueryContext {
   session: SalesforceSession;
   /** Answers to this read's first requests, sent before the describe came back (see salesforce-early-reads.ts). */
-  early?: EarlyAnswers;
+  early?: SalesforceEarlyAnswers;
   apiVersion: string;
   describe(name: string): Promise<ObjectMetadata>;
   objectByKeyPrefix(): Promise<ReadonlyMap<string, string>>;

@@ -20,6 +20,8 @@ export interface DynamicsAdminExtras {
   currentVersion(): number;
   /** The most Web API requests in flight at once (injected latency included) since the request count was reset. */
   peakConcurrentRequests(): number;
+  /** The route kinds of the requests since the request count was reset, in arrival order (the first 10,000). */
+  requestKinds(): string[];
 }
 
 interface AdminParts {
@@ -43,6 +45,7 @@ export function createAdmin(parts: AdminParts): SandboxAdmin & DynamicsAdminExtr
     requestCounts: () => server.requestCounts(),
     resetRequestCount: () => server.resetCounts(),
     peakConcurrentRequests: () => server.peakConcurrency(),
+    requestKinds: () => server.requestKinds(),
     setFaults: (faults: SandboxFaults) => server.faults.set(faults),
     expireTokens: () => auth.expireAll(),
     createRecord: (object, values, options) => {

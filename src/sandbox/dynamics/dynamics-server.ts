@@ -39,6 +39,8 @@ export class DynamicsServer {
   private inFlight = 0;
   /** The most Web API requests in the server at once since the counts were reset. */
   private peak = 0;
+  /** Route kinds in arrival order since the counts were reset (the first 10,000). */
+  private sequence: string[] = [];
   private total = 0;
 
   constructor(
@@ -61,10 +63,15 @@ export class DynamicsServer {
     return this.peak;
   }
 
+  requestKinds(): string[] {
+    return [...this.sequence];
+  }
+
   resetCounts(): void {
     this.counts = new Map();
     this.total = 0;
     this.peak = 0;
+    this.sequence = [];
   }
 
   private async readBody(req: IncomingMessage): Promise<string> {
@@ -88,6 +95,7 @@ export class DynamicsServer {
       const kind = routeKind(method, pathname);
       this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
       this.total += 1;
+      if (this.sequence.length < 10_000) this.sequence.push(kind);
     }
     let response: ApiResponse;
     let reset = false;
