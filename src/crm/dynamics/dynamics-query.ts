@@ -80,6 +80,13 @@ async function* followPages(
 }
 
 /**
+ * Pages of the windows that may wait for the consumer: two Dataverse pages (10,000 records), about what four
+ * Salesforce pages are. Four cost a 1,000,000-row import into PostgreSQL 193-194 MB of peak RSS against 189-190 MB
+ * with two, at the same speed (and the same at 100 ms latency).
+ */
+const WINDOW_PAGES_WAITING = 2;
+
+/**
  * Streams a query as neutral pages. A full scan is read as `parallelism` concurrent createdon windows (pages then
  * arrive interleaved, which an unordered read allows); everything else is one stream with one page prefetched.
  */
@@ -104,7 +111,10 @@ export async function* streamQuery(
   // Stops every window's requests when the read ends early or one window fails.
   const scope = abortScope(request.signal);
   const pages = windows
-    ? mergeStreams(windows.map((url) => followPages(client, [url], prefer, what, scope.signal)))
+    ? mergeStreams(
+        windows.map((url) => followPages(client, [url], prefer, what, scope.signal)),
+        WINDOW_PAGES_WAITING,
+      )
     : followPages(client, urls, prefer, what, scope.signal);
   try {
     for await (const raw of pages) {
