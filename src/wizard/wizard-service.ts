@@ -310,6 +310,8 @@ export async function applyWizard(
   await store.db.transaction().execute(async (trx) => {
     for (const p of plan.plans) {
       if (p.changes.length === 0) {
+        // Nothing to migrate; a schema recorded before the CRM's collection name was kept learns it (reads use it).
+        if (p.existing && p.existing.crmCollection !== p.schema.crmCollection) await saveSchema(trx, p.schema);
         onProgress?.({ object: p.schema.crmObject, step: 'unchanged' });
         continue;
       }

@@ -18,7 +18,7 @@ import { openStore } from '../../src/store/store-open.js';
 import type { Store } from '../../src/store/store-types.js';
 import { refusals } from '../../src/wizard/schema-drift.js';
 import { dropOrphans } from '../../src/wizard/schema-maintenance.js';
-import { getSchema, listSchemas } from '../../src/wizard/schema-registry.js';
+import { getSchema, listSchemas, saveSchema } from '../../src/wizard/schema-registry.js';
 import { applyWizard, hasDrift, planWizard, runWizard, type WizardContext } from '../../src/wizard/wizard-service.js';
 import { CRM_CASES } from '../support/crm-cases.js';
 import { storeTargets } from '../support/store-targets.js';
@@ -179,6 +179,14 @@ for (const crm of CASES) {
         const again = await planWizard(ctx, { account: account() });
         expect(again.plans.map((p) => p.changes.length)).toEqual([0, 0, 0, 0, 0]);
         expect(hasDrift(again)).toBe(false);
+        if (crm.kind === 'dynamics') {
+          // A schema recorded before entity sets were kept learns its own on the next run, with nothing migrated.
+          const { crmCollection: _kept, ...older } = contact;
+          await saveSchema(store.db, older);
+          expect((await getSchema(store, contact.name))?.crmCollection).toBeUndefined();
+          await applyWizard(ctx, await planWizard(ctx, { account: account() }));
+          expect((await getSchema(store, contact.name))?.crmCollection).toBe('contacts');
+        }
       });
 
       it('detects drift (added, removed, widened field), migrates without losing data, refuses narrowing', async () => {
