@@ -1,3 +1,5 @@
+import type { FieldMetadata, FieldType, ObjectMetadata } from './metadata.js';
+
 /**
  * A read's first requests sent before the object's metadata comes back (CRM-neutral plumbing, like page-streams):
  * the metadata's round trip then overlaps the data's first round instead of preceding it, one round trip fewer
@@ -29,6 +31,8 @@ export class EarlyAnswers<Call extends { signal?: AbortSignal }, Answer> {
 
   /** The answer to `call` when it was asked early (once); the taker's signal then governs the request. */
   take(call: Call): Promise<Answer> | undefined {
+    // Every later page of the read comes here too: once the early answers are taken, no key is built for it.
+    if (this.waiting.size === 0) return undefined;
     const key = this.keyOf(call);
     const early = this.waiting.get(key);
     if (!early) return undefined;
@@ -53,3 +57,46 @@ export class EarlyAnswers<Call extends { signal?: AbortSignal }, Answer> {
 
 /** An API name: the only text a guess may put into a query (no describe has vouched for it in this read). */
 export const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * The metadata a guess compiles from: an object with an id, a modstamp and the given fields, nothing writable.
+ * Only names and types matter to a query compiler; a guess compiled from it is checked against the real compile.
+ */
+export function sketchedMetadata(sketch: {
+  name: string;
+  idField: string;
+  modstampField: string;
+  collectionName?: string;
+  fields: { name: string; type: FieldType }[];
+}): ObjectMetadata {
+  const fields: FieldMetadata[] = [];
+  for (const { name, type } of [
+    { name: sketch.idField, type: 'id' as const },
+    { name: sketch.modstampField, type: 'datetime' as const },
+    ...sketch.fields,
+  ]) {
+    if (fields.some((f) => f.name.toLowerCase() === name.toLowerCase())) continue;
+    fields.push({
+      name,
+      label: name,
+      type,
+      crmType: type,
+      nillable: type !== 'id' && name !== sketch.modstampField,
+      createable: false,
+      updateable: false,
+    });
+  }
+  return {
+    name: sketch.name,
+    label: sketch.name,
+    custom: false,
+    queryable: true,
+    createable: false,
+    updateable: false,
+    deletable: false,
+    idField: sketch.idField,
+    modstampField: sketch.modstampField,
+    ...(sketch.collectionName ? { collectionName: sketch.collectionName } : {}),
+    fields,
+  };
+}

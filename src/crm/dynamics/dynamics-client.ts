@@ -61,12 +61,12 @@ export class DataverseClient {
     return url.toString();
   }
 
-  /** Sends with auth and the retry rules; returns whatever final answer came (the caller checks the status). */
   /** The same client for one read: a request asked early is answered from `early` instead of being sent again. */
   withEarlyAnswers(early: EarlyAnswers<ClientRequest, HttpResponse>): DataverseClient {
     return new DataverseClient(this.orgUrl, this.apiVersion, this.transport, this.tokens, this.policy, early);
   }
 
+  /** Sends with auth and the retry rules; returns whatever final answer came (the caller checks the status). */
   async send(request: ClientRequest): Promise<HttpResponse> {
     const early = this.early?.take(request);
     if (early) return early;

@@ -24,7 +24,7 @@ import type { ObjectMetadata, ObjectSummary } from '../metadata.js';
 import { requireHttpsUrl } from '../http/tls.js';
 import { createTokenProvider } from './dynamics-auth.js';
 import { MAX_BATCH_REQUESTS } from './dynamics-batch.js';
-import { API_NAME, EarlyAnswers } from '../early-answers.js';
+import { API_NAME, EarlyAnswers, sketchedMetadata } from '../early-answers.js';
 import { DataverseClient, type ClientRequest } from './dynamics-client.js';
 import { canPartition, PARTITION_FIELD, probeRequests } from './dynamics-partition.js';
 import { httpFailure } from './dynamics-errors.js';
@@ -253,28 +253,13 @@ class DynamicsDriver implements CrmDriver {
     if (!request.namesDescribed || !collection || request.filter) return undefined;
     if (!API_NAME.test(name) || !API_NAME.test(collection)) return undefined;
     if (this.metadata.has(name) || this.readMetadata.has(name)) return undefined;
-    const field = (fieldName: string, type: 'id' | 'datetime'): ObjectMetadata['fields'][number] => ({
-      name: fieldName,
-      label: fieldName,
-      type,
-      crmType: type,
-      nillable: type !== 'id',
-      createable: false,
-      updateable: false,
-    });
-    const guess: ObjectMetadata = {
+    const guess = sketchedMetadata({
       name,
-      label: name,
-      custom: false,
-      queryable: true,
-      createable: false,
-      updateable: false,
-      deletable: false,
       idField: `${name}id`,
       modstampField: 'modifiedon',
       collectionName: collection,
-      fields: [field(`${name}id`, 'id'), field('modifiedon', 'datetime'), field(PARTITION_FIELD, 'datetime')],
-    };
+      fields: [{ name: PARTITION_FIELD, type: 'datetime' }],
+    });
     if (!canPartition(guess, request, parallelism)) return undefined;
     const early = new EarlyAnswers<ClientRequest, HttpResponse>(
       (call) => this.client.send(call),

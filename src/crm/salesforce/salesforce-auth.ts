@@ -68,8 +68,7 @@ export class SalesforceSession {
   }
 
   async json(call: ApiCall): Promise<unknown> {
-    const answer = await this.call(call);
-    return answer.body.trim() === '' ? undefined : parseJson(answer.body, call.what);
+    return answerJson(await this.call(call), call.what);
   }
 
   private async authorised(
@@ -229,4 +228,9 @@ async function requestToken(settings: ConnectionSettings, http: SalesforceHttp):
     instanceUrl: instanceUrl.replace(/\/+$/, ''),
     ...(typeof parsed.id === 'string' ? { identityUrl: parsed.id } : {}),
   };
+}
+
+/** A 2xx answer's JSON (undefined for an empty body). */
+export function answerJson(answer: HttpAnswer, what: string): unknown {
+  return answer.body.trim() === '' ? undefined : parseJson(answer.body, what);
 }

@@ -1,6 +1,6 @@
 import type { QueryRequest } from '../driver.js';
-import type { FieldMetadata, ObjectMetadata } from '../metadata.js';
-import { API_NAME, EarlyAnswers } from '../early-answers.js';
+import type { ObjectMetadata } from '../metadata.js';
+import { API_NAME, EarlyAnswers, sketchedMetadata } from '../early-answers.js';
 import type { ApiCall, SalesforceSession } from './salesforce-auth.js';
 import type { HttpAnswer } from './salesforce-http.js';
 
@@ -35,31 +35,12 @@ export function guessedDescribe(request: QueryRequest): ObjectMetadata | undefin
     API_NAME.test(request.object) &&
     request.fields.every((name) => API_NAME.test(name));
   if (!plain) return undefined;
-  const field = (name: string, type: FieldMetadata['type'], nillable: boolean): FieldMetadata => ({
-    name,
-    label: name,
-    type,
-    crmType: type,
-    nillable,
-    createable: false,
-    updateable: false,
-  });
-  const fields = [field('Id', 'id', false), field(MODSTAMP, 'datetime', false)];
-  for (const name of request.fields) {
-    if (!fields.some((f) => f.name.toLowerCase() === name.toLowerCase())) fields.push(field(name, 'string', true));
-  }
-  return {
+  return sketchedMetadata({
     name: request.object,
-    label: request.object,
-    custom: false,
-    queryable: true,
-    createable: false,
-    updateable: false,
-    deletable: false,
     idField: 'Id',
     modstampField: MODSTAMP,
-    fields,
-  };
+    fields: request.fields.map((name) => ({ name, type: 'string' as const })),
+  });
 }
 
 const MODSTAMP = 'SystemModstamp';

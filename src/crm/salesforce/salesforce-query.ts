@@ -3,9 +3,8 @@ import type { CrmRecord, QueryRequest, RecordPage } from '../driver.js';
 import { filterFields } from '../filter.js';
 import type { ObjectMetadata } from '../metadata.js';
 import { abortScope } from '../page-streams.js';
-import type { ApiCall, SalesforceSession } from './salesforce-auth.js';
+import { answerJson, type ApiCall, type SalesforceSession } from './salesforce-auth.js';
 import type { SalesforceEarlyAnswers } from './salesforce-early-reads.js';
-import { parseJson } from './salesforce-http.js';
 import { findField } from './salesforce-describe.js';
 import {
   checkId,
@@ -220,8 +219,7 @@ export function queryHeaders(pageSize?: number): Record<string, string> {
 
 /** A GET's parsed answer: the one asked early for this read when there is one, else asked now. */
 export async function getJson(ctx: QueryContext, call: ApiCall): Promise<unknown> {
-  const answer = await (ctx.early?.take(call) ?? ctx.session.call(call));
-  return answer.body.trim() === '' ? undefined : parseJson(answer.body, call.what);
+  return answerJson(await (ctx.early?.take(call) ?? ctx.session.call(call)), call.what);
 }
 
 interface RawPage {

@@ -55,6 +55,8 @@ export interface SandboxAdmin {
   requestCount(): number;
   /** Requests counted per route kind since the last reset, e.g. { token: 1, query: 50, describe: 2 }. */
   requestCounts(): Record<string, number>;
+  /** The route kinds of the requests since the last reset, in arrival order (the first 10,000). */
+  requestKinds(): string[];
   resetRequestCount(): void;
   setFaults(faults: SandboxFaults): void;
   /** Makes every token issued so far expire now. */

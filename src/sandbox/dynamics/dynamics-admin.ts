@@ -20,8 +20,6 @@ export interface DynamicsAdminExtras {
   currentVersion(): number;
   /** The most Web API requests in flight at once (injected latency included) since the request count was reset. */
   peakConcurrentRequests(): number;
-  /** The route kinds of the requests since the request count was reset, in arrival order (the first 10,000). */
-  requestKinds(): string[];
 }
 
 interface AdminParts {

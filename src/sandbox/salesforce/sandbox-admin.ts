@@ -10,8 +10,6 @@ export interface SalesforceSandboxAdmin extends SandboxAdmin {
   /** Sets the daily API request limit (DailyApiRequests.Max); usage so far is kept. */
   setDailyApiLimit(max: number): void;
   apiUsage(): { used: number; max: number };
-  /** The route kinds of the requests since the last reset, in arrival order (the first 10,000). */
-  requestKinds(): string[];
   /** Current faults (as last set). */
   faults(): SandboxFaults;
 }
